@@ -1,0 +1,165 @@
+"""URN update rule in plain NumPy: the unrolled iteration (forward) and its exact reverse pass (VJP).
+
+Source: seed 002 (Golkar, "Emergent Structures and Lifetime Structure Evolution in Artificial Neural Networks").
+  eq. 2  N^(0) = (x, 0, ..., 0): the input in the first d_in neurons              -> `embed_input`
+  eq. 3  N^(l+1) = phi(W N^(l) + b), W (S x S), applied I times                     -> `urn_iterate_forward`
+  eq. 6  residual output nodes: N_i^(l+1) = N_i^(l) + phi(...) for output nodes     -> `res_out_idx`
+  eq. 7  residual input nodes:  N_i^(l+1) = x_i + phi(...) for input nodes          -> `res_in_idx`
+Batch layout: rows are samples, so W N becomes H @ W.T (W_ij is the synapse j -> i, as in eq. 1).
+
+The forward returns P (I, B, S) with P_l = phi(A_l), A_l = H_l W^T + b; the states H_l are rebuilt from P and
+N^(0) by `states_from_p` (same arithmetic as inside the forward, so the reverse pass sees the exact H_l, and
+phi'(A_l) is read from P_l without recomputing the matrix products). Returning P instead of H keeps relu's
+derivative exact under the residual rules.
+
+Activation sparsity is used when it pays: a column of H_l that is zero for every sample contributes nothing to
+H_l W^T, and a neuron with phi'(A_l) = 0 for every sample receives no gradient; with `sparse=True` the products run
+only over the live neurons (the results agree with the dense products up to summation order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+PHI_NAMES = ("relu", "leaky_relu", "softplus", "tanh")
+# Use the dense products when more than this fraction of the neurons is live (the gather costs more then).
+SPARSE_DENSITY_THRESHOLD = 0.5
+
+
+def phi_forward(name, a, slope=0.01):
+    """phi(a) for the named activation (seed 002 eq. 3 leaves phi open; ASSUMPTION: relu by default)."""
+    if name == "relu":
+        return np.maximum(a, 0.0)
+    if name == "leaky_relu":
+        return np.where(a > 0, a, slope * a)
+    if name == "softplus":
+        return np.logaddexp(0.0, a)
+    if name == "tanh":
+        return np.tanh(a)
+    raise ValueError(f"unknown activation phi={name!r}; choose from {PHI_NAMES}")
+
+
+def phi_derivative_from_output(name, p, slope=0.01):
+    """phi'(a) written as a function of p = phi(a) (exact for these four activations; relu'(0) = 0)."""
+    if name == "relu":
+        return (p > 0).astype(p.dtype)
+    if name == "leaky_relu":
+        return np.where(p > 0, 1.0, slope)
+    if name == "softplus":
+        return -np.expm1(-p)  # sigmoid(a) = 1 - exp(-softplus(a))
+    if name == "tanh":
+        return 1.0 - p * p
+    raise ValueError(f"unknown activation phi={name!r}; choose from {PHI_NAMES}")
+
+
+def embed_input(x, n_neurons):
+    """N^(0) of eq. 2: the (B, d_in) input in the first d_in neurons, zeros elsewhere -> (B, S)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2:
+        raise ValueError(f"embed_input: x must be (batch, d_in), got shape {x.shape}")
+    if x.shape[1] > n_neurons:
+        raise ValueError(f"embed_input: d_in = {x.shape[1]} exceeds the number of neurons S = {n_neurons}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError("embed_input: input contains NaN or inf")
+    n0 = np.zeros((x.shape[0], n_neurons))
+    n0[:, : x.shape[1]] = x
+    return n0
+
+
+def _residual_update(p_l, h_l, h0, res_out_idx, res_in_idx):
+    """H_{l+1} from P_l (eqs. 3, 6, 7): P_l plus H_l on residual output nodes plus N^(0) on residual input nodes."""
+    h = p_l.copy()
+    if res_out_idx is not None and len(res_out_idx):
+        h[:, res_out_idx] += h_l[:, res_out_idx]
+    if res_in_idx is not None and len(res_in_idx):
+        h[:, res_in_idx] += h0[:, res_in_idx]
+    return h
+
+
+def states_from_p(p, h0, res_out_idx=None, res_in_idx=None):
+    """[H_0, ..., H_I] from P (I, B, S) and H_0 = N^(0): H_{l+1} = P_l (+ residual terms of eqs. 6, 7)."""
+    hs = [h0]
+    for l in range(p.shape[0]):
+        hs.append(_residual_update(p[l], hs[-1], h0, res_out_idx, res_in_idx))
+    return hs
+
+
+def _live_columns(h):
+    return np.flatnonzero(np.any(h != 0, axis=0))
+
+
+def _times_wt(h, W, b, sparse):
+    """A = h @ W.T + b, over the live columns of h only when `sparse` and few are live."""
+    if sparse:
+        cols = _live_columns(h)
+        if cols.size <= SPARSE_DENSITY_THRESHOLD * h.shape[1]:
+            return h[:, cols] @ W[:, cols].T + b
+    return h @ W.T + b
+
+
+def _check(W, b, h0):
+    W = np.asarray(W)
+    if W.ndim != 2 or W.shape[0] != W.shape[1]:
+        raise ValueError(f"URN: W must be square (S, S), got {W.shape}")
+    S = W.shape[0]
+    if np.shape(b) != (S,):
+        raise ValueError(f"URN: b must have shape ({S},), got {np.shape(b)}")
+    if np.ndim(h0) != 2 or np.shape(h0)[1] != S:
+        raise ValueError(f"URN: N^(0) must be (batch, {S}), got {np.shape(h0)}")
+
+
+def urn_iterate_forward(W, b, h0, *, n_iter, phi="relu", slope=0.01, res_out_idx=None, res_in_idx=None,
+                        sparse=False):
+    """P (I, B, S): P_l = phi(H_l W^T + b) for l = 0..I-1, H_0 = N^(0), H_{l+1} by eqs. 3/6/7 (seed 002)."""
+    _check(W, b, h0)
+    if n_iter < 1:
+        raise ValueError(f"URN: n_iter (I) must be >= 1, got {n_iter}")
+    out = np.empty((n_iter,) + np.shape(h0))
+    h = h0
+    for l in range(n_iter):
+        out[l] = phi_forward(phi, _times_wt(h, W, b, sparse), slope)
+        h = _residual_update(out[l], h, h0, res_out_idx, res_in_idx)
+    return out
+
+
+def urn_iterate_vjp(g, p, W, b, h0, *, n_iter, phi="relu", slope=0.01, res_out_idx=None, res_in_idx=None,
+                    sparse=False):
+    """Gradients (gW, gb, gh0) of <g, P> for P = urn_iterate_forward(W, b, h0, ...): reverse pass of eqs. 3/6/7.
+
+    With dH_{l+1} the gradient reaching H_{l+1} from later iterations:
+      dP_l = g_l + dH_{l+1};  dA_l = dP_l * phi'(A_l);  gW += dA_l^T H_l;  gb += sum_batch dA_l;
+      dH_l = dA_l W  (+ dH_{l+1} on residual output nodes);  gh0 += dH_{l+1} on residual input nodes;  gh0 += dH_0.
+    The I outer products are done as one product of the stacked (I B, S) matrices.
+    """
+    _check(W, b, h0)
+    g = np.asarray(g, dtype=np.float64)
+    hs = states_from_p(p, h0, res_out_idx, res_in_idx)
+    B, S = h0.shape
+    da_all = np.empty((n_iter * B, S))
+    gh0 = np.zeros((B, S))
+    dh_next = np.zeros((B, S))
+    for l in range(n_iter - 1, -1, -1):
+        dp = g[l] + dh_next
+        da = dp * phi_derivative_from_output(phi, p[l], slope)
+        da_all[l * B:(l + 1) * B] = da
+        if res_in_idx is not None and len(res_in_idx):
+            gh0[:, res_in_idx] += dh_next[:, res_in_idx]
+        rows = _live_columns(da) if sparse else None
+        if rows is not None and rows.size <= SPARSE_DENSITY_THRESHOLD * S:
+            dh = da[:, rows] @ W[rows, :]
+        else:
+            dh = da @ W
+        if res_out_idx is not None and len(res_out_idx):
+            dh[:, res_out_idx] += dh_next[:, res_out_idx]
+        dh_next = dh
+    gh0 += dh_next
+    h_all = np.concatenate(hs[:n_iter], axis=0)
+    gb = da_all.sum(axis=0)
+    if sparse:
+        rows = _live_columns(da_all)
+        cols = _live_columns(h_all)
+        if rows.size * cols.size <= SPARSE_DENSITY_THRESHOLD * S * S:
+            gW = np.zeros((S, S))
+            gW[np.ix_(rows, cols)] = da_all[:, rows].T @ h_all[:, cols]
+            return gW, gb, gh0
+    return da_all.T @ h_all, gb, gh0
