@@ -1,0 +1,151 @@
+"""The shared machinery of the optimisers: pure init / update over pytrees, with the input checks in one place.
+
+An optimiser is a frozen dataclass of hyperparameters. Its state is a plain dict
+
+    {"step": int, "<slot>": tree like params, ...}
+
+so it can be printed, saved with a checkpoint and edited (minidsn.optim.edits). `init` and `update` return new
+objects and never modify their arguments. Subclasses give their slot names and one per-leaf rule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+import numpy as np
+
+from ._tree import format_path, tree_flatten, tree_paths, tree_unflatten
+
+__all__ = ["Optimizer", "SLOT_MOMENTS", "check_hyper"]
+
+# Every state slot name used by a minidsn optimiser and the order of the moment it holds: 1 = linear in the
+# gradients (momentum, Adam's m), 2 = built from squared gradients (Adam's v, Adagrad / RMSProp memories).
+# The structural edits use this to transform each slot correctly (change_basis: Q for 1, Q**2 for 2).
+SLOT_MOMENTS: dict[str, int] = {}
+
+
+def check_hyper(name: str, value: Any, *, lo: float | None = None, hi: float | None = None,
+                lo_open: bool = False, hi_open: bool = False) -> float:
+    """Validate a real hyperparameter: finite, a number, inside [lo, hi] (open ends as asked). Returns float(value)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if lo is not None and (v < lo or (lo_open and v == lo)):
+        raise ValueError(f"{name} must be {'>' if lo_open else '>='} {lo}, got {value!r}")
+    if hi is not None and (v > hi or (hi_open and v == hi)):
+        raise ValueError(f"{name} must be {'<' if hi_open else '<='} {hi}, got {value!r}")
+    return v
+
+
+def _as_float_leaf(x: Any, path: tuple, what: str) -> np.ndarray:
+    """A leaf as a float ndarray (Python / NumPy float scalars become 0-d arrays); anything else is an error."""
+    if isinstance(x, np.ndarray):
+        arr = x
+    elif isinstance(x, (float, np.floating)):
+        arr = np.asarray(x)
+    else:
+        raise TypeError(
+            f"{what} leaf at {format_path(path)} is {type(x).__name__}; optimisers take pytrees of float ndarrays"
+        )
+    if not np.issubdtype(arr.dtype, np.floating):
+        raise TypeError(f"{what} leaf at {format_path(path)} has dtype {arr.dtype}; it must be a float dtype")
+    return arr
+
+
+def _flatten_like(tree: Any, treedef: Any, what: str) -> list:
+    leaves, d = tree_flatten(tree)
+    if d != treedef:
+        raise ValueError(f"{what} has a different tree structure from params: {d!r} vs {treedef!r}")
+    return leaves
+
+
+@dataclass(frozen=True, kw_only=True)
+class Optimizer:
+    """Base class. check_finite: raise FloatingPointError when a gradient holds NaN or inf (naming its path)."""
+
+    check_finite: bool = True
+
+    # --- what subclasses provide -------------------------------------------------------------------------------
+    def slot_names(self) -> tuple[str, ...]:
+        """Names of the per-parameter state slots, in a fixed order."""
+        raise NotImplementedError
+
+    def _init_slot(self, name: str, p: np.ndarray) -> np.ndarray:
+        return np.zeros_like(p)
+
+    def _leaf_update(self, g: np.ndarray, p: np.ndarray, slots: tuple, step: int) -> tuple[np.ndarray, tuple]:
+        """New (p, slots) for one leaf; `step` is the 1-based number of this update. Must not modify inputs."""
+        raise NotImplementedError
+
+    # --- the public, pure interface ------------------------------------------------------------------------------
+    def hyperparams(self) -> dict:
+        """The hyperparameters as a plain dict (for logs and checkpoints)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def init(self, params: Any) -> dict:
+        """Fresh state {"step": 0, slot: tree like params of initial values}."""
+        paths_leaves = tree_paths(params)
+        leaves, treedef = tree_flatten(params)
+        arrs = [_as_float_leaf(x, path, "params") for (path, _), x in zip(paths_leaves, leaves)]
+        state: dict = {"step": 0}
+        for name in self.slot_names():
+            state[name] = tree_unflatten(treedef, [self._init_slot(name, a) for a in arrs])
+        return state
+
+    def update(self, grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
+        """One step: returns (new params, new state). Neither input is modified."""
+        names = self.slot_names()
+        self._check_state_keys(state, names)
+        step = state["step"]
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
+            raise ValueError(f"state['step'] must be an int >= 0, got {step!r}")
+
+        paths = [path for path, _ in tree_paths(params)]
+        p_leaves, treedef = tree_flatten(params)
+        g_leaves = _flatten_like(grads, treedef, "grads")
+        slot_leaves = [_flatten_like(state[n], treedef, f"state[{n!r}]") for n in names]
+
+        t = int(step) + 1
+        new_p, new_slots = [], [[] for _ in names]
+        for i, path in enumerate(paths):
+            p = _as_float_leaf(p_leaves[i], path, "params")
+            g = _as_float_leaf(g_leaves[i], path, "grads")
+            if g.shape != p.shape:
+                raise ValueError(f"grads at {format_path(path)} has shape {g.shape}, params has {p.shape}")
+            if g.dtype != p.dtype:
+                raise TypeError(f"grads at {format_path(path)} has dtype {g.dtype}, params has {p.dtype}")
+            if self.check_finite and not np.isfinite(g).all():
+                bad = int(np.size(g) - np.count_nonzero(np.isfinite(g)))
+                raise FloatingPointError(
+                    f"grads at {format_path(path)} has {bad} NaN/inf entries (pass check_finite=False to allow)"
+                )
+            slots = []
+            for n, sl in zip(names, slot_leaves):
+                s = _as_float_leaf(sl[i], path, f"state[{n!r}]")
+                if s.shape != p.shape:
+                    raise ValueError(f"state[{n!r}] at {format_path(path)} has shape {s.shape}, params has {p.shape}")
+                slots.append(s)
+            p_out, s_out = self._leaf_update(g, p, tuple(slots), t)
+            new_p.append(p_out)
+            for k, s in enumerate(s_out):
+                new_slots[k].append(s)
+
+        new_state: dict = {"step": t}
+        for n, leaves in zip(names, new_slots):
+            new_state[n] = tree_unflatten(treedef, leaves)
+        return tree_unflatten(treedef, new_p), new_state
+
+    def _check_state_keys(self, state: Any, names: tuple) -> None:
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be the dict returned by init(), got {type(state).__name__}")
+        want = {"step", *names}
+        have = set(state)
+        if have != want:
+            missing, extra = sorted(want - have), sorted(map(str, have - want))
+            raise KeyError(
+                f"{type(self).__name__} state must have keys {sorted(want)}; missing {missing}, unexpected {extra}"
+            )
