@@ -1,0 +1,123 @@
+"""Copy-on-write edits of an isotropic network together with its optimiser state (note isotropic.md,
+"Diagonalisation": "first moments rotate exactly like the weights; second moments approximately, v <- (R^T)^{o2} v").
+
+The optimiser state follows docs/design.md: ``{"step": int, "<slot>": tree like params, ...}``.  A slot is a
+*second moment* (a running mean of squared gradients) when its name is in SECOND_MOMENT_SLOTS; every other tree slot
+is a first moment (momentum, Adam m).  For a linear change of basis p <- M p of a parameter:
+
+* first moments transform exactly like the gradient they average: m <- M m (the gradient of p' = M p is M g when M
+  is orthogonal);
+* second moments use the elementwise-square rule v <- (M o M) v: the diagonal of M diag(v) M^T (the author's
+  approx_transform_second_moment; exact only when M is a signed permutation);
+* entries that are appended start at 0 in every slot; deleted entries are deleted in every slot.
+
+The same rule is what minidsn.optim.change_basis / insert_entries / delete_entries implement; it is written here so
+that the isotropic operations do not depend on the slot names of one optimiser.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["SECOND_MOMENT_SLOTS", "copy_net", "copy_state", "Editor"]
+
+# Slot names treated as second moments (Adam/AdamW "v", RMSProp / Adagrad accumulators, torch's names).
+SECOND_MOMENT_SLOTS = frozenset({"v", "nu", "sum_sq", "sq", "square_avg", "exp_avg_sq", "accumulator", "acc", "G",
+                                 "v_hat", "vhat", "v_max", "max_v", "max_exp_avg_sq"})
+
+
+def copy_net(net: dict) -> dict:
+    """Shallow copies of the dict/list structure (arrays are never modified in place, so they can be shared)."""
+    return {group: {key: list(leaves) for key, leaves in net[group].items()} for group in ("params", "buffers")}
+
+
+def copy_state(state):
+    if state is None:
+        return None
+    out = {}
+    for slot, tree in state.items():
+        if isinstance(tree, dict):
+            out[slot] = {key: list(leaves) if isinstance(leaves, (list, tuple)) else leaves
+                         for key, leaves in tree.items()}
+        else:
+            out[slot] = tree
+    return out
+
+
+class Editor:
+    """Applies edits to copies of (net, state).  ``key`` names a list in params (trained: state follows) or buffers
+    (constant: no state); ``idx`` is the layer index in that list."""
+
+    def __init__(self, net: dict, state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
+        self.net = copy_net(net)
+        self.state = copy_state(state)
+        self.second = frozenset(second_moment_slots)
+
+    # -- where a parameter lives -------------------------------------------------------------------------------
+    def _group(self, key):
+        if key in self.net["params"]:
+            return "params"
+        if key in self.net["buffers"]:
+            return "buffers"
+        raise KeyError(f"network has no parameter or buffer {key!r}")
+
+    def has(self, key) -> bool:
+        return key in self.net["params"] or key in self.net["buffers"]
+
+    def get(self, key, idx):
+        return self.net[self._group(key)][key][idx]
+
+    def _slots(self, key):
+        """(slot name, is_second_moment) for every state slot holding ``key``."""
+        if self.state is None or self._group(key) != "params":
+            return []
+        return [(slot, slot in self.second) for slot, tree in self.state.items()
+                if isinstance(tree, dict) and key in tree]
+
+    # -- edits ------------------------------------------------------------------------------------------------
+    def set(self, key, idx, value):
+        """Replace a value without touching its optimiser moments (additive compensations, as the author's code)."""
+        self.net[self._group(key)][key][idx] = np.asarray(value, dtype=np.float64)
+
+    def left(self, key, idx, M, value=None):
+        """p <- M @ p (rows mix).  ``value`` overrides the new parameter (e.g. L Q^T instead of R^T W, equal up to
+        rounding); moments: m <- M m, v <- (M*M) v."""
+        p = self.get(key, idx)
+        self.set(key, idx, M @ p if value is None else value)
+        for slot, second in self._slots(key):
+            s = self.state[slot][key][idx]
+            self.state[slot][key][idx] = (M * M) @ s if second else M @ s
+
+    def right(self, key, idx, M, value=None):
+        """p <- p @ M (columns mix); moments m <- m M, v <- v (M*M)."""
+        p = self.get(key, idx)
+        self.set(key, idx, p @ M if value is None else value)
+        for slot, second in self._slots(key):
+            s = self.state[slot][key][idx]
+            self.state[slot][key][idx] = s @ (M * M) if second else s @ M
+
+    def both(self, key, idx, A, B, value=None):
+        """p <- A @ p @ B; moments m <- A m B, v <- (A*A) v (B*B)."""
+        p = self.get(key, idx)
+        self.set(key, idx, A @ p @ B if value is None else value)
+        for slot, second in self._slots(key):
+            s = self.state[slot][key][idx]
+            self.state[slot][key][idx] = (A * A) @ s @ (B * B) if second else A @ s @ B
+
+    def append(self, key, idx, axis, values):
+        """Append ``values`` along ``axis``; every moment gets zeros there."""
+        p = self.get(key, idx)
+        values = np.asarray(values, dtype=np.float64)
+        self.set(key, idx, np.concatenate([p, values], axis=axis))
+        for slot, _ in self._slots(key):
+            s = self.state[slot][key][idx]
+            self.state[slot][key][idx] = np.concatenate([s, np.zeros_like(values)], axis=axis)
+
+    def delete(self, key, idx, axis, index):
+        """Delete entry ``index`` along ``axis`` in the value and every moment."""
+        self.set(key, idx, np.delete(self.get(key, idx), index, axis=axis))
+        for slot, _ in self._slots(key):
+            self.state[slot][key][idx] = np.delete(self.state[slot][key][idx], index, axis=axis)
+
+    def result(self):
+        return self.net, self.state
