@@ -1,0 +1,43 @@
+"""The few primitives the engine itself applies during the backward pass, and its one broadcasting rule."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minidsn.engine.core import EngineError
+from minidsn.numpy._table import add, astype, sum  # noqa: A004 - the engine's differentiable sum
+
+__all__ = ["add", "unbroadcast"]
+
+
+def unbroadcast(g, shape, dtype, prim_name="?", argnum=0):
+    """Sum g back to `shape` (undo NumPy broadcasting), then assert the shape and cast to the argument's dtype.
+
+    This is the only place where broadcasting is undone: no VJP rule needs to do it. A result that cannot be
+    reduced to the argument's shape is a bug in that VJP, and is reported as such.
+    """
+    gshape = np.shape(g)
+    if gshape != shape:
+        extra = len(gshape) - len(shape)
+        if extra > 0:
+            g = sum(g, axis=tuple(range(extra)))
+            gshape = np.shape(g)
+        if len(gshape) == len(shape):
+            axes = tuple(i for i, (gs, s) in enumerate(zip(gshape, shape)) if s == 1 and gs != 1)
+            if axes:
+                g = sum(g, axis=axes, keepdims=True)
+                gshape = np.shape(g)
+        if gshape != shape:
+            raise EngineError(
+                f"VJP of '{prim_name}' for argument {argnum} has shape {gshape}, which does not reduce to the "
+                f"argument's shape {shape}"
+            )
+    gdtype = g.dtype if hasattr(g, "dtype") else np.result_type(g)
+    if gdtype != dtype:
+        if np.issubdtype(dtype, np.inexact):
+            g = astype(g, dtype)
+        elif not np.issubdtype(gdtype, np.inexact):
+            raise EngineError(f"VJP of '{prim_name}' for argument {argnum} is not a float array ({gdtype})")
+    if not hasattr(g, "shape"):
+        g = np.asarray(g)
+    return g

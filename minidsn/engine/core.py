@@ -1,0 +1,506 @@
+"""The tracing core of the reverse-mode engine: traced values, graph nodes, primitives and the backward pass.
+
+Design (after HIPS/autograd, see ../shared/notes/autodiff.md):
+- A differentiated function runs on `Traced` values. Each carries a raw value, the id of the trace it belongs to and
+  a graph `Node`. Traces nest (grad of grad): a primitive applied to values of several traces works at the newest
+  trace, and the raw computation below it may itself be traced by an older trace; that is how VJPs written with the
+  engine's own primitives give second derivatives.
+- Every differentiable operation is a `Primitive` with its VJP rules in one table (minidsn/numpy/_table.py).
+- One broadcasting rule, applied by the engine and not by each VJP: a VJP's result is summed back to the shape of
+  the argument it belongs to (`unbroadcast`), then its shape is asserted and its dtype cast to the argument's.
+- The backward pass is iterative (topological order by child counts): no recursion limit on deep graphs.
+- Gradients accumulate out of place (a new array per addition), so no array is ever shared and mutated.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = [
+    "Traced",
+    "Node",
+    "Primitive",
+    "primitive",
+    "nondifferentiable",
+    "defvjp",
+    "defvjp_joint",
+    "stop_gradient",
+    "is_traced",
+    "EngineError",
+    "TracedConversionError",
+    "NotSupportedError",
+]
+
+
+class EngineError(RuntimeError):
+    """A rule of the engine was broken (a VJP of the wrong shape, a second derivative through a kernel, ...)."""
+
+
+class TracedConversionError(TypeError):
+    """A traced value was turned into a raw number/array inside a differentiated function (cutting the graph)."""
+
+
+class NotSupportedError(TypeError):
+    """A NumPy function without a minidsn version was applied to a traced value."""
+
+
+_trace_counter = itertools.count(1)
+
+
+def new_trace_id() -> int:
+    return next(_trace_counter)
+
+
+class Node:
+    """One recorded operation: ans = prim(*args, **kwargs), with the traced parents at their argument positions."""
+
+    __slots__ = ("prim", "ans", "args", "kwargs", "parents", "shape", "dtype")
+
+    def __init__(self, prim, ans, args, kwargs, parents):
+        self.prim = prim
+        self.ans = ans
+        self.args = args
+        self.kwargs = kwargs
+        self.parents = parents  # tuple of (argnum, Node)
+        self.shape = np.shape(ans)
+        self.dtype = _dtype_of(ans)
+
+    @classmethod
+    def leaf(cls, value):
+        return cls(None, value, (), {}, ())
+
+
+def _dtype_of(x):
+    if isinstance(x, Traced):
+        return x.dtype
+    return np.result_type(x)
+
+
+def stop_gradient(x):
+    """The raw value of x with every trace stripped: a constant for all enclosing differentiations."""
+    while isinstance(x, Traced):
+        x = x._value
+    return x
+
+
+def is_traced(x) -> bool:
+    return isinstance(x, Traced)
+
+
+def _raw_tree(x):
+    """Strip traces from x, and from the items of a list/tuple (for non-differentiable functions)."""
+    if isinstance(x, Traced):
+        return stop_gradient(x)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_raw_tree(v) for v in x)
+    return x
+
+
+class Primitive:
+    """A function of arrays with registered VJP rules; calling it on traced values records a Node."""
+
+    def __init__(self, fun: Callable, name: str | None = None):
+        self.fun = fun
+        self.name = name or getattr(fun, "__name__", "primitive")
+        self.vjps: dict[int, Callable | None] = {}
+        self.joint_vjp: Callable | None = None
+        self.differentiable_vjp = True  # False: VJP uses raw NumPy/Numba, no second derivative
+        self.__doc__ = fun.__doc__
+        self.__name__ = self.name
+        self.__wrapped__ = fun
+
+    def __repr__(self) -> str:
+        return f"<minidsn primitive {self.name}>"
+
+    def __call__(self, *args, **kwargs):
+        top = 0
+        for a in args:
+            if isinstance(a, Traced) and a._trace > top:
+                top = a._trace
+        if top == 0:
+            for v in kwargs.values():
+                if isinstance(v, Traced):
+                    raise EngineError(
+                        f"{self.name}: keyword arguments are never differentiated; pass traced values positionally"
+                    )
+            return self.fun(*args, **kwargs)
+        argvals = list(args)
+        parents = []
+        for i, a in enumerate(args):
+            if isinstance(a, Traced) and a._trace == top:
+                argvals[i] = a._value
+                parents.append((i, a._node))
+        ans = self(*argvals, **kwargs)  # older traces, if any, record their own nodes here
+        node = Node(self, ans, tuple(argvals), kwargs, tuple(parents))
+        return Traced(ans, top, node)
+
+    def vjp_for(self, node: Node, g):
+        """Gradients for each parent of `node` (a list aligned with node.parents)."""
+        if not self.differentiable_vjp and (
+            isinstance(g, Traced) or isinstance(node.ans, Traced) or any(isinstance(a, Traced) for a in node.args)
+        ):
+            raise EngineError(
+                f"second derivative through '{self.name}' is not supported: its VJP is a compiled kernel "
+                "(first order only); use the engine reference path for higher-order derivatives"
+            )
+        if self.joint_vjp is not None:
+            grads = self.joint_vjp(g, node.ans, *node.args, **node.kwargs)
+            if not isinstance(grads, (tuple, list)) or len(grads) != len(node.args):
+                raise EngineError(
+                    f"joint VJP of '{self.name}' must return one gradient (or None) per positional argument "
+                    f"({len(node.args)}), got {type(grads).__name__}"
+                )
+            out = []
+            for argnum, _ in node.parents:
+                if grads[argnum] is None:
+                    raise EngineError(f"'{self.name}' is not differentiable in argument {argnum}")
+                out.append(grads[argnum])
+            return out
+        out = []
+        for argnum, _ in node.parents:
+            rule = self.vjps.get(argnum)
+            if rule is None:
+                raise EngineError(
+                    f"'{self.name}' has no VJP for argument {argnum}: it is not differentiable there "
+                    "(wrap that argument in stop_gradient if it is meant as a constant)"
+                )
+            out.append(rule(g, node.ans, *node.args, **node.kwargs))
+        return out
+
+
+def primitive(fun: Callable) -> Primitive:
+    """Decorator: make `fun` (ndarrays in, one ndarray out) a primitive; register its VJPs with defvjp."""
+    return Primitive(fun)
+
+
+def nondifferentiable(fun: Callable) -> Callable:
+    """Wrap a NumPy function that has no gradient (comparisons, sign, argmax ...): traces are stripped first."""
+
+    def wrapped(*args, **kwargs):
+        return fun(*(_raw_tree(a) for a in args), **{k: _raw_tree(v) for k, v in kwargs.items()})
+
+    wrapped.__name__ = getattr(fun, "__name__", "nondifferentiable")
+    wrapped.__doc__ = f"{wrapped.__name__} (no gradient: traced inputs are treated as constants)."
+    wrapped.__wrapped__ = fun
+    return wrapped
+
+
+def defvjp(prim: Primitive, *rules: Callable | None, differentiable: bool = True) -> None:
+    """Register one VJP per positional argument: rule(g, ans, *args, **kwargs) -> gradient for that argument.
+
+    None marks an argument as not differentiable. With differentiable=True the rules must be written with engine
+    primitives (minidsn.numpy), which makes grad-of-grad work.
+    """
+    if not isinstance(prim, Primitive):
+        raise TypeError(f"defvjp needs a Primitive (use @primitive), got {prim!r}")
+    prim.vjps = {i: r for i, r in enumerate(rules)}
+    prim.joint_vjp = None
+    prim.differentiable_vjp = differentiable
+
+
+def defvjp_joint(prim: Primitive, rule: Callable, differentiable: bool = False) -> None:
+    """Register one VJP for all arguments at once: rule(g, ans, *args, **kwargs) -> tuple of gradients (None = none).
+
+    Meant for compiled kernels whose backward computes every gradient in one pass. Such a rule is first order only
+    unless differentiable=True (it is then written with engine primitives).
+    """
+    if not isinstance(prim, Primitive):
+        raise TypeError(f"defvjp_joint needs a Primitive (use @primitive), got {prim!r}")
+    prim.joint_vjp = rule
+    prim.vjps = {}
+    prim.differentiable_vjp = differentiable
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Backward pass
+
+
+def _toposort(end: Node):
+    """Nodes reachable from `end`, each yielded after all of its children (iterative; no recursion)."""
+    child_counts: dict[Node, int] = {}
+    stack = [end]
+    while stack:
+        node = stack.pop()
+        if node in child_counts:
+            child_counts[node] += 1
+        else:
+            child_counts[node] = 1
+            stack.extend(p for _, p in node.parents)
+    ready = [end]
+    while ready:
+        node = ready.pop()
+        yield node
+        for _, p in node.parents:
+            if child_counts[p] == 1:
+                ready.append(p)
+            else:
+                child_counts[p] -= 1
+
+
+def backward(end: Node, g, leaves: list[Node]) -> list:
+    """Propagate cotangent g from `end` back to `leaves`; returns one gradient per leaf (None where unreached)."""
+    from minidsn.engine import _ops  # the add / sum / astype primitives used by the engine itself
+
+    leaf_set = set(leaves)
+    grads: dict[Node, Any] = {end: g}
+    leaf_grads: dict[Node, Any] = {}
+    for node in _toposort(end):
+        g = grads.pop(node, None)
+        if g is None:
+            continue
+        if node in leaf_set:
+            leaf_grads[node] = g
+        if not node.parents:
+            continue
+        parent_grads = node.prim.vjp_for(node, g)
+        for (argnum, parent), pg in zip(node.parents, parent_grads):
+            pg = _ops.unbroadcast(pg, parent.shape, parent.dtype, node.prim.name, argnum)
+            prev = grads.get(parent)
+            grads[parent] = pg if prev is None else _ops.add(prev, pg)
+    return [leaf_grads.get(leaf) for leaf in leaves]
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Traced values
+
+
+_CONVERSION_HELP = (
+    "this would cut the graph and give silently wrong gradients. Use minidsn.numpy functions on traced values; "
+    "if you really want the raw value as a constant, use minidsn.engine.stop_gradient(x)"
+)
+
+
+class Traced:
+    """A value being differentiated. Looks like an ndarray to model code; every operation records a Node."""
+
+    __slots__ = ("_value", "_trace", "_node")
+    __array_priority__ = 1000.0
+
+    def __init__(self, value, trace: int, node: Node):
+        self._value = value
+        self._trace = trace
+        self._node = node
+
+    # --- array-like attributes -----------------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return np.shape(self._value)
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    @property
+    def size(self):
+        return int(np.prod(self.shape))
+
+    @property
+    def dtype(self):
+        return _dtype_of(self._value)
+
+    def __len__(self):
+        if not self.shape:
+            raise TypeError("len() of a 0-d traced value")
+        return self.shape[0]
+
+    def __repr__(self):
+        return f"Traced(trace={self._trace}, value={stop_gradient(self)!r})"
+
+    # --- conversions that would cut the graph --------------------------------------------------------------------
+    def __array__(self, dtype=None, copy=None):
+        raise TracedConversionError(f"np.asarray / np.array of a traced value: {_CONVERSION_HELP}")
+
+    def __float__(self):
+        raise TracedConversionError(f"float() of a traced value: {_CONVERSION_HELP}")
+
+    def __int__(self):
+        raise TracedConversionError(f"int() of a traced value: {_CONVERSION_HELP}")
+
+    def __complex__(self):
+        raise TracedConversionError(f"complex() of a traced value: {_CONVERSION_HELP}")
+
+    def __index__(self):
+        raise TracedConversionError(f"using a traced value as an index: {_CONVERSION_HELP}")
+
+    def __bool__(self):
+        raise TracedConversionError(
+            "truth value of a traced value (an `if` on a differentiated quantity): compare it first "
+            "(comparisons return plain arrays), or use minidsn.numpy.where"
+        )
+
+    def __setitem__(self, key, value):
+        raise TracedConversionError(
+            "in-place assignment to a traced value is not supported (it would overwrite a value the backward pass "
+            "needs). Build the result functionally: minidsn.numpy.where, concatenate/stack, or x + mnp.zeros..."
+        )
+
+    def tolist(self):
+        raise TracedConversionError(f".tolist() of a traced value: {_CONVERSION_HELP}")
+
+    def item(self):
+        raise TracedConversionError(f".item() of a traced value: {_CONVERSION_HELP}")
+
+    # --- NumPy protocol: dispatch to minidsn.numpy where a version exists, else refuse ---------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        import minidsn.numpy as mnp
+
+        if method == "__call__" and not kwargs.get("out"):
+            fn = getattr(mnp, ufunc.__name__, None)
+            if fn is not None:
+                kwargs.pop("out", None)
+                return fn(*inputs, **kwargs)
+        raise NotSupportedError(
+            f"np.{ufunc.__name__}{'' if method == '__call__' else '.' + method} on a traced value is not supported "
+            "by minidsn (it would run untraced). Use the minidsn.numpy version, or stop_gradient(x) for a constant"
+        )
+
+    def __array_function__(self, func, types, args, kwargs):
+        import minidsn.numpy as mnp
+
+        fn = getattr(mnp, func.__name__, None)
+        if fn is not None and getattr(fn, "_mirrors_numpy", False):
+            return fn(*args, **kwargs)
+        raise NotSupportedError(
+            f"np.{func.__name__} on a traced value is not supported by minidsn (it would run untraced). "
+            f"Use minidsn.numpy.{func.__name__} if it exists, or stop_gradient(x) for a constant"
+        )
+
+    # --- operators -----------------------------------------------------------------------------------------------
+    def __add__(self, o):
+        return _m().add(self, o)
+
+    def __radd__(self, o):
+        return _m().add(o, self)
+
+    def __sub__(self, o):
+        return _m().subtract(self, o)
+
+    def __rsub__(self, o):
+        return _m().subtract(o, self)
+
+    def __mul__(self, o):
+        return _m().multiply(self, o)
+
+    def __rmul__(self, o):
+        return _m().multiply(o, self)
+
+    def __truediv__(self, o):
+        return _m().divide(self, o)
+
+    def __rtruediv__(self, o):
+        return _m().divide(o, self)
+
+    def __pow__(self, o):
+        return _m().power(self, o)
+
+    def __rpow__(self, o):
+        return _m().power(o, self)
+
+    def __matmul__(self, o):
+        return _m().matmul(self, o)
+
+    def __rmatmul__(self, o):
+        return _m().matmul(o, self)
+
+    def __neg__(self):
+        return _m().negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _m().abs(self)
+
+    # Comparisons give plain boolean arrays: no gradient flows through a comparison.
+    def __lt__(self, o):
+        return stop_gradient(self) < stop_gradient(o)
+
+    def __le__(self, o):
+        return stop_gradient(self) <= stop_gradient(o)
+
+    def __gt__(self, o):
+        return stop_gradient(self) > stop_gradient(o)
+
+    def __ge__(self, o):
+        return stop_gradient(self) >= stop_gradient(o)
+
+    def __eq__(self, o):
+        return stop_gradient(self) == stop_gradient(o)
+
+    def __ne__(self, o):
+        return stop_gradient(self) != stop_gradient(o)
+
+    __hash__ = object.__hash__
+
+    def __getitem__(self, idx):
+        return _m()._getitem(self, idx)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    # --- methods -------------------------------------------------------------------------------------------------
+    @property
+    def T(self):
+        return _m().transpose(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return _m().sum(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _m().mean(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _m().max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _m().min(self, axis=axis, keepdims=keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return _m().prod(self, axis=axis, keepdims=keepdims)
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _m().reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _m().transpose(self, axes or None)
+
+    def swapaxes(self, a, b):
+        return _m().swapaxes(self, a, b)
+
+    def squeeze(self, axis=None):
+        return _m().squeeze(self, axis=axis)
+
+    def ravel(self):
+        return _m().ravel(self)
+
+    def flatten(self):
+        return _m().ravel(self)
+
+    def dot(self, o):
+        return _m().dot(self, o)
+
+    def clip(self, a_min=None, a_max=None):
+        return _m().clip(self, a_min, a_max)
+
+    def astype(self, dtype):
+        return _m().astype(self, dtype)
+
+    def argmax(self, axis=None):
+        return np.argmax(stop_gradient(self), axis=axis)
+
+    def argmin(self, axis=None):
+        return np.argmin(stop_gradient(self), axis=axis)
+
+
+def _m():
+    import minidsn.numpy as mnp
+
+    return mnp

@@ -1,0 +1,604 @@
+"""The primitive table: every differentiable NumPy-shaped operation of minidsn and its VJP rule, one line per rule.
+
+A rule is `lambda g, ans, *args, **kwargs: gradient for that argument`. Rules are written with these same primitives,
+so every rule is itself differentiable (grad of grad). They need not reduce a broadcast result back to the argument's
+shape: the engine does that once for all (minidsn/engine/_ops.py: unbroadcast).
+
+The forward functions are NumPy's own (or a few lines around them); the chain rules are the textbook ones. Where a
+rule makes a choice at a kink it says so: max/maximum/min/minimum split the gradient evenly between ties; abs has
+gradient 0 at 0 (sign); clip passes the gradient on the closed interval [a_min, a_max].
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minidsn.engine.core import Primitive, defvjp, primitive, stop_gradient
+
+# ------------------------------------------------------------------------------------------------ helpers
+
+
+def _normalize_axis(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, (list, tuple)):
+        return tuple(sorted(a % ndim if ndim else 0 for a in axis))
+    return ((axis % ndim) if ndim else 0,)
+
+
+def _expand_reduced(g, shape, axis, keepdims):
+    """Re-insert the axes a reduction removed, so that g broadcasts against the input of shape `shape`."""
+    if keepdims:
+        return g
+    axes = _normalize_axis(axis, len(shape))
+    new_shape = list(shape)
+    for a in axes:
+        new_shape[a] = 1
+    return reshape(g, tuple(new_shape))
+
+
+def _count(shape, axis):
+    axes = _normalize_axis(axis, len(shape))
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
+
+
+# ------------------------------------------------------------------------------------------------ arithmetic
+
+add = primitive(np.add)
+subtract = primitive(np.subtract)
+multiply = primitive(np.multiply)
+divide = primitive(np.divide)
+negative = primitive(np.negative)
+power = primitive(np.power)
+square = primitive(np.square)
+
+defvjp(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+defvjp(subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: negative(g))
+defvjp(multiply, lambda g, ans, x, y: multiply(g, y), lambda g, ans, x, y: multiply(g, x))
+defvjp(divide, lambda g, ans, x, y: divide(g, y), lambda g, ans, x, y: negative(divide(multiply(g, ans), y)))
+defvjp(negative, lambda g, ans, x: negative(g))
+defvjp(square, lambda g, ans, x: multiply(g, multiply(2.0, x)))
+
+
+def _power_vjp_base(g, ans, x, y):
+    # d/dx x**y = y x**(y-1); written as a power (not ans/x) so x = 0 with y >= 1 stays finite.
+    return multiply(g, multiply(y, power(x, subtract(y, 1.0))))
+
+
+def _power_vjp_exponent(g, ans, x, y):
+    # d/dy x**y = x**y ln x; at x = 0 the product is taken as 0 (the limit for y > 0), not 0 * -inf = nan.
+    safe_x = where(stop_gradient(x) == 0, 1.0, x)
+    return multiply(g, multiply(ans, log(safe_x)))
+
+
+defvjp(power, _power_vjp_base, _power_vjp_exponent)
+
+# ------------------------------------------------------------------------------------------------ elementwise functions
+
+exp = primitive(np.exp)
+expm1 = primitive(np.expm1)
+log = primitive(np.log)
+log1p = primitive(np.log1p)
+sqrt = primitive(np.sqrt)
+tanh = primitive(np.tanh)
+sinh = primitive(np.sinh)
+cosh = primitive(np.cosh)
+sin = primitive(np.sin)
+cos = primitive(np.cos)
+arctan = primitive(np.arctan)
+abs = primitive(np.abs)  # noqa: A001 - mirrors numpy's name
+
+defvjp(exp, lambda g, ans, x: multiply(g, ans))
+defvjp(expm1, lambda g, ans, x: multiply(g, add(ans, 1.0)))
+defvjp(log, lambda g, ans, x: divide(g, x))
+defvjp(log1p, lambda g, ans, x: divide(g, add(x, 1.0)))
+defvjp(sqrt, lambda g, ans, x: divide(multiply(g, 0.5), ans))
+defvjp(tanh, lambda g, ans, x: multiply(g, subtract(1.0, square(ans))))
+defvjp(sinh, lambda g, ans, x: multiply(g, cosh(x)))
+defvjp(cosh, lambda g, ans, x: multiply(g, sinh(x)))
+defvjp(sin, lambda g, ans, x: multiply(g, cos(x)))
+defvjp(cos, lambda g, ans, x: negative(multiply(g, sin(x))))
+defvjp(arctan, lambda g, ans, x: divide(g, add(1.0, square(x))))
+defvjp(abs, lambda g, ans, x: multiply(g, np.sign(stop_gradient(x))))
+
+# ------------------------------------------------------------------------------------------------ selection
+
+
+def _tie_share(x, y, strict_wins):
+    """Weight of x in maximum/minimum: 1 where x wins, 0.5 on ties, 0 where y wins (a constant mask)."""
+    xv, yv = stop_gradient(x), stop_gradient(y)
+    return strict_wins(xv, yv) + 0.5 * (xv == yv)
+
+
+maximum = primitive(np.maximum)
+minimum = primitive(np.minimum)
+defvjp(
+    maximum,
+    lambda g, ans, x, y: multiply(g, _tie_share(x, y, np.greater)),
+    lambda g, ans, x, y: multiply(g, _tie_share(y, x, np.greater)),
+)
+defvjp(
+    minimum,
+    lambda g, ans, x, y: multiply(g, _tie_share(x, y, np.less)),
+    lambda g, ans, x, y: multiply(g, _tie_share(y, x, np.less)),
+)
+
+
+@primitive
+def clip(a, a_min=None, a_max=None):
+    """np.clip; the gradient passes where a_min <= a <= a_max (closed interval), else 0."""
+    return np.clip(a, a_min, a_max)
+
+
+def _clip_mask(a, a_min, a_max):
+    av = stop_gradient(a)
+    mask = np.ones(np.shape(av), dtype=bool)
+    if a_min is not None:
+        mask &= av >= stop_gradient(a_min)
+    if a_max is not None:
+        mask &= av <= stop_gradient(a_max)
+    return mask
+
+
+defvjp(
+    clip,
+    lambda g, ans, a, a_min=None, a_max=None: where(_clip_mask(a, a_min, a_max), g, 0.0),
+    lambda g, ans, a, a_min=None, a_max=None: where(stop_gradient(a) < stop_gradient(a_min), g, 0.0),
+    lambda g, ans, a, a_min=None, a_max=None: where(stop_gradient(a) > stop_gradient(a_max), g, 0.0),
+)
+
+
+@primitive
+def where(condition, x, y):
+    """np.where(condition, x, y); condition has no gradient. The gradient of the unselected branch is exactly 0
+    (a `where` on g, not a multiplication), so an inf/nan there does not leak. Note: a nan can still come from the
+    unselected branch's OWN VJP (e.g. log at 0); the safe pattern is log(where(x > 0, x, 1.0))."""
+    return np.where(condition, x, y)
+
+
+defvjp(
+    where,
+    None,
+    lambda g, ans, c, x, y: where(stop_gradient(c), g, 0.0),
+    lambda g, ans, c, x, y: where(stop_gradient(c), 0.0, g),
+)
+
+# ------------------------------------------------------------------------------------------------ reductions
+
+
+@primitive
+def sum(a, axis=None, keepdims=False):  # noqa: A001
+    return np.sum(a, axis=axis, keepdims=keepdims)
+
+
+@primitive
+def max(a, axis=None, keepdims=False):  # noqa: A001
+    return np.max(a, axis=axis, keepdims=keepdims)
+
+
+@primitive
+def min(a, axis=None, keepdims=False):  # noqa: A001
+    return np.min(a, axis=axis, keepdims=keepdims)
+
+
+@primitive
+def prod(a, axis=None, keepdims=False):
+    return np.prod(a, axis=axis, keepdims=keepdims)
+
+
+def _sum_vjp(g, ans, a, axis=None, keepdims=False):
+    return broadcast_to(_expand_reduced(g, np.shape(a), axis, keepdims), np.shape(a))
+
+
+def _extremum_vjp(g, ans, a, axis=None, keepdims=False):
+    """The gradient goes to the arg-extremum; k tied entries get 1/k each."""
+    shape = np.shape(a)
+    av = stop_gradient(a)
+    ansv = np.asarray(stop_gradient(ans))
+    hit = av == _expand_reduced_raw(ansv, shape, axis, keepdims)
+    share = hit / np.sum(hit, axis=_normalize_axis(axis, len(shape)), keepdims=True)
+    return multiply(broadcast_to(_expand_reduced(g, shape, axis, keepdims), shape), share)
+
+
+def _expand_reduced_raw(x, shape, axis, keepdims):
+    if keepdims:
+        return x
+    new_shape = list(shape)
+    for ax in _normalize_axis(axis, len(shape)):
+        new_shape[ax] = 1
+    return np.reshape(x, new_shape)
+
+
+def _prod_vjp(g, ans, a, axis=None, keepdims=False):
+    """d prod / d a_i = product of the other entries, computed without dividing (exact when some a_j = 0).
+
+    The reduced axes are moved last and flattened to n entries; an (..., n, n) array holds, in row i, the entries with
+    a_i replaced by 1; its product over the last axis is the exclusive product. O(n^2) memory per reduced group.
+    """
+    shape = np.shape(a)
+    nd = len(shape)
+    axes = _normalize_axis(axis, nd)
+    keep = tuple(i for i in range(nd) if i not in axes)
+    perm = keep + axes
+    at = transpose(a, perm) if nd else reshape(a, (1,))
+    kept_shape = tuple(shape[i] for i in keep)
+    n = _count(shape, axis) if nd else 1
+    flat = reshape(at, kept_shape + (n,))
+    rows = broadcast_to(expand_dims(flat, -2), kept_shape + (n, n))
+    excl = prod(where(np.eye(n, dtype=bool), 1.0, rows), axis=-1)  # kept_shape + (n,)
+    gk = reshape(g, kept_shape + (1,))
+    grad_t = reshape(multiply(gk, excl), tuple(shape[i] for i in perm))
+    return transpose(grad_t, tuple(np.argsort(perm))) if nd else reshape(grad_t, ())
+
+
+defvjp(sum, _sum_vjp)
+defvjp(max, _extremum_vjp)
+defvjp(min, _extremum_vjp)
+defvjp(prod, _prod_vjp)
+
+# ------------------------------------------------------------------------------------------------ linear algebra
+
+
+@primitive
+def matmul(a, b):
+    return np.matmul(a, b)
+
+
+def _matmul_vjp(g, ans, a, b, which):
+    """a @ b with NumPy's 1-D promotion rules: promote to matrices, take the matrix rule, demote."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    A = expand_dims(a, 0) if a_nd == 1 else a
+    B = expand_dims(b, -1) if b_nd == 1 else b
+    G = g
+    if a_nd == 1:
+        G = expand_dims(G, -2 if b_nd != 1 else 0)
+    if b_nd == 1:
+        G = expand_dims(G, -1)
+    if which == 0:
+        gA = matmul(G, swapaxes(B, -1, -2))
+        return reshape(sum(gA, axis=tuple(range(np.ndim(gA) - 1))), np.shape(a)) if a_nd == 1 else gA
+    gB = matmul(swapaxes(A, -1, -2), G)
+    if b_nd == 1:
+        return reshape(sum(gB, axis=tuple(range(np.ndim(gB) - 2)) + (np.ndim(gB) - 1,)), np.shape(b))
+    return gB
+
+
+defvjp(matmul, lambda g, ans, a, b: _matmul_vjp(g, ans, a, b, 0), lambda g, ans, a, b: _matmul_vjp(g, ans, a, b, 1))
+
+
+@primitive
+def _einsum(subscripts, *operands):
+    return np.einsum(subscripts, *operands)
+
+
+def _einsum_vjp_for(argnum):
+    def rule(g, ans, subscripts, *operands):
+        ins, out = subscripts.split("->")
+        in_list = ins.split(",")
+        k = argnum - 1  # argument 0 is the subscripts string
+        target = in_list[k]
+        others = [(s, op) for i, (s, op) in enumerate(zip(in_list, operands)) if i != k]
+        avail = set(out).union(*[set(s) for s, _ in others]) if others else set(out)
+        present = "".join(c for c in target if c in avail)
+        expr = ",".join([out] + [s for s, _ in others]) + "->" + present
+        res = _einsum(expr, g, *[op for _, op in others])
+        if present != target:  # letters summed within this operand only: broadcast back
+            shape = np.shape(operands[k])
+            res = reshape(res, tuple(shape[i] if c in avail else 1 for i, c in enumerate(target)))
+            res = broadcast_to(res, shape)
+        return res
+
+    return rule
+
+
+def einsum(subscripts, *operands):
+    """np.einsum for explicit or implicit subscripts without ellipsis or repeated indices inside one operand."""
+    if not isinstance(subscripts, str):
+        raise NotImplementedError("minidsn.numpy.einsum takes the subscripts-string form only")
+    s = subscripts.replace(" ", "")
+    if "." in s:
+        raise NotImplementedError("minidsn.numpy.einsum: ellipsis '...' is not supported; write the axes out")
+    if "->" not in s:
+        letters = s.replace(",", "")
+        s = s + "->" + "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    ins = s.split("->")[0].split(",")
+    if len(ins) != len(operands):
+        raise ValueError(f"einsum: {len(ins)} subscript groups for {len(operands)} operands")
+    for t in ins:
+        if len(set(t)) != len(t):
+            raise NotImplementedError(f"minidsn.numpy.einsum: repeated index within one operand ('{t}') is not supported")
+    _ensure_seq_rules(_einsum, _einsum_vjp_for, len(ins))
+    return _einsum(s, *operands)
+
+
+defvjp(_einsum, None, *[_einsum_vjp_for(i) for i in range(1, 9)])
+
+# ------------------------------------------------------------------------------------------------ shapes
+
+
+@primitive
+def reshape(a, newshape, order="C"):
+    return np.reshape(a, newshape, order=order)
+
+
+defvjp(reshape, lambda g, ans, a, newshape, order="C": reshape(g, np.shape(a), order=order))
+
+
+@primitive
+def transpose(a, axes=None):
+    return np.transpose(a, axes)
+
+
+defvjp(
+    transpose,
+    lambda g, ans, a, axes=None: transpose(g, None if axes is None else tuple(np.argsort(axes))),
+)
+
+
+@primitive
+def swapaxes(a, axis1, axis2):
+    return np.swapaxes(a, axis1, axis2)
+
+
+defvjp(swapaxes, lambda g, ans, a, axis1, axis2: swapaxes(g, axis1, axis2))
+
+
+@primitive
+def expand_dims(a, axis):
+    return np.expand_dims(a, axis)
+
+
+@primitive
+def squeeze(a, axis=None):
+    return np.squeeze(a, axis=axis)
+
+
+@primitive
+def ravel(a):
+    return np.ravel(a)
+
+
+defvjp(expand_dims, lambda g, ans, a, axis: reshape(g, np.shape(a)))
+defvjp(squeeze, lambda g, ans, a, axis=None: reshape(g, np.shape(a)))
+defvjp(ravel, lambda g, ans, a: reshape(g, np.shape(a)))
+
+
+@primitive
+def broadcast_to(a, shape):
+    return np.broadcast_to(a, shape)
+
+
+# The engine sums the gradient back to a's shape (unbroadcast); the rule itself is the identity.
+defvjp(broadcast_to, lambda g, ans, a, shape: g)
+
+
+@primitive
+def astype(a, dtype):
+    return np.asarray(a).astype(dtype)
+
+
+defvjp(astype, lambda g, ans, a, dtype: astype(g, np.result_type(stop_gradient(a))))
+
+
+@primitive
+def _concatenate(axis, *arrays):
+    return np.concatenate(arrays, axis=axis)
+
+
+def _concat_vjp_for(argnum):
+    def rule(g, ans, axis, *arrays):
+        k = argnum - 1
+        ax = axis % np.ndim(ans)
+        start = int(np.sum([np.shape(a)[ax] for a in arrays[:k]], dtype=int))
+        stop = start + np.shape(arrays[k])[ax]
+        idx = tuple([slice(None)] * ax + [slice(start, stop)])
+        return _getitem(g, idx)
+
+    return rule
+
+
+@primitive
+def _stack(axis, *arrays):
+    return np.stack(arrays, axis=axis)
+
+
+def _stack_vjp_for(argnum):
+    def rule(g, ans, axis, *arrays):
+        ax = axis % np.ndim(ans)
+        idx = tuple([slice(None)] * ax + [argnum - 1])
+        return _getitem(g, idx)
+
+    return rule
+
+
+_MAX_SEQ_ARGS = 4096  # rules are made for this many arrays; more are added on demand
+
+
+def _ensure_seq_rules(prim, maker, n):
+    if len(prim.vjps) < n + 1:
+        defvjp(prim, None, *[maker(i) for i in range(1, n + 1)])
+
+
+def concatenate(arrays, axis=0):
+    arrays = list(arrays)
+    _ensure_seq_rules(_concatenate, _concat_vjp_for, len(arrays))
+    return _concatenate(axis, *arrays)
+
+
+def stack(arrays, axis=0):
+    arrays = list(arrays)
+    _ensure_seq_rules(_stack, _stack_vjp_for, len(arrays))
+    return _stack(axis, *arrays)
+
+
+# ------------------------------------------------------------------------------------------------ indexing
+
+
+def _check_index(idx):
+    items = idx if isinstance(idx, tuple) else (idx,)
+    for it in items:
+        if hasattr(it, "_trace"):
+            raise TypeError("an index may not be a traced value (indices have no gradient): use stop_gradient")
+
+
+@primitive
+def _getitem(a, idx):
+    return a[idx]
+
+
+@primitive
+def _untake(g, idx, shape, dtype):
+    """Scatter-add g into zeros of `shape` at `idx` (repeated indices add): the adjoint of a[idx]."""
+    out = np.zeros(shape, dtype=dtype)
+    np.add.at(out, idx, g)
+    return out
+
+
+defvjp(_getitem, lambda g, ans, a, idx: _untake(g, idx, np.shape(a), np.result_type(stop_gradient(a))))
+defvjp(_untake, lambda g, ans, gg, idx, shape, dtype: _getitem(g, idx))
+
+
+def getitem(a, idx):
+    _check_index(idx)
+    return _getitem(a, idx)
+
+
+@primitive
+def take_along_axis(arr, indices, axis):
+    return np.take_along_axis(arr, indices, axis)
+
+
+def _full_index(indices, axis, shape):
+    """The tuple index equivalent to take_along_axis(·, indices, axis) on an array of `shape`."""
+    nd = len(shape)
+    axis = axis % nd
+    idx = []
+    for d in range(nd):
+        if d == axis:
+            idx.append(indices)
+        else:
+            sh = [1] * nd
+            sh[d] = shape[d]
+            idx.append(np.arange(shape[d]).reshape(sh))
+    return tuple(np.broadcast_arrays(*idx))
+
+
+defvjp(
+    take_along_axis,
+    lambda g, ans, arr, indices, axis: _untake(
+        g, _full_index(indices, axis, np.shape(arr)), np.shape(arr), np.result_type(stop_gradient(arr))
+    ),
+    None,
+)
+
+# ------------------------------------------------------------------------------------------------ stable fused functions
+
+
+@primitive
+def expit(x):
+    """Logistic sigmoid 1/(1+e^-x), two-branch so that neither branch overflows (finite at +-1000)."""
+    x = np.asarray(x)
+    z = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + z), z / (1.0 + z)).astype(np.result_type(z))
+
+
+defvjp(expit, lambda g, ans, x: multiply(g, multiply(ans, subtract(1.0, ans))))
+
+
+@primitive
+def softplus(x):
+    """log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite and exact at +-1000."""
+    x = np.asarray(x)
+    return np.maximum(x, 0) + np.log1p(np.exp(-np.abs(x)))
+
+
+defvjp(softplus, lambda g, ans, x: multiply(g, expit(x)))
+
+
+def _stable_max(x, axis):
+    """Max over axis (keepdims) with -inf rows replaced by 0 so that x - m never forms inf - inf."""
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.where(np.isfinite(m), m, 0.0)
+
+
+@primitive
+def logsumexp(a, axis=None, keepdims=False):
+    """log sum exp a, shifted by the max; all -inf gives -inf (not nan), +inf gives +inf."""
+    a = np.asarray(a)
+    m = _stable_max(a, axis)
+    with np.errstate(divide="ignore"):
+        out = np.log(np.sum(np.exp(a - m), axis=axis, keepdims=True)) + m
+    return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+
+
+def _logsumexp_vjp(g, ans, a, axis=None, keepdims=False):
+    """d lse / d a = softmax(a); a group that is all -inf gets gradient 0 (it has no mass to move)."""
+    shape = np.shape(a)
+    ans_e = _expand_reduced(ans, shape, axis, keepdims)
+    ans_safe = where(np.isfinite(stop_gradient(ans_e)), ans_e, 0.0)
+    weights = exp(subtract(a, ans_safe))
+    return multiply(broadcast_to(_expand_reduced(g, shape, axis, keepdims), shape), weights)
+
+
+defvjp(logsumexp, _logsumexp_vjp)
+
+
+@primitive
+def softmax(x, axis=-1):
+    """exp(x - logsumexp x) along axis; a group that is all -inf gives zeros (not nan)."""
+    x = np.asarray(x)
+    m = _stable_max(x, axis)
+    e = np.exp(x - m)
+    s = np.sum(e, axis=axis, keepdims=True)
+    return np.divide(e, s, out=np.zeros_like(e), where=s > 0)
+
+
+defvjp(
+    softmax,
+    lambda g, ans, x, axis=-1: multiply(ans, subtract(g, sum(multiply(g, ans), axis=axis, keepdims=True))),
+)
+
+
+@primitive
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along axis; a group that is all -inf gives -inf (not nan)."""
+    x = np.asarray(x)
+    m = _stable_max(x, axis)
+    with np.errstate(divide="ignore"):
+        lse = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+    out = x - np.where(np.isfinite(lse), lse, 0.0)
+    return np.where(np.isneginf(lse), -np.inf, out)
+
+
+defvjp(
+    log_softmax,
+    lambda g, ans, x, axis=-1: subtract(
+        g, multiply(exp(where(np.isneginf(stop_gradient(ans)), -np.inf, ans)), sum(g, axis=axis, keepdims=True))
+    ),
+)
+
+
+@primitive
+def relu(x):
+    """max(x, 0); gradient 1 for x > 0, 0 otherwise (0 at the kink)."""
+    return np.maximum(x, 0)
+
+
+defvjp(relu, lambda g, ans, x: multiply(g, stop_gradient(x) > 0))
+
+
+@primitive
+def leaky_relu(x, negative_slope=0.01):
+    """x for x > 0, negative_slope * x otherwise; gradient negative_slope at the kink."""
+    return np.where(x > 0, x, negative_slope * x)
+
+
+defvjp(leaky_relu, lambda g, ans, x, negative_slope=0.01: multiply(g, np.where(stop_gradient(x) > 0, 1.0, negative_slope)))
+
+
+def all_primitives() -> dict[str, Primitive]:
+    """Every primitive of this table by name (used by selfcheck and the primitive tests)."""
+    return {k: v for k, v in globals().items() if isinstance(v, Primitive)}

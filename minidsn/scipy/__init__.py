@@ -1,0 +1,1 @@
+"""Differentiable mirrors of a few scipy functions (minidsn.scipy.special)."""
