@@ -1,0 +1,198 @@
+"""Vector-space operations on V-values (notes/dmm.md "V-values"; arXiv 1712.07447 section 2).
+
+Every operation works leaf by leaf with Python operators or minidsn.numpy functions, never ``float()`` on a leaf, so
+the same code runs on concrete leaves and on engine-traced leaves (gradients flow through V-values).  Results follow
+the zero-dropping rule of minidsn.vvalue.core: only concrete exact zeros are dropped, traced leaves are kept.
+
+Equations (V = R (+) (L -> V), a missing key is 0):
+- sum:        (a + b)[k] = a[k] + b[k], recursively; a number x beside a map m is read as {NUMBER: x}
+- scaling:    (c a)[k] = c a[k]
+- mask lincomb: lincomb(mask, M) = sum over leaves (p, m) of mask of  m * M[p]     (M[p]: subtree of M at path p)
+- max-norm:   |a|_max = max(0, max over leaves and their entries of |a_leaf|)
+- dot:        <a, b> = sum over common leaf paths p of sum(a[p] * b[p])
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+
+import numpy as np
+
+from .core import NUMBER, VValue, _is_traced, is_concrete_leaf, leaf_shape
+
+__all__ = ["add", "scale", "vsum", "lincomb", "max_norm", "dot", "allclose", "leaf_abs_max"]
+
+
+def _mnp():
+    """minidsn.numpy when the engine is present (traced leaves need it); NumPy otherwise."""
+    try:
+        import minidsn.numpy as mnp
+
+        if hasattr(mnp, "abs"):
+            return mnp
+    except ImportError:
+        pass
+    return np
+
+
+def _promote(x) -> VValue:
+    """A leaf where a map is needed: {NUMBER: x} (kept even if zero, so traced leaves are not lost)."""
+    return VValue._raw({NUMBER: x})
+
+
+def _add_leaves(x, y, where):
+    sx, sy = leaf_shape(x), leaf_shape(y)
+    if sx != sy and sx != () and sy != ():
+        raise ValueError(f"V-value sum: leaves at {where!r} have shapes {sx} and {sy}")
+    return x + y
+
+
+def add(a: VValue, b: VValue, _where=()) -> VValue:
+    """Recursive sum a + b (see module doc)."""
+    if not isinstance(a, VValue) or not isinstance(b, VValue):
+        raise TypeError(f"add needs two VValues, got {type(a).__name__} and {type(b).__name__}")
+    if not len(a._d):
+        return b
+    if not len(b._d):
+        return a
+    out = dict(a._d)
+    for k, y in b._d.items():
+        if k not in out:
+            out[k] = y
+            continue
+        x = out[k]
+        xv, yv = isinstance(x, VValue), isinstance(y, VValue)
+        if xv and yv:
+            out[k] = add(x, y, _where + (k,))
+        elif xv:
+            out[k] = add(x, _promote(y), _where + (k,))
+        elif yv:
+            out[k] = add(_promote(x), y, _where + (k,))
+        else:
+            out[k] = _add_leaves(x, y, _where + (k,))
+    return VValue._build(out)
+
+
+def scale(c, v: VValue) -> VValue:
+    """c * v for a scalar c (Python/NumPy number or traced 0-d value)."""
+    if isinstance(c, VValue) or not isinstance(v, VValue):
+        raise TypeError("scale(c, v) needs a scalar c and a VValue v")
+    if leaf_shape(c) != ():
+        raise ValueError(f"scale: the multiplier must be a scalar, got shape {leaf_shape(c)}")
+    if is_concrete_leaf(c):
+        c = float(c)
+        if c == 1.0:
+            return v
+    out = {}
+    for k, x in v._d.items():
+        out[k] = scale(c, x) if isinstance(x, VValue) else c * x
+    return VValue._build(out)
+
+
+def vsum(values) -> VValue:
+    """Sum of an iterable of V-values ({} when empty)."""
+    return functools.reduce(add, values, VValue._raw({}))
+
+
+def lincomb(mask: VValue, m: VValue) -> VValue:
+    """Linear combination of subtrees of ``m`` with coefficients from ``mask``: sum_p mask[p] * m[p].
+
+    This applies a network matrix: with ``mask = W[to_neuron][to_field]`` (leaves are the weights, their paths name
+    (from_neuron, from_field)) and ``m`` the outputs, the result is the neuron input (notes/dmm.md "down movement").
+    A path of the mask that is absent from ``m`` contributes nothing; a leaf of ``m`` reached by a path is a number.
+    Mask leaves must be scalars.
+    """
+    terms = []
+    for path, w in mask.paths():
+        if leaf_shape(w) != ():
+            raise ValueError(f"lincomb: mask leaf at {path!r} must be a scalar, got shape {leaf_shape(w)}")
+        sub = m.get(path)
+        if sub is None:
+            continue
+        if not isinstance(sub, VValue):
+            sub = _promote(sub)
+        terms.append(scale(w, sub))
+    return vsum(terms)
+
+
+def leaf_abs_max(x):
+    """max |x| over the entries of one leaf."""
+    if isinstance(x, float):
+        return abs(x)
+    if is_concrete_leaf(x):
+        return float(np.max(np.abs(x)))
+    mnp = _mnp()
+    return mnp.max(mnp.abs(x))
+
+
+def max_norm(v: VValue):
+    """max(0, largest |leaf entry|); 0.0 for the empty V-value.
+
+    On traced leaves the maximum is one ``max`` over the stacked |entries| (plus a 0 entry), so the engine's
+    subgradient rule at ties applies exactly as in a dense computation over the same entries.
+    """
+    leaves = v.leaves()
+    if not any(_is_traced(x) for x in leaves):
+        return max([0.0] + [leaf_abs_max(x) for x in leaves])
+    mnp = _mnp()
+    parts = [mnp.reshape(mnp.abs(x), (-1,)) if leaf_shape(x) != () else mnp.reshape(mnp.abs(x), (1,)) for x in leaves]
+    parts.append(np.zeros(1))
+    return mnp.max(mnp.concatenate(parts))
+
+
+def _leaf_dot(x, y):
+    if leaf_shape(x) == () or leaf_shape(y) == ():
+        if leaf_shape(x) != leaf_shape(y):
+            raise ValueError(f"dot: leaf shapes {leaf_shape(x)} and {leaf_shape(y)} differ")
+        return x * y
+    if leaf_shape(x) != leaf_shape(y):
+        raise ValueError(f"dot: leaf shapes {leaf_shape(x)} and {leaf_shape(y)} differ")
+    if is_concrete_leaf(x) and is_concrete_leaf(y):
+        return float(np.sum(x * y))
+    return _mnp().sum(x * y)
+
+
+def dot(a: VValue, b: VValue):
+    """Inner product sum_p <a[p], b[p]> over common leaf paths (0.0 when none)."""
+    terms = []
+    for k, x in a._d.items():
+        if k not in b._d:
+            continue
+        y = b._d[k]
+        xv, yv = isinstance(x, VValue), isinstance(y, VValue)
+        if xv and yv:
+            t = dot(x, y)
+        elif xv:
+            t = dot(x, _promote(y))
+        elif yv:
+            t = dot(_promote(x), y)
+        else:
+            t = _leaf_dot(x, y)
+        terms.append(t)
+    if not terms:
+        return 0.0
+    return functools.reduce(operator.add, terms)
+
+
+def _vector_paths(v: VValue) -> dict:
+    """Leaf paths with a leaf x at p read as {NUMBER: x} at p, so both spellings of one vector agree."""
+    out = {}
+    for p, x in v.paths():
+        q = p if p[-1] == NUMBER else p + (NUMBER,)
+        out[q] = out[q] + x if q in out else x
+    return out
+
+
+def allclose(a: VValue, b: VValue, rtol=1e-9, atol=0.0) -> bool:
+    """Equality as vectors within tolerance (missing = 0); concrete leaves only."""
+    da, db = _vector_paths(a), _vector_paths(b)
+    for p in set(da) | set(db):
+        x, y = da.get(p, 0.0), db.get(p, 0.0)
+        if not (is_concrete_leaf(x) and is_concrete_leaf(y)):
+            raise TypeError("V-value comparison needs concrete leaves (use stop_gradient first)")
+        if np.shape(x) != np.shape(y) and np.shape(x) != () and np.shape(y) != ():
+            return False
+        if not np.allclose(x, y, rtol=rtol, atol=atol):
+            return False
+    return True

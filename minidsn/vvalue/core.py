@@ -1,0 +1,329 @@
+"""The V-value type: an immutable, sparse, finite prefix tree with numeric leaves.
+
+Definition (seed 004 / notes/dmm.md "V-values"; arXiv 1712.07447 section 2): V = R (+) (L -> V) with finite support,
+i.e. a nested dictionary whose leaves are numbers.  Example ``{"number": 3.5, "foo": {"number": 2, "bar": 7}}``.
+
+Representation here
+- Labels are ``str``, ``int`` or tuples of labels.  Children are kept in a canonical sorted order (strings before ints
+  before tuples) so flattening, repr and iteration do not depend on insertion order.
+- Leaves are Python/NumPy numbers (stored as float64), float64 ndarrays (stored read-only), or engine-traced values.
+- A number standing where a map is needed (e.g. in a sum with a map) is read as ``{NUMBER: x}`` (notes: "a number
+  beside a map becomes {number: x}").  ``NUMBER`` is ``":number"``, the key the DMM-Lite code uses.
+
+The zero-dropping rule (sparsity)
+- When a V-value is *built by the public constructor or by an operation*, a leaf is dropped only if it is a concrete
+  Python/NumPy value that is exactly zero everywhere (``0.0``, ``-0.0``, an all-zero array); subtrees left empty are
+  dropped too.
+- A leaf that is an engine-traced value is never dropped, whatever its current value: dropping would cut the leaf
+  out of the recorded computation and change the structure of gradients.  Structural zeros therefore survive while
+  tracing, which is harmless (a missing key and a zero leaf mean the same vector).
+- Rebuilding from a pytree (``VValue._raw``, used by the engine's unflatten, e.g. for gradients) keeps every leaf, so a
+  gradient has exactly the structure of the argument even where its entries are zero.  ``canonical()`` drops them.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any, Iterator
+
+import numpy as np
+
+__all__ = ["VValue", "NUMBER", "is_concrete_leaf", "is_zero_leaf", "label_sort_key", "as_vvalue"]
+
+NUMBER = ":number"
+
+
+def _is_traced(x) -> bool:
+    try:
+        from minidsn.engine import is_traced
+    except ImportError:  # engine not importable: nothing can be traced
+        return False
+    return is_traced(x)
+
+
+def is_concrete_leaf(x) -> bool:
+    """A plain Python/NumPy number or ndarray (never traced)."""
+    return isinstance(x, (numbers.Number, np.ndarray, np.generic)) and not isinstance(x, bool)
+
+
+def is_zero_leaf(x) -> bool:
+    """True only for a concrete leaf that is exactly zero everywhere; traced leaves are never 'zero' (see module doc)."""
+    if not is_concrete_leaf(x):
+        return False
+    return not np.any(x)
+
+
+def label_sort_key(label):
+    """Total order on labels: strings, then ints, then tuples (compared element-wise by the same rule)."""
+    if isinstance(label, str):
+        return (0, label)
+    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+        return (1, int(label))
+    if isinstance(label, tuple):
+        return (2, tuple(label_sort_key(x) for x in label))
+    raise TypeError(f"V-value labels must be str, int or tuples of those; got {type(label).__name__} {label!r}")
+
+
+def _check_label(label):
+    label_sort_key(label)  # raises for bad labels
+    return int(label) if isinstance(label, np.integer) else label
+
+
+def _normalise_leaf(x, where):
+    """Validate a leaf; concrete numbers become float64 scalars, arrays read-only float64 arrays."""
+    if isinstance(x, bool) or isinstance(x, np.bool_):
+        raise TypeError(f"V-value leaf at {where!r} is a bool; leaves must be numbers or float arrays")
+    if isinstance(x, (numbers.Real, np.integer, np.floating)):
+        return float(x)
+    if isinstance(x, np.ndarray):
+        if x.dtype.kind not in "fiu":
+            raise TypeError(f"V-value leaf at {where!r} has dtype {x.dtype}; need a real numeric array")
+        if x.ndim == 0:
+            return float(x)
+        a = np.array(x, dtype=np.float64, copy=True)
+        a.setflags(write=False)
+        return a
+    if _is_traced(x):
+        return x
+    raise TypeError(f"V-value leaf at {where!r} has unsupported type {type(x).__name__}: {x!r}")
+
+
+def leaf_shape(x) -> tuple:
+    if isinstance(x, float):
+        return ()
+    return tuple(getattr(x, "shape", ()))
+
+
+class VValue:
+    """An immutable sparse tree-shaped vector.  Build with ``VValue({...})`` (nested dicts allowed) or ``VValue.number``.
+
+    Mapping-like read access: ``v[label]``, ``label in v``, ``len(v)``, ``iter(v)`` (labels), ``v.items()``.
+    Vector-space operations: ``a + b``, ``a - b``, ``-a``, ``c * a``, ``a / c`` (see minidsn.vvalue.algebra).
+    """
+
+    __slots__ = ("_d",)
+
+    def __init__(self, data=None, /):
+        d = {}
+        if data is None:
+            data = {}
+        if isinstance(data, VValue):
+            data = data._d
+        if not isinstance(data, dict):
+            if is_concrete_leaf(data) or _is_traced(data):
+                data = {NUMBER: data}
+            else:
+                raise TypeError(f"VValue needs a dict, a VValue or a number; got {type(data).__name__}")
+        for k, v in data.items():
+            k = _check_label(k)
+            if isinstance(v, (dict, VValue)):
+                child = VValue(v)
+                if len(child):
+                    d[k] = child
+            else:
+                leaf = _normalise_leaf(v, k)
+                if not is_zero_leaf(leaf):
+                    d[k] = leaf
+        object.__setattr__(self, "_d", _sorted(d))
+
+    @classmethod
+    def _raw(cls, d: dict) -> "VValue":
+        """Build without validation or zero-dropping (pytree unflatten, gradients).  Keys must already be labels."""
+        obj = object.__new__(cls)
+        object.__setattr__(obj, "_d", _sorted(d))
+        return obj
+
+    @classmethod
+    def _build(cls, d: dict) -> "VValue":
+        """Build from already-valid children, applying the zero-dropping rule (used by operations)."""
+        out = {}
+        for k, v in d.items():
+            if isinstance(v, VValue):
+                if len(v._d):
+                    out[k] = v
+            elif not is_zero_leaf(v):
+                out[k] = v
+        return cls._raw(out)
+
+    @classmethod
+    def number(cls, x) -> "VValue":
+        """``{NUMBER: x}``: how a scalar travels as a V-value (DMM-Lite stores scalars this way)."""
+        return cls({NUMBER: x})
+
+    # --- immutability ----------------------------------------------------------------------------------------
+    def __setattr__(self, name, value):
+        raise AttributeError("VValue is immutable")
+
+    def __delattr__(self, name):
+        raise AttributeError("VValue is immutable")
+
+    # --- mapping-style access -----------------------------------------------------------------------------------
+    def __getitem__(self, label):
+        return self._d[label]
+
+    def __contains__(self, label) -> bool:
+        return label in self._d
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+    def __iter__(self) -> Iterator:
+        return iter(self._d)
+
+    def keys(self):
+        return self._d.keys()
+
+    def items(self):
+        return self._d.items()
+
+    def values(self):
+        return self._d.values()
+
+    def get(self, path, default=None):
+        """The subtree or leaf at ``path`` (a label or a tuple path), or ``default`` when absent.
+
+        Descending into a leaf x by the label NUMBER returns x (a number is ``{NUMBER: x}``); any other label under a
+        leaf is absent.  A single label that is itself a tuple must be wrapped: ``v.get((("a", 1),))``.
+        """
+        if not isinstance(path, tuple):
+            path = (path,)
+        node = self
+        for label in path:
+            if isinstance(node, VValue):
+                if label not in node._d:
+                    return default
+                node = node._d[label]
+            elif label == NUMBER:
+                continue
+            else:
+                return default
+        return node
+
+    def number_at(self, label=None):
+        """The scalar at ``self[label][NUMBER]`` (or ``self[NUMBER]``), 0.0 when missing: DMM-Lite's ``get_N``."""
+        node = self if label is None else self.get(label)
+        if node is None:
+            return 0.0
+        if isinstance(node, VValue):
+            x = node._d.get(NUMBER, 0.0)
+            return 0.0 if isinstance(x, VValue) else x
+        return node
+
+    def paths(self) -> list[tuple[tuple, Any]]:
+        """``[(path, leaf), ...]`` in canonical (sorted, depth-first) order."""
+        out = []
+
+        def walk(prefix, node):
+            for k, v in node._d.items():
+                if isinstance(v, VValue):
+                    walk(prefix + (k,), v)
+                else:
+                    out.append((prefix + (k,), v))
+
+        walk((), self)
+        return out
+
+    def leaves(self) -> list:
+        return [leaf for _, leaf in self.paths()]
+
+    def is_traced(self) -> bool:
+        return any(_is_traced(x) for x in self.leaves())
+
+    def canonical(self) -> "VValue":
+        """The same vector with exact concrete zeros and empty subtrees removed."""
+        out = {}
+        for k, v in self._d.items():
+            if isinstance(v, VValue):
+                v = v.canonical()
+            out[k] = v
+        return VValue._build(out)
+
+    # --- algebra (operators delegate to minidsn.vvalue.algebra) ----------------------------------------------------
+    def __add__(self, other):
+        from .algebra import add
+
+        if not isinstance(other, VValue):
+            return NotImplemented
+        return add(self, other)
+
+    def __sub__(self, other):
+        from .algebra import add, scale
+
+        if not isinstance(other, VValue):
+            return NotImplemented
+        return add(self, scale(-1.0, other))
+
+    def __neg__(self):
+        from .algebra import scale
+
+        return scale(-1.0, self)
+
+    def __pos__(self):
+        return self
+
+    def __mul__(self, c):
+        from .algebra import scale
+
+        if isinstance(c, VValue):
+            return NotImplemented
+        return scale(c, self)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, c):
+        from .algebra import scale
+
+        if isinstance(c, VValue):
+            return NotImplemented
+        return scale(1.0 / c, self)
+
+    def __eq__(self, other):
+        """Equality as vectors (a missing key equals zero); defined for concrete leaves only."""
+        if not isinstance(other, VValue):
+            return NotImplemented
+        from .algebra import allclose
+
+        return allclose(self, other, rtol=0.0, atol=0.0)
+
+    __hash__ = None  # leaves may be arrays; equality is by value
+
+    def __repr__(self) -> str:
+        return f"VValue({_repr_tree(self)})"
+
+    # --- conversions -----------------------------------------------------------------------------------------------
+    def to_dict(self) -> dict:
+        from .io import to_dict
+
+        return to_dict(self)
+
+    def to_json(self, **kw) -> str:
+        from .io import to_json
+
+        return to_json(self, **kw)
+
+
+def _sorted(d: dict) -> dict:
+    return {k: d[k] for k in sorted(d, key=label_sort_key)}
+
+
+def _repr_leaf(x) -> str:
+    if isinstance(x, float):
+        return repr(x)
+    if isinstance(x, np.ndarray):
+        return np.array2string(x, separator=", ", precision=6, threshold=20)
+    return repr(x)
+
+
+def _repr_tree(v: VValue) -> str:
+    parts = []
+    for k, x in v._d.items():
+        inner = _repr_tree(x) if isinstance(x, VValue) else _repr_leaf(x)
+        parts.append(f"{k!r}: {inner}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def as_vvalue(x) -> VValue:
+    """A V-value from a V-value, a nested dict, or a number (a number becomes ``{NUMBER: x}``)."""
+    if isinstance(x, VValue):
+        return x
+    return VValue(x)
