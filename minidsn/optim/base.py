@@ -130,9 +130,10 @@ class Optimizer:
                     raise ValueError(f"state[{n!r}] at {format_path(path)} has shape {s.shape}, params has {p.shape}")
                 slots.append(s)
             p_out, s_out = self._leaf_update(g, p, tuple(slots), t)
-            new_p.append(p_out)
+            # np.asarray: arithmetic on 0-d arrays gives NumPy scalars; leaves stay ndarrays
+            new_p.append(np.asarray(p_out))
             for k, s in enumerate(s_out):
-                new_slots[k].append(s)
+                new_slots[k].append(np.asarray(s))
 
         new_state: dict = {"step": t}
         for n, leaves in zip(names, new_slots):
