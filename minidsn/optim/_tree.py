@@ -1,69 +1,14 @@
 """Pytree helpers for the optimisers: flatten with paths, look a leaf up by path, replace one leaf.
 
-The tree functions come from minidsn.engine (one pytree definition for the whole package: dict in sorted-key order,
-list, tuple, None, registered types). Until the engine package is importable a tiny private version with the same
-semantics for dict / list / tuple / None is used.
+The tree functions come from minidsn.engine: one pytree definition for the whole package (dict in sorted-key order,
+list, tuple, None, and registered container types such as V-values).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-try:  # the engine's pytrees (they also know registered container types such as V-values)
-    from minidsn.engine import tree_flatten, tree_paths, tree_unflatten
-except ImportError:  # pragma: no cover - interim fallback while the engine is being written
-
-    def _children(node: Any):
-        if isinstance(node, dict):
-            keys = sorted(node)
-            return keys, [node[k] for k in keys], ("dict", tuple(keys))
-        if isinstance(node, (list, tuple)):
-            return list(range(len(node))), list(node), (type(node).__name__, len(node))
-        if node is None:
-            return [], [], ("none", None)
-        return None
-
-    def tree_paths(tree: Any) -> list:
-        out: list = []
-        stack: list = [((), tree)]
-        while stack:
-            path, node = stack.pop()
-            kids = _children(node) if type(node) in (dict, list, tuple, type(None)) else None
-            if kids is None:
-                out.append((path, node))
-                continue
-            keys, children, _ = kids
-            for k, c in reversed(list(zip(keys, children))):
-                stack.append((path + (k,), c))
-        return out
-
-    def _treedef(node: Any):
-        kids = _children(node) if type(node) in (dict, list, tuple, type(None)) else None
-        if kids is None:
-            return "*"
-        return (kids[2], tuple(_treedef(c) for c in kids[1]))
-
-    def tree_flatten(tree: Any):
-        return [leaf for _, leaf in tree_paths(tree)], _treedef(tree)
-
-    def tree_unflatten(treedef: Any, leaves) -> Any:
-        it = iter(list(leaves))
-
-        def build(d):
-            if d == "*":
-                return next(it)
-            (kind, aux), kids = d
-            built = [build(k) for k in kids]
-            if kind == "dict":
-                return dict(zip(aux, built))
-            if kind == "list":
-                return built
-            if kind == "tuple":
-                return tuple(built)
-            return None
-
-        return build(treedef)
-
+from minidsn.engine import tree_flatten, tree_paths, tree_unflatten
 
 __all__ = ["tree_flatten", "tree_unflatten", "tree_paths", "format_path", "leaf_index", "replace_leaves"]
 
