@@ -209,6 +209,11 @@ class Model:
         """Optional extra figures; matplotlib may be absent. Default: nothing."""
         return None
 
+    def steps_per_epoch(self, cfg):
+        """Optional: steps in one pass over the training data, so a run may say ``epochs`` instead of ``steps``.
+        Default None (the model has no epochs)."""
+        return None
+
 
 def register_model(cls=None, *, replace: bool = False):
     """Class decorator: register a Model subclass under ``cls.name``.

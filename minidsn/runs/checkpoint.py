@@ -1,0 +1,180 @@
+"""Checkpoints: one ``.npz`` (arrays, read with allow_pickle=False) plus one ``.json`` (skeleton, scalars, RNG state).
+
+Files are ``<dir>/ckpt-<step:08d>.npz`` and ``<dir>/ckpt-<step:08d>.json``.  The npz is written first, then the JSON,
+each atomically (temp file + os.replace); the JSON records the sha256 and byte size of its npz, so a checkpoint counts
+only when its JSON parses and its npz matches: a crash between the two writes, a truncated file or a flipped byte is
+detected on load.  Older checkpoints are pruned only after a new one is complete, so the previous good checkpoint
+survives any failed write.  Loading never executes code: JSON plus numeric arrays only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import re
+import sys
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from minidsn.runs.atomic import atomic_write_bytes, atomic_write_text
+from minidsn.runs.treeio import TreeFormatError, decode_tree, encode_tree
+
+__all__ = [
+    "CheckpointError",
+    "Checkpoint",
+    "save_checkpoint",
+    "load_checkpoint",
+    "list_checkpoints",
+    "load_latest_checkpoint",
+    "rng_from_state",
+]
+
+FORMAT = "minidsn-checkpoint"
+VERSION = 1
+_NAME = re.compile(r"^ckpt-(\d{8})\.json$")
+_BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint is missing, truncated, corrupt, or of an unknown format. The message names the file."""
+
+
+@dataclass
+class Checkpoint:
+    step: int
+    state: object
+    rng_state: dict
+    extra: dict
+    path: Path  # the .json file
+
+
+def _paths(ckpt_dir: Path, step: int) -> tuple[Path, Path]:
+    return ckpt_dir / f"ckpt-{step:08d}.npz", ckpt_dir / f"ckpt-{step:08d}.json"
+
+
+def save_checkpoint(ckpt_dir, step: int, state, rng: np.random.Generator, extra: dict | None = None,
+                    keep_last: int = 2, rng_state: dict | None = None) -> Path:
+    """Write the checkpoint for ``step`` and prune all but the newest ``keep_last``; returns the JSON path.
+
+    ``rng_state`` overrides ``rng.bit_generator.state`` (used on Ctrl-C, where the RNG must be saved as it was
+    before the interrupted step).
+    """
+    if keep_last < 1:
+        raise ValueError("keep_last must be >= 1")
+    ckpt_dir = Path(ckpt_dir)
+    ckpt_dir.mkdir(parents=True, exist_ok=True)
+    rs = rng.bit_generator.state if rng_state is None else rng_state
+    skeleton, arrays = encode_tree({"state": state, "rng": rs})
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    data = buf.getvalue()
+    npz_path, json_path = _paths(ckpt_dir, step)
+    atomic_write_bytes(npz_path, data)
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "step": int(step),
+        "npz": npz_path.name,
+        "npz_bytes": len(data),
+        "npz_sha256": hashlib.sha256(data).hexdigest(),
+        "skeleton": skeleton,
+        "extra": extra or {},
+    }
+    atomic_write_text(json_path, json.dumps(meta, allow_nan=False))
+    for old in list_checkpoints(ckpt_dir)[:-keep_last]:
+        if old == json_path:
+            continue
+        old.unlink(missing_ok=True)  # JSON first: an npz without JSON is ignored, never half-trusted
+        old.with_suffix(".npz").unlink(missing_ok=True)
+    return json_path
+
+
+def list_checkpoints(ckpt_dir) -> list[Path]:
+    """JSON paths of the checkpoints in ``ckpt_dir``, oldest first (by step)."""
+    ckpt_dir = Path(ckpt_dir)
+    if not ckpt_dir.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in ckpt_dir.iterdir() if (m := _NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def load_checkpoint(json_path) -> Checkpoint:
+    """Load and verify one checkpoint; CheckpointError with the file name and the reason on any problem."""
+    json_path = Path(json_path)
+    if json_path.suffix == ".npz":
+        json_path = json_path.with_suffix(".json")
+    try:
+        meta = json.loads(json_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {json_path} does not exist") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise CheckpointError(f"checkpoint {json_path} is truncated or corrupt (bad JSON: {exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{json_path} is not a minidsn checkpoint")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"checkpoint {json_path} has format version {meta.get('version')!r}; "
+                              f"this minidsn reads version {VERSION}")
+    try:
+        npz_path = json_path.parent / meta["npz"]
+        if Path(meta["npz"]).name != meta["npz"]:
+            raise CheckpointError(f"checkpoint {json_path} names an npz outside its directory")
+        step, want_bytes, want_sha = int(meta["step"]), int(meta["npz_bytes"]), str(meta["npz_sha256"])
+        skeleton, extra = meta["skeleton"], meta.get("extra", {})
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {json_path} is missing field {exc}") from None
+    try:
+        data = npz_path.read_bytes()
+    except FileNotFoundError:
+        raise CheckpointError(f"checkpoint {json_path}: its array file {npz_path.name} is missing") from None
+    if len(data) != want_bytes:
+        raise CheckpointError(f"checkpoint {npz_path} is truncated or corrupt: {len(data)} bytes, "
+                              f"expected {want_bytes}")
+    if hashlib.sha256(data).hexdigest() != want_sha:
+        raise CheckpointError(f"checkpoint {npz_path} is corrupt: sha256 does not match the one in {json_path.name}")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            arrays = {k: npz[k] for k in npz.files}
+        tree = decode_tree(skeleton, arrays)
+    except (TreeFormatError, ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(f"checkpoint {json_path} cannot be decoded: {exc}") from None
+    if not isinstance(tree, dict) or set(tree) != {"state", "rng"}:
+        raise CheckpointError(f"checkpoint {json_path} does not hold a state and an RNG state")
+    return Checkpoint(step=step, state=tree["state"], rng_state=tree["rng"], extra=extra, path=json_path)
+
+
+def load_latest_checkpoint(ckpt_dir, warn=None) -> Checkpoint | None:
+    """The newest checkpoint that verifies; a newer corrupt one is reported through ``warn`` and skipped.
+
+    Returns None when the directory holds no checkpoint; raises CheckpointError when it holds only corrupt ones.
+    """
+    warn = warn or (lambda msg: print(msg, file=sys.stderr))
+    paths = list_checkpoints(ckpt_dir)
+    errors = []
+    for p in reversed(paths):
+        try:
+            ck = load_checkpoint(p)
+        except CheckpointError as exc:
+            errors.append(str(exc))
+            warn(f"warning: skipping unusable checkpoint: {exc}")
+            continue
+        return ck
+    if errors:
+        raise CheckpointError("no usable checkpoint in " + str(ckpt_dir) + ":\n  " + "\n  ".join(errors))
+    return None
+
+
+def rng_from_state(rng_state: dict) -> np.random.Generator:
+    """Rebuild a Generator from ``bit_generator.state`` (only numpy's own bit generators, by name)."""
+    name = rng_state.get("bit_generator") if isinstance(rng_state, dict) else None
+    if name not in _BIT_GENERATORS:
+        raise CheckpointError(f"checkpoint RNG state names unknown bit generator {name!r}")
+    bg = getattr(np.random, name)()
+    try:
+        bg.state = rng_state
+    except (TypeError, ValueError, KeyError) as exc:
+        raise CheckpointError(f"checkpoint RNG state is malformed: {exc}") from None
+    return np.random.Generator(bg)

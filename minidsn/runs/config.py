@@ -1,0 +1,180 @@
+"""Run configuration: reading a reference-run TOML file, validating its run-level keys and the model's [config].
+
+Every problem is reported before any work starts, each message naming the key and what is allowed.  A run file:
+
+    model = "mlp"                 # registered model name (required)
+    description = "..."           # one line, shown by `minidsn list`
+    seed = 0                      # seed of the run's numpy Generator
+    steps = 500                   # calls to Model.step (or `epochs`, when the model defines steps_per_epoch)
+    log_every = 10                # a metrics.jsonl line every N steps (and at the last step)
+    eval_every = 0                # Model.evaluate every N steps; 0 = only at the end
+    checkpoint_every = 100        # 0 = only at the start and the end (and on Ctrl-C)
+    keep_checkpoints = 2          # newest checkpoints kept on disk
+    seeds = [0, 1, 2]             # seeds of a sweep (`minidsn run NAME --jobs N`); default [seed]
+    data_dir = "../../shared/data"  # optional; relative to the TOML file; --data-dir / MINIDSN_DATA take precedence
+    [config]                      # the model's options (Model.options)
+    [reference]                   # free-form: the published figures this run is compared with (recorded only)
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from minidsn.runs.api import ConfigError, Option, get_model, validate_config
+
+__all__ = ["RunSpec", "RUN_OPTIONS", "load_run_file", "resolve_run_spec", "find_reference_runs", "REFERENCE_DIR"]
+
+# reference_runs/ at the repository root (two levels above this file's package).
+REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference_runs"
+
+
+def _positive(v):
+    return None if v > 0 else "must be > 0"
+
+
+def _non_negative(v):
+    return None if v >= 0 else "must be >= 0"
+
+
+def _seed_list(v):
+    if not v:
+        return "must list at least one seed"
+    if not all(isinstance(s, int) and not isinstance(s, bool) and s >= 0 for s in v):
+        return "must be a list of non-negative integers"
+    if len(set(v)) != len(v):
+        return "must not repeat a seed"
+    return None
+
+
+RUN_OPTIONS: dict[str, Option] = {
+    "model": Option(str, "", "registered model name", check=lambda v: None if v else "is required"),
+    "description": Option(str, "", "one-line description"),
+    "seed": Option(int, 0, "seed of the run's numpy Generator", check=_non_negative),
+    "steps": Option(int, None, "number of Model.step calls", check=_positive),
+    "epochs": Option(int, None, "epochs (steps = epochs * Model.steps_per_epoch(cfg))", check=_positive),
+    "log_every": Option(int, 10, "metrics.jsonl line every N steps", check=_positive),
+    "eval_every": Option(int, 0, "Model.evaluate every N steps; 0 = only at the end", check=_non_negative),
+    "checkpoint_every": Option(int, 0, "checkpoint every N steps; 0 = start, end and Ctrl-C only",
+                               check=_non_negative),
+    "keep_checkpoints": Option(int, 2, "newest checkpoints kept", check=_positive),
+    "seeds": Option(list, None, "seeds of a sweep", check=_seed_list),
+    "data_dir": Option(str, None, "data directory, relative to the TOML file"),
+    "config": Option(dict, {}, "the model's options"),
+    "reference": Option(dict, {}, "published figures this run is compared with (recorded, not checked)"),
+}
+
+
+@dataclass
+class RunSpec:
+    """A fully validated run: run-level values plus the model's validated config (defaults filled in)."""
+
+    name: str
+    model: str
+    description: str
+    seed: int
+    steps: int
+    log_every: int
+    eval_every: int
+    checkpoint_every: int
+    keep_checkpoints: int
+    seeds: list[int]
+    config: dict
+    data_dir: str | None = None
+    epochs: int | None = None
+    reference: dict = field(default_factory=dict)
+    source: str | None = None
+
+    def to_json(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+    @classmethod
+    def from_json(cls, d: dict) -> "RunSpec":
+        unknown = set(d) - set(cls.__dataclass_fields__)
+        if unknown:
+            raise ConfigError(f"run config has unknown keys {sorted(unknown)}")
+        return cls(**d)
+
+    def with_seed(self, seed: int) -> "RunSpec":
+        return replace(self, seed=seed, seeds=[seed])
+
+
+def load_run_file(path) -> dict:
+    """Parse a TOML run file into a raw dict (ConfigError naming the file on a syntax error)."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise ConfigError(f"run file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"run file {path}: TOML syntax error: {exc}") from None
+
+
+def find_reference_runs(directory=None) -> dict[str, Path]:
+    """name -> path of every reference_runs/*.toml."""
+    directory = Path(directory) if directory is not None else REFERENCE_DIR
+    if not directory.is_dir():
+        return {}
+    return {p.stem: p for p in sorted(directory.glob("*.toml"))}
+
+
+def locate_run(name_or_path, reference_dir=None) -> Path:
+    """A reference-run name (reference_runs/NAME.toml) or a path to a TOML file."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.exists():
+        if not p.is_file():
+            raise ConfigError(f"run file {p} does not exist")
+        return p
+    runs = find_reference_runs(reference_dir)
+    if name_or_path not in runs:
+        known = ", ".join(runs) or "(none)"
+        raise ConfigError(f"no reference run named {name_or_path!r}; known reference runs: {known}")
+    return runs[name_or_path]
+
+
+def resolve_run_spec(raw: dict, name: str, source: Path | None = None, *, seed: int | None = None,
+                     steps: int | None = None, epochs: int | None = None, data_dir: str | None = None) -> RunSpec:
+    """Validate a raw run dict (plus command-line overrides) into a RunSpec, or raise ConfigError listing problems.
+
+    Precedence for the data directory: ``data_dir`` argument (--data-dir) > MINIDSN_DATA > the file's data_dir.
+    """
+    v = validate_config(RUN_OPTIONS, raw, "run file")  # run-level keys: unknown ones are errors
+    if not v["model"]:
+        raise ConfigError("run file: key 'model' is required (one of: mlp, dnm, diffrnn, urn, isotropic, dmm)")
+    model_cls = get_model(v["model"])
+    cfg = model_cls.validate_config(v["config"])
+
+    if steps is not None and epochs is not None:
+        raise ConfigError("give --steps or --epochs, not both")
+    if steps is not None or epochs is not None:  # a command-line override replaces both file keys
+        v["steps"], v["epochs"] = steps, epochs
+    if v["epochs"] is not None:
+        if v["steps"] is not None:
+            raise ConfigError("run file: give 'steps' or 'epochs', not both")
+        per_epoch = model_cls().steps_per_epoch(cfg)
+        if per_epoch is None:
+            raise ConfigError(f"model {v['model']!r} does not define epochs (steps_per_epoch); give 'steps'")
+        v["steps"] = int(v["epochs"]) * int(per_epoch)
+    if v["steps"] is None or v["steps"] <= 0:
+        raise ConfigError("run file: key 'steps' (> 0) or 'epochs' is required")
+
+    if seed is not None:
+        if seed < 0:
+            raise ConfigError(f"--seed: {seed} must be >= 0")
+        v["seed"], v["seeds"] = seed, [seed]
+    elif v["seeds"] is None:
+        v["seeds"] = [v["seed"]]
+
+    dd = data_dir or os.environ.get("MINIDSN_DATA") or None
+    if dd is None and v["data_dir"] is not None:
+        base = source.parent if source is not None else Path.cwd()
+        dd = str((base / v["data_dir"]).resolve())
+    return RunSpec(
+        name=name, model=v["model"], description=v["description"], seed=v["seed"], steps=v["steps"],
+        log_every=v["log_every"], eval_every=v["eval_every"], checkpoint_every=v["checkpoint_every"],
+        keep_checkpoints=v["keep_checkpoints"], seeds=list(v["seeds"]), config=cfg, data_dir=dd,
+        epochs=v["epochs"], reference=v["reference"], source=str(source) if source is not None else None,
+    )

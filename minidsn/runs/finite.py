@@ -1,0 +1,43 @@
+"""The NaN/inf guard: find the first non-finite metric or state entry, named by its path."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+def first_nonfinite_metric(metrics: dict) -> str | None:
+    for k, v in metrics.items():
+        if isinstance(v, (float, np.floating)) and not math.isfinite(float(v)):
+            return f"metric {k!r} = {float(v)}"
+        if isinstance(v, np.ndarray) and v.dtype.kind in "fc" and not np.all(np.isfinite(v)):
+            return f"metric {k!r} (array) contains {int(np.sum(~np.isfinite(v)))} non-finite values"
+    return None
+
+
+def first_nonfinite_leaf(tree, path: str = "state") -> str | None:
+    """Path and count of the first float leaf (array or scalar) of a dict/list/tuple tree that holds NaN or inf."""
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            found = first_nonfinite_leaf(v, f"{path}[{k!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(tree, (list, tuple)):
+        for i, v in enumerate(tree):
+            found = first_nonfinite_leaf(v, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if isinstance(tree, np.ndarray):
+        if tree.dtype.kind in "fc":
+            bad = ~np.isfinite(tree)
+            if bad.any():
+                first = tuple(int(i) for i in np.argwhere(bad)[0])
+                return (f"{path} (shape {tree.shape}) has {int(bad.sum())} non-finite entries, "
+                        f"first at index {first}: {tree[first]}")
+        return None
+    if isinstance(tree, (float, np.floating)) and not math.isfinite(float(tree)):
+        return f"{path} = {float(tree)}"
+    return None
