@@ -309,6 +309,8 @@ def _sorted(d: dict) -> dict:
 def _repr_leaf(x) -> str:
     if isinstance(x, float):
         return repr(x)
+    if isinstance(x, np.ndarray) and x.ndim == 0:
+        return repr(float(x))
     if isinstance(x, np.ndarray):
         return np.array2string(x, separator=", ", precision=6, threshold=20)
     return repr(x)
