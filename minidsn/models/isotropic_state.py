@@ -3,7 +3,7 @@
 
 The optimiser state follows docs/design.md: ``{"step": int, "<slot>": tree like params, ...}``.  A slot is a
 *second moment* (a running mean of squared gradients) when its name is in SECOND_MOMENT_SLOTS; every other tree slot
-is a first moment (momentum, Adam m).  For a linear change of basis p <- M p of a parameter:
+is a first moment (momentum, Adam m); minidsn.optim's SLOT_MOMENTS table is consulted too.  For a linear change of basis p <- M p of a parameter:
 
 * first moments transform exactly like the gradient they average: m <- M m (the gradient of p' = M p is M g when M
   is orthogonal);
@@ -22,8 +22,13 @@ import numpy as np
 __all__ = ["SECOND_MOMENT_SLOTS", "copy_net", "copy_state", "Editor"]
 
 # Slot names treated as second moments (Adam/AdamW "v", RMSProp / Adagrad accumulators, torch's names).
-SECOND_MOMENT_SLOTS = frozenset({"v", "nu", "sum_sq", "sq", "square_avg", "exp_avg_sq", "accumulator", "acc", "G",
-                                 "v_hat", "vhat", "v_max", "max_v", "max_exp_avg_sq"})
+SECOND_MOMENT_SLOTS = frozenset({"v", "nu", "sum_sq", "mean_sq", "sq", "square_avg", "exp_avg_sq", "accumulator",
+                                 "acc", "G", "v_hat", "vhat", "v_max", "max_v", "max_exp_avg_sq"})
+try:  # the slot kinds minidsn.optim declares (1 = first moment, 2 = second moment)
+    from minidsn.optim.base import SLOT_MOMENTS as _SLOT_MOMENTS
+except ImportError:
+    _SLOT_MOMENTS = {}
+
 
 
 def copy_net(net: dict) -> dict:
@@ -71,7 +76,7 @@ class Editor:
         """(slot name, is_second_moment) for every state slot holding ``key``."""
         if self.state is None or self._group(key) != "params":
             return []
-        return [(slot, slot in self.second) for slot, tree in self.state.items()
+        return [(slot, slot in self.second or _SLOT_MOMENTS.get(slot) == 2) for slot, tree in self.state.items()
                 if isinstance(tree, dict) and key in tree]
 
     # -- edits ------------------------------------------------------------------------------------------------
