@@ -1,0 +1,292 @@
+"""Engine invariants: the bugs small autodiff engines are known for (../shared/notes/autodiff.md), each tested."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minidsn.numpy as mnp
+from minidsn.engine import (
+    EngineError,
+    NotSupportedError,
+    TracedConversionError,
+    defvjp,
+    grad,
+    hvp,
+    jvp,
+    primitive,
+    stop_gradient,
+    value_and_grad,
+    vjp,
+)
+from minidsn.nn import softplus
+from minidsn.scipy.special import expit, log_softmax, logsumexp, softmax
+from minidsn.testing import GradientCheckError, check_grads
+
+
+def test_reused_intermediate():
+    # y = x*x used twice: d/dx (y + y*y) = 2x + 4x^3
+    def f(x):
+        y = x * x
+        return y + y * y
+
+    for x in (0.3, -1.7, 2.0):
+        assert grad(f)(x) == pytest.approx(2 * x + 4 * x**3, rel=1e-14)
+
+
+def test_same_value_as_both_arguments():
+    assert grad(lambda x: x * x)(3.0) == pytest.approx(6.0)
+    assert grad(lambda x: x - x)(3.0) == 0.0
+    assert grad(lambda x: mnp.sum(mnp.maximum(x, x)))(np.array([1.0, 2.0])).tolist() == [1.0, 1.0]
+
+
+def test_deep_chain_100k_nodes():
+    def f(x):
+        for _ in range(100_000):
+            x = x * 1.0000001
+        return x
+
+    g = grad(f)(1.0)
+    assert g == pytest.approx(1.0000001**100_000, rel=1e-9)
+
+
+def test_backward_twice_identical_and_vjp_reusable():
+    x = np.random.default_rng(0).standard_normal((4, 3))
+    out, vjp_fun = vjp(lambda x: mnp.tanh(x) @ x.T, x)
+    ct = np.random.default_rng(1).standard_normal(out.shape)
+    (g1,) = vjp_fun(ct)
+    (g2,) = vjp_fun(ct)
+    np.testing.assert_array_equal(g1, g2)
+    (z,) = vjp_fun(np.zeros_like(ct))
+    np.testing.assert_array_equal(z, np.zeros_like(x))
+
+
+def test_no_aliasing_between_accumulated_gradients():
+    # identity-like VJPs (add) route the same cotangent object to both parents; accumulation must not mutate it.
+    def f(p):
+        a = p["a"] + p["b"]
+        return mnp.sum(a + a * 2.0) + mnp.sum(p["a"])
+
+    g = grad(f)({"a": np.ones(3), "b": np.ones(3)})
+    np.testing.assert_array_equal(g["a"], 4.0 * np.ones(3))
+    np.testing.assert_array_equal(g["b"], 3.0 * np.ones(3))
+
+
+@given(st.integers(0, 2**31 - 1), st.sampled_from([np.float64, np.float32]))
+@settings(max_examples=10)
+def test_gradient_shape_and_dtype_equal_input(seed, dtype):
+    rng = np.random.default_rng(seed)
+    params = {"W": rng.standard_normal((3, 2)).astype(dtype), "b": [rng.standard_normal(2).astype(dtype), dtype(0.5)]}
+
+    def f(p):
+        return mnp.sum(mnp.tanh(np.ones((4, 3)) @ p["W"] + p["b"][0]) * p["b"][1])
+
+    g = grad(f)(params)
+    assert set(g) == {"W", "b"} and isinstance(g["b"], list) and len(g["b"]) == 2
+    for got, ref in ((g["W"], params["W"]), (g["b"][0], params["b"][0]), (g["b"][1], params["b"][1])):
+        assert np.shape(got) == np.shape(ref)
+        assert np.result_type(got) == np.result_type(ref)
+
+
+def test_float32_not_promoted_by_float64_constant():
+    x = np.ones(3, dtype=np.float32)
+    g = grad(lambda x: mnp.sum(x * np.float64(2.0)))(x)
+    assert g.dtype == np.float32
+
+
+def test_integer_argument_is_refused():
+    with pytest.raises(TypeError, match="integer"):
+        grad(lambda x: x * 2.0)(3)
+    with pytest.raises(TypeError, match="int64"):
+        grad(lambda x: mnp.sum(x))(np.arange(3))
+
+
+def test_argnums_tuple_and_has_aux():
+    f = lambda a, b, c: (mnp.sum(a * b) + c, "aux")  # noqa: E731
+    (val, aux), (ga, gc) = value_and_grad(f, argnums=(0, 2), has_aux=True)(np.ones(2), np.array([2.0, 3.0]), 1.5)
+    assert aux == "aux" and val == pytest.approx(6.5)
+    np.testing.assert_array_equal(ga, [2.0, 3.0])
+    assert gc == 1.0
+
+
+def test_output_independent_of_input_gives_zero_gradient():
+    g = grad(lambda x, y: mnp.sum(y * 2.0), argnums=0)(np.ones(3), np.ones(3))
+    np.testing.assert_array_equal(g, np.zeros(3))
+
+
+def test_nonscalar_output_is_refused():
+    with pytest.raises(TypeError, match="scalar"):
+        grad(lambda x: x * 2.0)(np.ones(3))
+
+
+def test_grad_of_grad_and_hvp_and_jvp():
+    f = lambda x: mnp.sum(mnp.sin(x) * x**3)  # noqa: E731
+    x = np.array([0.3, -1.2, 0.8])
+    v = np.array([1.0, -2.0, 0.5])
+    d2 = 6 * x * np.sin(x) + 6 * x**2 * np.cos(x) - x**3 * np.sin(x)  # diagonal Hessian
+    np.testing.assert_allclose(hvp(f, x, v), d2 * v, rtol=1e-12)
+    out, t = jvp(lambda x: mnp.sin(x) * x**3, (x,), (v,))
+    np.testing.assert_allclose(t, (np.cos(x) * x**3 + 3 * x**2 * np.sin(x)) * v, rtol=1e-12)
+    third = grad(grad(grad(lambda x: x**4)))(1.5)
+    assert third == pytest.approx(24 * 1.5, rel=1e-12)
+
+
+# --- clear errors ---------------------------------------------------------------------------------------------------
+
+
+def test_conversions_that_cut_the_graph_raise():
+    with pytest.raises(TracedConversionError, match="np.asarray"):
+        grad(lambda x: mnp.sum(np.asarray(x)))(np.ones(2))
+    with pytest.raises(TracedConversionError, match="float"):
+        grad(lambda x: float(mnp.sum(x)))(np.ones(2))
+    with pytest.raises(TracedConversionError, match="in-place"):
+
+        def f(x):
+            x[0] = 1.0
+            return mnp.sum(x)
+
+        grad(f)(np.ones(2))
+    with pytest.raises(TracedConversionError, match="truth value"):
+        grad(lambda x: x if mnp.sum(x) else x)(np.ones(1))
+
+
+def test_unsupported_numpy_function_raises_not_runs_untraced():
+    with pytest.raises(NotSupportedError, match="np.cumsum"):
+        grad(lambda x: mnp.sum(np.cumsum(x)))(np.ones(3))
+    with pytest.raises(NotSupportedError, match="np.arcsinh"):
+        grad(lambda x: mnp.sum(np.arcsinh(x)))(np.ones(3))
+    with pytest.raises(AttributeError, match="not supported"):
+        mnp.cumsum  # noqa: B018
+
+
+def test_numpy_functions_with_a_minidsn_version_dispatch():
+    x = np.array([0.5, 1.5])
+    g = grad(lambda x: np.sum(np.tanh(x) * 2.0))(x)
+    np.testing.assert_allclose(g, 2 * (1 - np.tanh(x) ** 2))
+    # ndarray on the left of an operator
+    g = grad(lambda x: mnp.sum(np.array([1.0, 2.0]) * x))(x)
+    np.testing.assert_array_equal(g, [1.0, 2.0])
+
+
+def test_stop_gradient_is_a_constant():
+    g = grad(lambda x: mnp.sum(x * stop_gradient(x)))(np.array([3.0]))
+    np.testing.assert_array_equal(g, [3.0])
+
+
+def test_second_order_through_first_order_only_primitive_is_refused():
+    @primitive
+    def cube(x):
+        return x**3
+
+    from minidsn.engine import defvjp_joint
+
+    defvjp_joint(cube, lambda g, ans, x: (g * 3 * np.asarray(x) ** 2,))
+    assert grad(lambda x: mnp.sum(cube(x)))(np.array([2.0]))[0] == pytest.approx(12.0)
+    with pytest.raises(EngineError, match="second derivative"):
+        grad(grad(lambda x: cube(x)))(2.0)
+
+
+def test_wrong_shape_vjp_is_reported():
+    @primitive
+    def bad(x):
+        return x * 2
+
+    defvjp(bad, lambda g, ans, x: np.ones(7))
+    with pytest.raises(EngineError, match="bad"):
+        grad(lambda x: mnp.sum(bad(x)))(np.ones(3))
+
+
+# --- kinks, ties, stability ------------------------------------------------------------------------------------------
+
+
+def test_max_and_maximum_split_ties():
+    np.testing.assert_array_equal(grad(lambda x: mnp.max(x))(np.array([1.0, 3.0, 3.0])), [0.0, 0.5, 0.5])
+    ga, gb = grad(lambda a, b: mnp.maximum(a, b), argnums=(0, 1))(2.0, 2.0)
+    assert ga == 0.5 and gb == 0.5
+    np.testing.assert_array_equal(grad(lambda x: mnp.sum(mnp.max(x, axis=1)))(np.array([[1.0, 1.0], [0.0, 2.0]])),
+                                  [[0.5, 0.5], [0.0, 1.0]])
+
+
+def test_where_safe_pattern_has_no_nan():
+    x = np.array([-1.0, 0.0, 2.0])
+
+    def safe_log(x):
+        pos = x > 0
+        return mnp.sum(mnp.where(pos, mnp.log(mnp.where(pos, x, 1.0)), 0.0))
+
+    g = grad(safe_log)(x)
+    assert np.all(np.isfinite(g))
+    np.testing.assert_allclose(g, [0.0, 0.0, 0.5])
+    # The documented limit: the unselected branch's OWN VJP still runs (exp's 0 * inf = nan); the safe pattern
+    # (a `where` on the branch's input) avoids it.
+    x = np.array([1.0, 2.0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        g_unsafe = grad(lambda x: mnp.sum(mnp.where(x > 0, x, mnp.exp(x * 1000.0))))(x)
+    assert np.all(np.isnan(g_unsafe))
+    g = grad(lambda x: mnp.sum(mnp.where(x > 0, x, mnp.exp(mnp.where(x > 0, 0.0, x) * 1000.0))))(x)
+    np.testing.assert_array_equal(g, [1.0, 1.0])
+
+
+@pytest.mark.parametrize("v", [1000.0, -1000.0])
+def test_sigmoid_softplus_logsumexp_finite_at_extremes(v):
+    x = np.array([v, -v, 0.0])
+    for fn in (expit, softplus, lambda x: logsumexp(x), lambda x: log_softmax(x), lambda x: softmax(x)):
+        val, g = value_and_grad(lambda x: mnp.sum(fn(x)))(x)
+        assert np.isfinite(val) and np.all(np.isfinite(g))
+    assert softplus(np.array(1000.0)) == 1000.0
+    assert expit(np.array(-1000.0)) == 0.0
+
+
+def test_logsumexp_softmax_all_minus_inf():
+    x = np.full(3, -np.inf)
+    assert logsumexp(x) == -np.inf
+    g = grad(lambda x: logsumexp(x))(x)
+    np.testing.assert_array_equal(g, np.zeros(3))
+    np.testing.assert_array_equal(softmax(x), np.zeros(3))
+    assert np.all(np.isneginf(log_softmax(x)))
+    rows = np.array([[-np.inf, -np.inf], [0.0, 1.0]])
+    np.testing.assert_allclose(logsumexp(rows, axis=1), [-np.inf, np.log(1 + np.e)])
+    g = grad(lambda r: mnp.sum(mnp.where(np.isfinite(logsumexp(r, axis=1)), logsumexp(r, axis=1), 0.0)))(rows)
+    assert np.all(np.isfinite(g))
+
+
+def test_prod_gradient_exact_with_zeros():
+    g = grad(lambda x: mnp.prod(x))(np.array([2.0, 0.0, 3.0]))
+    np.testing.assert_array_equal(g, [0.0, 6.0, 0.0])
+
+
+# --- the checker itself ----------------------------------------------------------------------------------------------
+
+
+def _scaled_tanh(scale):
+    @primitive
+    def t(x):
+        return np.tanh(x)
+
+    defvjp(t, lambda g, ans, x: g * (1 - ans**2) * scale)
+    return t
+
+
+def test_check_grads_catches_a_vjp_wrong_by_0_05_percent():
+    x = np.random.default_rng(0).standard_normal(5)
+    check_grads(_scaled_tanh(1.0), [x])  # the right rule passes
+    with pytest.raises(GradientCheckError, match="analytic"):
+        check_grads(_scaled_tanh(1.0005), [x])
+
+
+def test_check_grads_refuses_float32():
+    with pytest.raises(TypeError, match="float64"):
+        check_grads(mnp.tanh, [np.ones(3, dtype=np.float32)])
+    check_grads(mnp.tanh, [np.ones(3, dtype=np.float32)], allow_float32=True, rtol=1e-2, atol=1e-3, eps=1e-3)
+
+
+def test_check_grads_second_order_catches_wrong_second_derivative():
+    # first derivative right, but the rule is not written with primitives in a way that differentiates correctly:
+    @primitive
+    def sq(x):
+        return x**2
+
+    defvjp(sq, lambda g, ans, x: g * 2 * stop_gradient(x))  # stop_gradient kills the second derivative
+    check_grads(sq, [np.array([0.7, -0.3])], order=1)
+    with pytest.raises(GradientCheckError):
+        check_grads(sq, [np.array([0.7, -0.3])], order=2)
