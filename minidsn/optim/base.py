@@ -41,18 +41,21 @@ def check_hyper(name: str, value: Any, *, lo: float | None = None, hi: float | N
     return v
 
 
-def _as_float_leaf(x: Any, path: tuple, what: str) -> np.ndarray:
-    """A leaf as a float ndarray (Python / NumPy float scalars become 0-d arrays); anything else is an error."""
+def _as_float_leaf(x: Any, path: Any, what: str) -> np.ndarray:
+    """A leaf as a float ndarray (Python / NumPy float scalars become 0-d arrays); anything else is an error.
+
+    `path` is the leaf's path, or a zero-argument callable giving it (paths are only built for error messages)."""
+    if type(x) is np.ndarray and x.dtype.kind == "f":  # the common case, checked cheaply
+        return x
+    where = format_path(path() if callable(path) else path)
     if isinstance(x, np.ndarray):
         arr = x
     elif isinstance(x, (float, np.floating)):
         arr = np.asarray(x)
     else:
-        raise TypeError(
-            f"{what} leaf at {format_path(path)} is {type(x).__name__}; optimisers take pytrees of float ndarrays"
-        )
-    if not np.issubdtype(arr.dtype, np.floating):
-        raise TypeError(f"{what} leaf at {format_path(path)} has dtype {arr.dtype}; it must be a float dtype")
+        raise TypeError(f"{what} leaf at {where} is {type(x).__name__}; optimisers take pytrees of float ndarrays")
+    if arr.dtype.kind != "f":
+        raise TypeError(f"{what} leaf at {where} has dtype {arr.dtype}; it must be a float dtype")
     return arr
 
 
@@ -61,6 +64,11 @@ def _flatten_like(tree: Any, treedef: Any, what: str) -> list:
     if d != treedef:
         raise ValueError(f"{what} has a different tree structure from params: {d!r} vs {treedef!r}")
     return leaves
+
+
+def paths_of(tree: Any, i: int) -> tuple:
+    """Path of leaf number i of tree (for error messages)."""
+    return tree_paths(tree)[i][0]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -104,30 +112,36 @@ class Optimizer:
         if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
             raise ValueError(f"state['step'] must be an int >= 0, got {step!r}")
 
-        paths = [path for path, _ in tree_paths(params)]
         p_leaves, treedef = tree_flatten(params)
         g_leaves = _flatten_like(grads, treedef, "grads")
         slot_leaves = [_flatten_like(state[n], treedef, f"state[{n!r}]") for n in names]
+        paths: list = []
+
+        def where(i: int) -> str:  # leaf paths, built only when a message needs one
+            if not paths:
+                paths.extend(path for path, _ in tree_paths(params))
+            return format_path(paths[i])
 
         t = int(step) + 1
         new_p, new_slots = [], [[] for _ in names]
-        for i, path in enumerate(paths):
-            p = _as_float_leaf(p_leaves[i], path, "params")
-            g = _as_float_leaf(g_leaves[i], path, "grads")
+        for i, (p, g) in enumerate(zip(p_leaves, g_leaves)):
+            p = _as_float_leaf(p, lambda: paths_of(params, i), "params")
+            g = _as_float_leaf(g, lambda: paths_of(params, i), "grads")
             if g.shape != p.shape:
-                raise ValueError(f"grads at {format_path(path)} has shape {g.shape}, params has {p.shape}")
+                raise ValueError(f"grads at {where(i)} has shape {g.shape}, params has {p.shape}")
             if g.dtype != p.dtype:
-                raise TypeError(f"grads at {format_path(path)} has dtype {g.dtype}, params has {p.dtype}")
-            if self.check_finite and not np.isfinite(g).all():
+                raise TypeError(f"grads at {where(i)} has dtype {g.dtype}, params has {p.dtype}")
+            # a NaN/inf entry makes the sum NaN/inf, so a finite sum proves all entries finite (cheaper)
+            if self.check_finite and not np.isfinite(g.sum()) and not np.isfinite(g).all():
                 bad = int(np.size(g) - np.count_nonzero(np.isfinite(g)))
                 raise FloatingPointError(
-                    f"grads at {format_path(path)} has {bad} NaN/inf entries (pass check_finite=False to allow)"
+                    f"grads at {where(i)} has {bad} NaN/inf entries (pass check_finite=False to allow)"
                 )
             slots = []
             for n, sl in zip(names, slot_leaves):
-                s = _as_float_leaf(sl[i], path, f"state[{n!r}]")
+                s = _as_float_leaf(sl[i], lambda: paths_of(params, i), f"state[{n!r}]")
                 if s.shape != p.shape:
-                    raise ValueError(f"state[{n!r}] at {format_path(path)} has shape {s.shape}, params has {p.shape}")
+                    raise ValueError(f"state[{n!r}] at {where(i)} has shape {s.shape}, params has {p.shape}")
                 slots.append(s)
             p_out, s_out = self._leaf_update(g, p, tuple(slots), t)
             # np.asarray: arithmetic on 0-d arrays gives NumPy scalars; leaves stay ndarrays
