@@ -1,0 +1,279 @@
+"""The ``minidsn`` command (also ``python -m minidsn``).
+
+    minidsn selfcheck [...]                       engine/model self-check table (minidsn.testing.selfcheck)
+    minidsn list [-v]                             registered models and reference runs
+    minidsn run NAME|FILE.toml [--seed S] [--steps N | --epochs E] [--out DIR] [--data-dir DIR] [--jobs N]
+    minidsn run --resume DIR [--steps N]          continue a run (or a sweep) from its newest good checkpoint
+    minidsn oracle export MODEL --seed S [--config FILE] [--set KEY=VALUE ...] --out CASE.npz
+    minidsn oracle compare REF.npz OTHER.npz [--rtol R] [--atol A]
+    minidsn data fetch mnist|fashion-mnist|cifar10 --dir DIR
+
+Exit codes: 0 success; 1 error (bad config, missing file, failed comparison); 2 usage; 3 a step produced NaN/inf;
+130 interrupted (a checkpoint was written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+__all__ = ["main", "build_parser"]
+
+
+def _err(msg: str) -> int:
+    print(f"error: {msg}", file=sys.stderr)
+    return 1
+
+
+# ---------------------------------------------------------------- list
+def cmd_list(args) -> int:
+    from minidsn.runs.api import get_model, list_models
+    from minidsn.runs.config import find_reference_runs, load_run_file
+
+    print("models:")
+    infos = list_models()
+    w = max(len(m.name) for m in infos)
+    for m in infos:
+        print(f"  {m.name:<{w}}  {m.description}")
+        if args.verbose and m.available:
+            for key, opt in get_model(m.name).options.items():
+                print(f"  {'':<{w}}    {key}: {opt.describe()}")
+    runs = find_reference_runs(args.reference_dir)
+    print("reference runs:")
+    if not runs:
+        print("  (none)")
+    w = max([len(n) for n in runs] + [1])
+    for name, path in runs.items():
+        try:
+            raw = load_run_file(path)
+            desc = f"[{raw.get('model', '?')}] {raw.get('description', '')}"
+        except Exception as exc:  # one bad file must not hide the others
+            desc = f"(unreadable: {exc})"
+        print(f"  {name:<{w}}  {desc}")
+    return 0
+
+
+# ---------------------------------------------------------------- run
+def cmd_run(args) -> int:
+    from minidsn.runs.config import RunSpec, load_run_file, locate_run, resolve_run_spec
+    from minidsn.runs.loop import EXIT_ERROR, NonFiniteError, run
+    from minidsn.runs.sweep import run_sweep, sweep_dirs
+
+    if args.resume:
+        if args.target or args.seed is not None or args.epochs is not None or args.out:
+            return _err("--resume DIR takes only --steps, --jobs and --data-dir")
+        out = Path(args.resume)
+        if (out / "config.json").exists():
+            spec = _resumed_spec(out, args)
+            return _finish(run(spec, out, resume=True, progress=args.progress, plots=not args.no_plots))
+        seeds = sweep_dirs(out)
+        if not seeds:
+            return _err(f"{out} holds no run (no config.json) and no sweep (no seed-*/config.json)")
+        specs = [_resumed_spec(d, args) for d in seeds]
+        sweep = run_sweep(specs[0], out, jobs=args.jobs, resume=True, specs=specs)
+        return _sweep_exit(sweep)
+
+    if not args.target:
+        return _err("give a reference-run name or a .toml file (see `minidsn list`), or --resume DIR")
+    path = locate_run(args.target)
+    name = path.stem
+    spec = resolve_run_spec(load_run_file(path), name, source=path, seed=args.seed, steps=args.steps,
+                            epochs=args.epochs, data_dir=args.data_dir)
+    out = Path(args.out) if args.out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if (out / "config.json").exists() or any(out.glob("seed-*")):
+        return _err(f"{out} already holds a run; use --resume {out} or another --out")
+    print(f"run {name} ({spec.model}) -> {out}", file=sys.stderr)
+    if len(spec.seeds) > 1:
+        sweep = run_sweep(spec, out, jobs=args.jobs)
+        return _sweep_exit(sweep)
+    try:
+        res = run(spec, out, progress=args.progress, plots=not args.no_plots)
+    except NonFiniteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return _finish(res)
+
+
+def _resumed_spec(run_dir: Path, args):
+    from minidsn.runs.api import ConfigError, get_model
+    from minidsn.runs.config import RunSpec
+
+    try:
+        spec = RunSpec.from_json(json.loads((run_dir / "config.json").read_text()))
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ConfigError(f"{run_dir / 'config.json'} is unreadable: {exc}") from None
+    spec.config = get_model(spec.model).validate_config(spec.config)
+    if args.steps is not None:
+        if args.steps <= 0:
+            raise ConfigError(f"--steps: {args.steps} must be > 0")
+        spec.steps = args.steps
+    if args.data_dir:
+        spec.data_dir = args.data_dir
+    return spec
+
+
+def _finish(res) -> int:
+    s = res.summary
+    if res.status == "completed":
+        figs = "  ".join(f"{k}={v:.4g}" for k, v in s["final"].items())
+        print(f"done: {s['steps_done']} steps in {s['wall_time_s']:.1f}s  {figs}", file=sys.stderr)
+    return res.exit_code
+
+
+def _sweep_exit(sweep: dict) -> int:
+    for seed, r in sweep["seeds"].items():
+        print(f"seed {seed}: {r['status']}", file=sys.stderr)
+    for k, st in sweep["final_stats"].items():
+        print(f"  {k}: mean {st['mean']:.4g}  std {st['std']:.3g}  (n={st['n']})", file=sys.stderr)
+    statuses = {r["status"] for r in sweep["seeds"].values()}
+    if "nonfinite" in statuses:
+        return 3
+    if "interrupted" in statuses:
+        return 130
+    return 0
+
+
+# ---------------------------------------------------------------- oracle
+def _parse_set(items) -> dict:
+    from minidsn.runs.api import ConfigError
+
+    out = {}
+    for item in items or []:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
+        k, v = item.split("=", 1)
+        try:
+            out[k.strip()] = tomllib.loads(f"v = {v}")["v"]
+        except tomllib.TOMLDecodeError:
+            out[k.strip()] = v  # a bare word is a string
+    return out
+
+
+def cmd_oracle_export(args) -> int:
+    from minidsn.oracle.export import export_case
+    from minidsn.runs.api import ConfigError
+    from minidsn.runs.config import load_run_file
+
+    config = {}
+    if args.config:
+        raw = load_run_file(args.config)
+        if "config" in raw:  # a run file: take its [config], and check the model agrees
+            if raw.get("model", args.model) != args.model:
+                raise ConfigError(f"{args.config} is a run of model {raw['model']!r}, not {args.model!r}")
+            config = dict(raw["config"])
+        else:
+            config = dict(raw)
+    config.update(_parse_set(args.set))
+    path, arrays, meta = export_case(args.model, args.out, seed=args.seed, config=config, data_dir=args.data_dir)
+    print(f"wrote {path}: {len(arrays)} arrays ({args.model}, seed {args.seed})", file=sys.stderr)
+    return 0
+
+
+def cmd_oracle_compare(args) -> int:
+    from minidsn.oracle.compare import compare_files
+
+    report = compare_files(args.ref, args.other, rtol=args.rtol, atol=args.atol)
+    print(report.format())
+    return 0 if report.ok else 1
+
+
+# ---------------------------------------------------------------- data
+def cmd_data_fetch(args) -> int:
+    from minidsn.data.fetch import fetch_dataset
+
+    paths = fetch_dataset(args.dataset, args.dir, base_url=args.base_url, log=lambda m: print(m, file=sys.stderr))
+    for p in paths:
+        print(p)
+    return 0
+
+
+# ---------------------------------------------------------------- selfcheck
+def cmd_selfcheck(args) -> int:
+    from minidsn.testing.selfcheck import main as selfcheck_main
+
+    return int(selfcheck_main(list(args.rest)) or 0)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from minidsn.oracle.compare import DEFAULT_ATOL, DEFAULT_RTOL
+
+    p = argparse.ArgumentParser(prog="minidsn", description="minidsn: networks that change their own structure")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    s = sub.add_parser("selfcheck", help="run the self-check table", add_help=False)
+    s.add_argument("rest", nargs=argparse.REMAINDER)
+    s.set_defaults(func=cmd_selfcheck)
+
+    s = sub.add_parser("list", help="registered models and reference runs")
+    s.add_argument("-v", "--verbose", action="store_true", help="also list every model option")
+    s.add_argument("--reference-dir", default=None, help=argparse.SUPPRESS)
+    s.set_defaults(func=cmd_list)
+
+    s = sub.add_parser("run", help="run a reference run or a TOML run file")
+    s.add_argument("target", nargs="?", help="reference-run name (reference_runs/NAME.toml) or path to a .toml")
+    s.add_argument("--seed", type=int, help="override the seed (a single run, no sweep)")
+    g = s.add_mutually_exclusive_group()
+    g.add_argument("--steps", type=int, help="override the number of steps")
+    g.add_argument("--epochs", type=int, help="override the number of epochs")
+    s.add_argument("--out", help="output directory (default runs/NAME-<timestamp>/)")
+    s.add_argument("--data-dir", help="data directory (default: $MINIDSN_DATA, then the run file's data_dir)")
+    s.add_argument("--jobs", type=int, default=1, help="parallel processes for a sweep over seeds")
+    s.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its newest good checkpoint")
+    s.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None,
+                   help="no live progress line (it is shown only on a terminal anyway)")
+    s.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
+    s.set_defaults(func=cmd_run)
+
+    s = sub.add_parser("oracle", help="export or compare oracle cases")
+    osub = s.add_subparsers(dest="oracle_command", metavar="ACTION", required=True)
+    e = osub.add_parser("export", help="write one oracle case of a model")
+    e.add_argument("model")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--config", help="TOML with the model's options (a run file's [config] or bare keys)")
+    e.add_argument("--set", action="append", metavar="KEY=VALUE", help="one option (TOML value); repeatable")
+    e.add_argument("--out", required=True, help="output .npz")
+    e.add_argument("--data-dir")
+    e.set_defaults(func=cmd_oracle_export)
+    c = osub.add_parser("compare", help="compare two oracle cases key by key")
+    c.add_argument("ref")
+    c.add_argument("other")
+    c.add_argument("--rtol", type=float, default=DEFAULT_RTOL)
+    c.add_argument("--atol", type=float, default=DEFAULT_ATOL)
+    c.set_defaults(func=cmd_oracle_compare)
+
+    s = sub.add_parser("data", help="data sets")
+    dsub = s.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    f = dsub.add_parser("fetch", help="download a data set and verify its checksums")
+    f.add_argument("dataset", choices=("mnist", "fashion-mnist", "cifar10"))
+    f.add_argument("--dir", required=True, help="target directory (files go to DIR/<dataset>/)")
+    f.add_argument("--base-url", help="mirror to use instead of the canonical URL (same file names)")
+    f.set_defaults(func=cmd_data_fetch)
+    return p
+
+
+def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(argv)
+    from minidsn.data.errors import DataError
+    from minidsn.oracle.format import OracleFormatError
+    from minidsn.runs.api import ConfigError, ModelNotAvailable
+    from minidsn.runs.checkpoint import CheckpointError
+
+    try:
+        return args.func(args)
+    except (ConfigError, ModelNotAvailable, CheckpointError, OracleFormatError, DataError) as exc:
+        return _err(str(exc))
+    except KeyboardInterrupt:  # outside a run's step loop (which handles it itself)
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `minidsn list | head`: the reader left; not an error
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return 0

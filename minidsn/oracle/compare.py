@@ -1,0 +1,96 @@
+"""Compare two oracle cases key by key: max absolute and relative error, pass/fail.
+
+A key passes when shapes agree and every element satisfies |other - ref| <= atol + rtol * |ref| (numpy.isclose's
+rule, NaN equal to NaN at the same place).  A key of REF missing from OTHER fails; keys only in OTHER are listed and
+do not fail.  max_rel is max |other - ref| / |ref| over the elements with ref != 0 (0 when there are none).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from minidsn.oracle.format import read_case
+
+__all__ = ["KeyResult", "CompareReport", "compare_arrays", "compare_files", "DEFAULT_RTOL", "DEFAULT_ATOL"]
+
+DEFAULT_RTOL = 1e-7
+DEFAULT_ATOL = 1e-12
+
+
+@dataclass
+class KeyResult:
+    key: str
+    ok: bool
+    max_abs: float = float("nan")
+    max_rel: float = float("nan")
+    note: str = ""
+
+
+@dataclass
+class CompareReport:
+    rows: list[KeyResult]
+    extra: list[str] = field(default_factory=list)
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.rows)
+
+    @property
+    def failures(self) -> list[KeyResult]:
+        return [r for r in self.rows if not r.ok]
+
+    def format(self) -> str:
+        w = max([len(r.key) for r in self.rows] + [3])
+        lines = [f"{'key':<{w}}  {'max_abs':>10}  {'max_rel':>10}  result"]
+        for r in self.rows:
+            res = "ok" if r.ok else "FAIL"
+            if r.note:
+                res += f" ({r.note})"
+            lines.append(f"{r.key:<{w}}  {r.max_abs:10.3e}  {r.max_rel:10.3e}  {res}")
+        for k in self.extra:
+            lines.append(f"{k:<{w}}  {'':>10}  {'':>10}  only in OTHER (ignored)")
+        n_fail = len(self.failures)
+        lines.append(f"{len(self.rows) - n_fail}/{len(self.rows)} keys pass (rtol={self.rtol:g}, atol={self.atol:g})"
+                     + ("" if n_fail == 0 else f"; {n_fail} FAIL"))
+        return "\n".join(lines)
+
+
+def _compare_one(key, a, b, rtol, atol) -> KeyResult:
+    if b is None:
+        return KeyResult(key, False, note="missing in OTHER")
+    if a.shape != b.shape:
+        return KeyResult(key, False, note=f"shape {b.shape} != {a.shape}")
+    if a.size == 0:
+        return KeyResult(key, True, 0.0, 0.0)
+    nan_a, nan_b = np.isnan(a), np.isnan(b)
+    if np.any(nan_a != nan_b):
+        return KeyResult(key, False, note="NaN in one file only")
+    both = ~nan_a
+    with np.errstate(invalid="ignore", over="ignore"):
+        diff = np.abs(b - a)
+        diff = np.where(both & (a == b), 0.0, diff)  # equal infinities differ by 0, not nan
+    d = diff[both]
+    max_abs = float(d.max()) if d.size else 0.0
+    nz = both & (a != 0)
+    max_rel = float((diff[nz] / np.abs(a[nz])).max()) if np.any(nz) else 0.0
+    ok = bool(np.all(np.isclose(b, a, rtol=rtol, atol=atol, equal_nan=True)))
+    return KeyResult(key, ok, max_abs, max_rel)
+
+
+def compare_arrays(ref: dict, other: dict, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> CompareReport:
+    if rtol < 0 or atol < 0:
+        raise ValueError(f"rtol and atol must be >= 0, got rtol={rtol}, atol={atol}")
+    rows = [_compare_one(k, np.asarray(ref[k]), None if k not in other else np.asarray(other[k]), rtol, atol)
+            for k in sorted(ref)]
+    extra = sorted(set(other) - set(ref))
+    return CompareReport(rows, extra, rtol, atol)
+
+
+def compare_files(ref_path, other_path, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> CompareReport:
+    ref, _ = read_case(ref_path)
+    other, _ = read_case(other_path)
+    return compare_arrays(ref, other, rtol, atol)
