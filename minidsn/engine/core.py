@@ -65,8 +65,12 @@ class Node:
         self.args = args
         self.kwargs = kwargs
         self.parents = parents  # tuple of (argnum, Node)
-        self.shape = np.shape(ans)
-        self.dtype = _dtype_of(ans)
+        if isinstance(ans, (np.ndarray, np.generic)):  # fast path: the common case
+            self.shape = ans.shape
+            self.dtype = ans.dtype
+        else:
+            self.shape = np.shape(ans)
+            self.dtype = _dtype_of(ans)
 
     @classmethod
     def leaf(cls, value):
@@ -129,11 +133,18 @@ class Primitive:
             return self.fun(*args, **kwargs)
         argvals = list(args)
         parents = []
+        lower = False  # do values of older (enclosing) traces remain after unboxing this one?
         for i, a in enumerate(args):
-            if isinstance(a, Traced) and a._trace == top:
-                argvals[i] = a._value
-                parents.append((i, a._node))
-        ans = self(*argvals, **kwargs)  # older traces, if any, record their own nodes here
+            if isinstance(a, Traced):
+                if a._trace == top:
+                    argvals[i] = a._value
+                    parents.append((i, a._node))
+                    if isinstance(a._value, Traced):
+                        lower = True
+                else:
+                    lower = True
+        # older traces, if any, record their own nodes in the recursive call
+        ans = self(*argvals, **kwargs) if lower else self.fun(*argvals, **kwargs)
         node = Node(self, ans, tuple(argvals), kwargs, tuple(parents))
         return Traced(ans, top, node)
 

@@ -247,26 +247,35 @@ def matmul(a, b):
     return np.matmul(a, b)
 
 
-def _matmul_vjp(g, ans, a, b, which):
-    """a @ b with NumPy's 1-D promotion rules: promote to matrices, take the matrix rule, demote."""
+def _matmul_vjp_a(g, ans, a, b):
+    """d(a @ b)/da with NumPy's 1-D promotion rules (batch dimensions are summed by the engine's unbroadcast)."""
     a_nd, b_nd = np.ndim(a), np.ndim(b)
-    A = expand_dims(a, 0) if a_nd == 1 else a
-    B = expand_dims(b, -1) if b_nd == 1 else b
-    G = g
+    if b_nd == 1:
+        if a_nd == 1:
+            return multiply(g, b)  # <a, b>: g is a scalar
+        return multiply(reshape(g, np.shape(g) + (1,)), b)  # (..., m) x (n,) -> (..., m, n)
     if a_nd == 1:
-        G = expand_dims(G, -2 if b_nd != 1 else 0)
-    if b_nd == 1:
-        G = expand_dims(G, -1)
-    if which == 0:
-        gA = matmul(G, swapaxes(B, -1, -2))
-        return reshape(sum(gA, axis=tuple(range(np.ndim(gA) - 1))), np.shape(a)) if a_nd == 1 else gA
-    gB = matmul(swapaxes(A, -1, -2), G)
-    if b_nd == 1:
-        return reshape(sum(gB, axis=tuple(range(np.ndim(gB) - 2)) + (np.ndim(gB) - 1,)), np.shape(b))
-    return gB
+        return matmul(b, g) if np.ndim(g) == 1 else matmul(reshape(g, np.shape(g)[:-1] + (1, np.shape(g)[-1])),
+                                                             swapaxes(b, -1, -2))
+    return matmul(g, swapaxes(b, -1, -2))
 
 
-defvjp(matmul, lambda g, ans, a, b: _matmul_vjp(g, ans, a, b, 0), lambda g, ans, a, b: _matmul_vjp(g, ans, a, b, 1))
+def _matmul_vjp_b(g, ans, a, b):
+    """d(a @ b)/db with NumPy's 1-D promotion rules."""
+    a_nd, b_nd = np.ndim(a), np.ndim(b)
+    if a_nd == 1:
+        if b_nd == 1:
+            return multiply(g, a)
+        return multiply(reshape(a, np.shape(a) + (1,)), reshape(g, np.shape(g)[:-1] + (1, np.shape(g)[-1])))
+    if b_nd == 1:
+        if a_nd == 2:
+            return matmul(g, a)  # a^T g written as g @ a
+        gb = matmul(swapaxes(a, -1, -2), reshape(g, np.shape(g) + (1,)))  # (..., n, 1)
+        return reshape(gb, np.shape(gb)[:-1])
+    return matmul(swapaxes(a, -1, -2), g)
+
+
+defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b)
 
 
 @primitive
@@ -348,7 +357,13 @@ defvjp(swapaxes, lambda g, ans, a, axis1, axis2: swapaxes(g, axis1, axis2))
 
 @primitive
 def expand_dims(a, axis):
-    return np.expand_dims(a, axis)
+    """np.expand_dims, by a reshape (NumPy's own is slow for small arrays)."""
+    shape = list(np.shape(a))
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    nd = len(shape) + len(axes)
+    for ax in sorted(x % nd for x in axes):
+        shape.insert(ax, 1)
+    return np.reshape(a, shape)
 
 
 @primitive
