@@ -290,3 +290,19 @@ def test_check_grads_second_order_catches_wrong_second_derivative():
     check_grads(sq, [np.array([0.7, -0.3])], order=1)
     with pytest.raises(GradientCheckError):
         check_grads(sq, [np.array([0.7, -0.3])], order=2)
+
+
+def test_graph_is_freed_after_use():
+    import gc
+    import weakref
+
+    made = []
+
+    def f(x):
+        y = mnp.tanh(x) * 2.0
+        made.append(weakref.ref(y._node))
+        return mnp.sum(y)
+
+    grad(f)(np.ones(3))
+    gc.collect()
+    assert made and made[0]() is None, "the recorded graph outlived the gradient computation"

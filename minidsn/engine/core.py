@@ -57,7 +57,7 @@ def new_trace_id() -> int:
 class Node:
     """One recorded operation: ans = prim(*args, **kwargs), with the traced parents at their argument positions."""
 
-    __slots__ = ("prim", "ans", "args", "kwargs", "parents", "shape", "dtype")
+    __slots__ = ("prim", "ans", "args", "kwargs", "parents", "shape", "dtype", "__weakref__")
 
     def __init__(self, prim, ans, args, kwargs, parents):
         self.prim = prim
