@@ -370,3 +370,24 @@ def test_registered():
     from minidsn.runs.api import get_model
 
     assert get_model("diffrnn") is DiffRNNModel
+
+
+def test_oracle_case():
+    model = DiffRNNModel()
+    cfg = model.validate_config({"hidden_size": 3, "seq_length": 12, "l1": 0.01})
+    case = model.oracle_case(cfg, np.random.default_rng(0), None)
+    assert set(case) == {"params", "inputs", "outputs", "losses", "grads"}
+    assert set(case["grads"]) == set(case["params"])
+    params = case["params"]
+    s0 = case["inputs"]["s0"]
+    inputs = case["inputs"]["inputs"].astype(np.int64)
+    targets = case["inputs"]["targets"].astype(np.int64)
+    ce, s_last, g = loss_and_grads(params, s0, inputs, targets, l1=0.01, path="kernel")
+    assert ce == pytest.approx(float(case["losses"]["ce"]), rel=1e-12)
+    assert case["losses"]["objective"] == pytest.approx(ce + 0.01 * 12 * params["m"].sum(), rel=1e-12)
+    probs = case["outputs"]["probs"]
+    assert probs.shape == (12, 4) and np.allclose(probs.sum(axis=1), 1.0)
+    assert ce == pytest.approx(-np.log(probs[np.arange(12), targets]).sum(), rel=1e-12)
+    for k in params:
+        assert_rel(g[k], case["grads"][k])
+    assert np.all(np.abs(case["grads"]["m"]) > 0)
