@@ -32,8 +32,11 @@ from minidsn.scipy.special import log_softmax  # noqa: E402
 
 try:  # optional comparison; never a dependency
     import torch
-except ImportError:  # pragma: no cover - depends on the machine
+
+    TORCH_NOTE = f"torch {torch.__version__}"
+except Exception as err:  # ImportError, or a broken install (OSError from a missing shared library)
     torch = None
+    TORCH_NOTE = f"torch unavailable ({type(err).__name__})"
 
 
 # --- the two models, each written three times: minidsn (traced), plain NumPy forward, NumPy forward+backward ------
@@ -244,7 +247,7 @@ def main(argv=None) -> int:
 
     rng = np.random.default_rng(args.seed)
     models = [MLP(rng), RNN(rng)]
-    print(f"numpy {np.__version__}; torch {'not installed' if torch is None else torch.__version__}; "
+    print(f"numpy {np.__version__}; {TORCH_NOTE}; "
           f"{args.repeats} repeats, min [median] per call")
     rows = []
     for model in models:
