@@ -16,7 +16,7 @@ def unbroadcast(g, shape, dtype, prim_name="?", argnum=0):
     This is the only place where broadcasting is undone: no VJP rule needs to do it. A result that cannot be
     reduced to the argument's shape is a bug in that VJP, and is reported as such.
     """
-    if isinstance(g, np.ndarray) and g.shape == shape and g.dtype == dtype:
+    if isinstance(g, (np.ndarray, np.generic)) and g.shape == shape and g.dtype == dtype:
         return g  # fast path: nothing to undo
     gshape = np.shape(g)
     if gshape != shape:

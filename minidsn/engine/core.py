@@ -125,7 +125,7 @@ class Primitive:
             if isinstance(a, Traced) and a._trace > top:
                 top = a._trace
         if top == 0:
-            for v in kwargs.values():
+            for v in kwargs.values() if kwargs else ():
                 if isinstance(v, Traced):
                     raise EngineError(
                         f"{self.name}: keyword arguments are never differentiated; pass traced values positionally"
@@ -229,8 +229,8 @@ def defvjp_joint(prim: Primitive, rule: Callable, differentiable: bool = False) 
 # Backward pass
 
 
-def _toposort(end: Node):
-    """Nodes reachable from `end`, each yielded after all of its children (iterative; no recursion)."""
+def _toposort(end: Node) -> list:
+    """Nodes reachable from `end`, each listed after all of its children (iterative; no recursion)."""
     child_counts: dict[Node, int] = {}
     stack = [end]
     while stack:
@@ -239,16 +239,19 @@ def _toposort(end: Node):
             child_counts[node] += 1
         else:
             child_counts[node] = 1
-            stack.extend(p for _, p in node.parents)
+            stack.extend([p for _, p in node.parents])
+    order = []
     ready = [end]
     while ready:
         node = ready.pop()
-        yield node
+        order.append(node)
         for _, p in node.parents:
-            if child_counts[p] == 1:
+            c = child_counts[p]
+            if c == 1:
                 ready.append(p)
             else:
-                child_counts[p] -= 1
+                child_counts[p] = c - 1
+    return order
 
 
 def backward(end: Node, g, leaves: list[Node]) -> list:

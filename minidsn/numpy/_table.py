@@ -464,11 +464,20 @@ def _getitem(a, idx):
     return a[idx]
 
 
+def _is_basic_index(idx):
+    """Ints, slices, None and Ellipsis only: such an index never selects an element twice."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return all(isinstance(i, (int, np.integer, slice)) or i is None or i is Ellipsis for i in items)
+
+
 @primitive
 def _untake(g, idx, shape, dtype):
     """Scatter-add g into zeros of `shape` at `idx` (repeated indices add): the adjoint of a[idx]."""
     out = np.zeros(shape, dtype=dtype)
-    np.add.at(out, idx, g)
+    if _is_basic_index(idx):
+        out[idx] = g  # no repeats possible: plain assignment is exact and much faster than add.at
+    else:
+        np.add.at(out, idx, g)
     return out
 
 
@@ -588,12 +597,8 @@ def log_softmax(x, axis=-1):
     return np.where(np.isneginf(lse), -np.inf, out)
 
 
-defvjp(
-    log_softmax,
-    lambda g, ans, x, axis=-1: subtract(
-        g, multiply(exp(where(np.isneginf(stop_gradient(ans)), -np.inf, ans)), sum(g, axis=axis, keepdims=True))
-    ),
-)
+# exp(ans) is the softmax; in an all -inf group it is exp(-inf) = 0, so the rule stays finite there.
+defvjp(log_softmax, lambda g, ans, x, axis=-1: subtract(g, multiply(exp(ans), sum(g, axis=axis, keepdims=True))))
 
 
 @primitive
