@@ -33,7 +33,7 @@ from minidsn.scipy.special import log_softmax  # noqa: E402
 try:  # optional comparison; never a dependency
     import torch
 
-    TORCH_NOTE = f"torch {torch.__version__}"
+    TORCH_NOTE = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
 except Exception as err:  # ImportError, or a broken install (OSError from a missing shared library)
     torch = None
     TORCH_NOTE = f"torch unavailable ({type(err).__name__})"
@@ -230,9 +230,8 @@ def bench_model(model, repeats: int, target_seconds: float) -> dict:
         "value_and_grad": lambda: vag(p, x, y),
         "numpy_fwd_bwd": lambda: model.value_and_grad_np(p, x, y),
     }
-    if torch is not None:
-        torch.set_num_threads(1)  # minidsn runs NumPy on the BLAS threads it has; a single-thread torch is the
-        variants["torch_fwd_bwd"] = model.torch_case()  # conservative comparison on a shared 2-core machine
+    if torch is not None:  # torch keeps its default thread count, as NumPy's BLAS does
+        variants["torch_fwd_bwd"] = model.torch_case()
     return time_side_by_side(variants, repeats, target_seconds)
 
 
