@@ -258,6 +258,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["selfcheck"]:  # everything after the verb belongs to selfcheck (argparse would eat options)
+        return cmd_selfcheck(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
     from minidsn.data.errors import DataError
     from minidsn.oracle.format import OracleFormatError
