@@ -1,6 +1,6 @@
 """Engine benchmark: the cost of tracing and of reverse mode, relative to plain NumPy, measured side by side.
 
-    python bench/engine.py [--repeats 7] [--target-seconds 0.05]
+    python bench/engine.py [--repeats 7] [--target-seconds 0.05] [--threads 1] [--profile]
 
 Prints, for a 2-layer MLP (batch 50, width 100) and a 40-step tanh RNN (width 30, batch 1):
   (1) traced forward / plain NumPy forward       (minidsn.engine.vjp without calling the backward)
@@ -17,12 +17,29 @@ backward so the benchmark measures a correct computation.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+
+def _threads_from_argv(argv: list[str]) -> int:
+    """--threads N, read before NumPy is imported (BLAS reads its thread count at load time)."""
+    for i, a in enumerate(argv):
+        if a == "--threads" and i + 1 < len(argv):
+            return int(argv[i + 1])
+        if a.startswith("--threads="):
+            return int(a.split("=", 1)[1])
+    return 1
+
+
+THREADS = _threads_from_argv(sys.argv[1:]) if __name__ == "__main__" else 0
+if THREADS > 0:  # same thread count for NumPy's BLAS and for torch; 0 = each library's default
+    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[_var] = str(THREADS)
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a clone without installing
 
@@ -33,6 +50,8 @@ from minidsn.scipy.special import log_softmax  # noqa: E402
 try:  # optional comparison; never a dependency
     import torch
 
+    if THREADS > 0:
+        torch.set_num_threads(THREADS)
     TORCH_NOTE = f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
 except Exception as err:  # ImportError, or a broken install (OSError from a missing shared library)
     torch = None
@@ -230,9 +249,62 @@ def bench_model(model, repeats: int, target_seconds: float) -> dict:
         "value_and_grad": lambda: vag(p, x, y),
         "numpy_fwd_bwd": lambda: model.value_and_grad_np(p, x, y),
     }
-    if torch is not None:  # torch keeps its default thread count, as NumPy's BLAS does
+    if torch is not None:
         variants["torch_fwd_bwd"] = model.torch_case()
     return time_side_by_side(variants, repeats, target_seconds)
+
+
+def profile_model(model, calls: int) -> None:
+    """Where value_and_grad's time goes: primitive evaluations and the time spent inside their NumPy functions
+    (the rest is engine overhead), then the top of a cProfile listing. Instruments, then restores, the primitives."""
+    import cProfile
+    import collections
+    import io
+    import pstats
+
+    from minidsn.numpy import _table
+
+    p, x, y = model.params, model.x, model.y
+    vag = value_and_grad(model.loss_mnp)
+    fwd = lambda: vjp(lambda q: model.loss_mnp(q, x, y), p)[0]  # noqa: E731
+    prims = _table.all_primitives() if hasattr(_table, "all_primitives") else {}
+    spent = [0.0]
+    counts: collections.Counter = collections.Counter()
+    saved = {name: prim.fun for name, prim in prims.items()}
+    for name, prim in prims.items():
+        def timed(*a, _f=prim.fun, _n=name, **k):
+            t0 = time.perf_counter()
+            try:
+                return _f(*a, **k)
+            finally:
+                spent[0] += time.perf_counter() - t0
+                counts[_n] += 1
+        prim.fun = timed
+    try:
+        print(f"\n== {model.name}")
+        for label, f in [("traced forward", fwd), ("value_and_grad", lambda: vag(p, x, y))]:
+            f()
+            spent[0] = 0.0
+            counts.clear()
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                f()
+            total = (time.perf_counter() - t0) / calls
+            n_eval = sum(counts.values()) / calls
+            print(f"{label}: {total * 1e6:.0f} us/call (instrumented); inside primitive functions (NumPy work) "
+                  f"{spent[0] / calls * 1e6:.0f} us; {n_eval:.0f} primitive evaluations: "
+                  + ", ".join(f"{k} {v // calls}" for k, v in counts.most_common(10)))
+    finally:
+        for name, prim in prims.items():
+            prim.fun = saved[name]
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(calls):
+        vag(p, x, y)
+    prof.disable()
+    out = io.StringIO()
+    pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(15)
+    print("\n".join(line for line in out.getvalue().splitlines() if line.strip()))
 
 
 def main(argv=None) -> int:
@@ -240,13 +312,16 @@ def main(argv=None) -> int:
     ap.add_argument("--repeats", type=int, default=7, help="timed repeats per variant (default 7)")
     ap.add_argument("--target-seconds", type=float, default=0.05, help="wall time of one repeat (default 0.05)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--profile", action="store_true", help="also show where value_and_grad spends its time")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="BLAS / torch threads (default 1: steady on a shared machine; 0 = library defaults)")
     args = ap.parse_args(argv)
     if args.repeats < 1 or args.target_seconds <= 0:
         ap.error("--repeats must be >= 1 and --target-seconds > 0")
 
     rng = np.random.default_rng(args.seed)
     models = [MLP(rng), RNN(rng)]
-    print(f"numpy {np.__version__}; {TORCH_NOTE}; "
+    print(f"numpy {np.__version__}; BLAS threads {THREADS or 'default'}; {TORCH_NOTE}; "
           f"{args.repeats} repeats, min [median] per call")
     rows = []
     for model in models:
@@ -274,6 +349,9 @@ def main(argv=None) -> int:
         r3 = f"{t['value_and_grad'][0] / t['torch_fwd_bwd'][0]:14.2f}" if "torch_fwd_bwd" in t else f"{'n/a':>14s}"
         print(f"{model.name:40s} {r1:14.2f} {r2:11.2f} {rh:12.2f} {r3}")
     print("targets: (2) <= 3, (3) <= 1.0")
+    if args.profile:
+        for model in models:
+            profile_model(model, calls=200 if isinstance(model, MLP) else 10)
     return 0
 
 
