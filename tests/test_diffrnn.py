@@ -157,6 +157,21 @@ def test_clip_adagrad_equals_optim(seed, shape, clip):
     assert np.array_equal(ar, a) and np.array_equal(br, b)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_clip_adagrad_any_memory_layout(order):
+    """Fortran-ordered (or non-contiguous) inputs give the same result as C-ordered ones."""
+    rng = np.random.default_rng(1)
+    p = np.asarray(rng.standard_normal((5, 3)), order=order)
+    g = np.asarray(8 * rng.standard_normal((5, 3)), order=order)
+    M = np.asarray(np.abs(rng.standard_normal((5, 3))), order=order)
+    a, b = clip_adagrad(p, g, M, 0.1, 1e-8, 5.0)
+    ar, br = clip_adagrad_ref(p, g, M, 0.1, 1e-8, 5.0)
+    assert np.array_equal(a, ar) and np.array_equal(b, br)
+    a2, b2 = clip_adagrad(p[:, ::2], g[:, ::2], M[:, ::2], 0.1, 1e-8, 5.0)
+    ar2, br2 = clip_adagrad_ref(p[:, ::2], g[:, ::2], M[:, ::2], 0.1, 1e-8, 5.0)
+    assert np.array_equal(a2, ar2) and np.array_equal(b2, br2)
+
+
 def _run(cfg_over, n, seed=0):
     model = DiffRNNModel()
     cfg = model.validate_config(cfg_over)

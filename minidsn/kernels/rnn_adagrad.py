@@ -36,8 +36,12 @@ def _clip_adagrad_flat(p, g, M, lr, eps, clip, p_out, M_out):
 
 def clip_adagrad(p, g, M, lr, eps, clip):
     """Compiled ``clip_adagrad_ref`` (new arrays out, inputs untouched)."""
-    p_out = np.empty_like(p)
-    M_out = np.empty_like(M)
-    _clip_adagrad_flat(p.reshape(-1), np.ascontiguousarray(g).reshape(-1), M.reshape(-1), float(lr), float(eps),
-                       float(clip), p_out.reshape(-1), M_out.reshape(-1))
+    # Outputs are allocated C-contiguous on purpose: np.empty_like would copy a Fortran layout, and reshape(-1) of
+    # such an array is a copy, so the kernel's writes would be lost (an earlier version had exactly this bug).
+    p_out = np.empty(p.shape, dtype=np.float64)
+    M_out = np.empty(M.shape, dtype=np.float64)
+    _clip_adagrad_flat(np.ascontiguousarray(p, dtype=np.float64).reshape(-1),
+                       np.ascontiguousarray(g, dtype=np.float64).reshape(-1),
+                       np.ascontiguousarray(M, dtype=np.float64).reshape(-1), float(lr), float(eps), float(clip),
+                       p_out.reshape(-1), M_out.reshape(-1))
     return p_out, M_out
