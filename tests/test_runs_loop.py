@@ -83,7 +83,7 @@ def test_run_writes_everything(tmp_path):
     assert [d["step"] for d in evals] == [10, 20, 30]
     summ = json.loads((tmp_path / "summary.json").read_text())
     assert summ["status"] == "completed" and summ["seed"] == 0 and summ["steps_done"] == 30
-    assert set(summ["final"]) == {"train_loss", "train_acc", "test_loss", "test_acc"}
+    assert set(summ["final"]) == {"train_loss", "train_acc", "test_loss", "test_acc", "test_acc_bayes"}
     assert summ["versions"]["numpy"] == np.__version__ and summ["wall_time_s"] >= 0
     assert final_state(tmp_path).step == 30
 

@@ -72,16 +72,24 @@ def _total_loss(params, x, y, activation, l2):
     return total, terms
 
 
-def make_data(cfg, rng):
-    """(x_train, y_train, x_test, y_test) for cfg["dataset"], drawn from ``rng``."""
+def make_data(cfg, rng, with_centers: bool = False):
+    """(x_train, y_train, x_test, y_test) for cfg["dataset"], drawn from ``rng`` (+ the blob centers, or None)."""
     n, C = cfg["n_train"], cfg["n_classes"]
+    centers = None
     if cfg["dataset"] == "blobs":
         x, y, centers = gaussian_blobs(rng, n, C, cfg["n_features"], spread=cfg["noise"])
         xt, yt, _ = gaussian_blobs(rng, cfg["n_test"], C, cfg["n_features"], spread=cfg["noise"], centers=centers)
     else:
         x, y = spirals(rng, n, C, noise=cfg["noise"])
         xt, yt = spirals(rng, cfg["n_test"], C, noise=cfg["noise"])
-    return x, y, xt, yt
+    return (x, y, xt, yt, centers) if with_centers else (x, y, xt, yt)
+
+
+def nearest_center_accuracy(x, y, centers) -> float:
+    """Accuracy of assigning each point to its nearest true blob center.  With equal spherical covariances and
+    (near-)equal class shares this is the Bayes-optimal rule, so it is the ceiling an MLP can approach."""
+    d2 = ((x[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    return float(np.mean(np.argmin(d2, axis=1) == y))
 
 
 def _accuracy(logits, y) -> float:
@@ -132,12 +140,15 @@ class MLPModel(Model):
         return Adam(lr=cfg["lr"])
 
     def init(self, cfg, rng, data_dir):
-        x, y, xt, yt = make_data(cfg, rng)
+        x, y, xt, yt, centers = make_data(cfg, rng, with_centers=True)
         params = init_params(rng, self._sizes(cfg))
+        data = {"x_train": x, "y_train": y, "x_test": xt, "y_test": yt}
+        if centers is not None:
+            data["centers"] = centers
         return {
             "params": params,
             "opt": self._opt(cfg).init(params),
-            "data": {"x_train": x, "y_train": y, "x_test": xt, "y_test": yt},
+            "data": data,
             "order": rng.permutation(cfg["n_train"]),
             "pos": 0,
         }
@@ -164,6 +175,8 @@ class MLPModel(Model):
             total, terms, logits, _ = loss_terms(state["params"], x, y, cfg["activation"], cfg["l2"])
             out[f"{split}_loss"] = float(terms["cross_entropy"])
             out[f"{split}_acc"] = _accuracy(logits, y)
+        if "centers" in d:
+            out["test_acc_bayes"] = nearest_center_accuracy(d["x_test"], d["y_test"], d["centers"])
         return out
 
     def oracle_case(self, cfg, rng, data_dir):
