@@ -171,6 +171,8 @@ def cmd_oracle_export(args) -> int:
     config.update(_parse_set(args.set))
     path, arrays, meta = export_case(args.model, args.out, seed=args.seed, config=config, data_dir=args.data_dir)
     print(f"wrote {path}: {len(arrays)} arrays ({args.model}, seed {args.seed})", file=sys.stderr)
+    for note in meta["conformance"]:
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 

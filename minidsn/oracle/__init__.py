@@ -7,7 +7,8 @@
 
 from minidsn.oracle.compare import CompareReport, KeyResult, compare_arrays, compare_files
 from minidsn.oracle.export import export_case, make_case
-from minidsn.oracle.format import OracleFormatError, build_arrays, read_case, validate_arrays, write_case
+from minidsn.oracle.format import (OracleFormatError, build_arrays, conformance_notes, read_case, validate_arrays,
+                                   write_case)
 
 __all__ = ["export_case", "make_case", "compare_arrays", "compare_files", "CompareReport", "KeyResult",
-           "read_case", "write_case", "build_arrays", "validate_arrays", "OracleFormatError"]
+           "read_case", "write_case", "build_arrays", "validate_arrays", "conformance_notes", "OracleFormatError"]

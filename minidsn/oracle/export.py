@@ -7,7 +7,7 @@ import platform
 import numpy as np
 
 import minidsn
-from minidsn.oracle.format import KEY_SCHEME, build_arrays, write_case
+from minidsn.oracle.format import KEY_SCHEME, build_arrays, conformance_notes, write_case
 from minidsn.runs.api import get_model
 
 __all__ = ["make_case", "export_case"]
@@ -30,6 +30,7 @@ def make_case(model: str, seed: int = 0, config: dict | None = None, data_dir=No
         "key_scheme": KEY_SCHEME,
         "dtypes": dtypes,
         "shapes": {k: list(a.shape) for k, a in arrays.items()},
+        "conformance": conformance_notes(arrays),
     }
     return arrays, meta
 

@@ -4,8 +4,9 @@ Groups: params, inputs, outputs, losses, grads.  Each group is a dict at its top
 the pytree path from minidsn.engine.tree_paths (dict keys sorted, list/tuple indices) joined by "/", so keys read
 ``<group>/<name>[/<key or index>...]``, e.g. ``params/layers/0/W``.  Integer and bool arrays (class
 labels, masks) are stored as float64 (exact below 2**53) and their original dtype is recorded in meta["dtypes"].
-``losses`` must contain ``total``: the loss whose gradient ``grads`` holds, with one ``grads/<path>`` for every
-``params/<path>`` of the same shape.  ``meta`` is a 0-d unicode array holding JSON, so the file loads with
+Hard rules (errors): the five groups, ``<group>/<path>`` keys, float64.  Recommended conventions (reported by
+conformance_notes and recorded in meta["conformance"], not errors): ``losses/total`` is the scalar loss whose
+gradient ``grads`` holds, and each ``grads/<path>`` matches a ``params/<path>`` of the same shape.  ``meta`` is a 0-d unicode array holding JSON, so the file loads with
 allow_pickle=False in any NumPy.
 """
 
@@ -21,7 +22,7 @@ import numpy as np
 from minidsn.runs.atomic import atomic_write_bytes
 
 __all__ = ["GROUPS", "KEY_SCHEME", "OracleFormatError", "flatten_group", "build_arrays", "write_case",
-           "read_case", "validate_arrays"]
+           "read_case", "validate_arrays", "conformance_notes"]
 
 GROUPS = ("params", "inputs", "outputs", "losses", "grads")
 KEY_SCHEME = "<group>/<path>, group in params|inputs|outputs|losses|grads, path = pytree path joined by '/'"
@@ -76,27 +77,34 @@ def flatten_group(group: str, tree, dtypes: dict) -> dict[str, np.ndarray]:
 
 
 def validate_arrays(arrays: dict[str, np.ndarray], where: str = "oracle case") -> None:
-    """Check the cross-key rules: groups, float64, losses/total, grads match params one to one in shape."""
+    """The hard rules: every key is ``<group>/<path>`` with a known group, and every array is float64."""
     for k, a in arrays.items():
         g = k.split("/", 1)[0]
         if g not in GROUPS or "/" not in k:
             raise OracleFormatError(f"{where}: key {k!r} is not <group>/<path> with group in {GROUPS}")
         if a.dtype != np.float64:
             raise OracleFormatError(f"{where}: {k} has dtype {a.dtype}, expected float64")
+
+
+def conformance_notes(arrays: dict[str, np.ndarray]) -> list[str]:
+    """The recommended conventions a case does not follow (reported, not fatal; see docs/oracle.md):
+    ``losses/total`` is the scalar loss that ``grads/`` differentiates, and each ``grads/<path>`` has a
+    ``params/<path>`` of the same shape (params without gradient, e.g. buffers, are allowed)."""
+    notes = []
     if "losses/total" not in arrays:
-        raise OracleFormatError(f"{where}: losses/total is missing (the loss that grads/ differentiates)")
-    if arrays["losses/total"].shape != ():
-        raise OracleFormatError(f"{where}: losses/total must be a scalar, got shape {arrays['losses/total'].shape}")
+        notes.append("losses/total is missing (recommended: the loss that grads/ differentiates)")
+    elif arrays["losses/total"].shape != ():
+        notes.append(f"losses/total has shape {arrays['losses/total'].shape}, expected a scalar")
     params = {k[len("params/"):]: a for k, a in arrays.items() if k.startswith("params/")}
-    grads = {k[len("grads/"):]: a for k, a in arrays.items() if k.startswith("grads/")}
-    if set(params) != set(grads):
-        missing = sorted(set(params) - set(grads))
-        extra = sorted(set(grads) - set(params))
-        raise OracleFormatError(f"{where}: grads/ must match params/ one to one; "
-                                f"no gradient for {missing}, gradient without parameter {extra}")
-    for p, a in params.items():
-        if grads[p].shape != a.shape:
-            raise OracleFormatError(f"{where}: grads/{p} has shape {grads[p].shape}, params/{p} has {a.shape}")
+    for k, a in arrays.items():
+        if not k.startswith("grads/"):
+            continue
+        p = k[len("grads/"):]
+        if p not in params:
+            notes.append(f"{k} has no params/{p}")
+        elif params[p].shape != a.shape:
+            notes.append(f"{k} has shape {a.shape}, params/{p} has {params[p].shape}")
+    return notes
 
 
 def build_arrays(case: dict) -> tuple[dict[str, np.ndarray], dict]:
