@@ -31,7 +31,7 @@ from .urn_net import (
     loss_with_aux,
     top_centre_output_nodes,
 )
-from .urn_structure import layer_of_neurons, structure_masks, structure_summary
+from .urn_structure import layer_of_neurons, structure_masks, structure_summary, used_synapse_mask
 
 __all__ = ["URNModel", "build_spec"]
 
@@ -268,7 +268,9 @@ def structure_report(params, spec, x, y, xt, yt, cfg):
         else:
             out[k] = float(v)
     layer = layer_of_neurons(amap)
-    for name, mask in zip(("active", "layered"), structure_masks(layer)):
+    active_mask, layered_mask = structure_masks(layer)
+    masks = {"active": active_mask, "used": used_synapse_mask(amap), "layered": layered_mask}
+    for name, mask in masks.items():
         pruned = {"W": np.where(mask, params["W"], 0.0), "b": params["b"]}
         # on the data the activity was read from (the seed's check: output unchanged) and on the other split
         for split, xs, ys, ref in (("train", x, y, logits_tr), ("test", xt, yt, logits_te)):

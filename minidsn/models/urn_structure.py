@@ -10,8 +10,10 @@ ASSUMPTIONS (named parameters):
     the read-out is given (the run uses the training set: `active_on`);
   - a neuron's layer is the first iteration l (0..I) at which it is active; the input nodes with non-zero input are
     layer 0 (N^(0) of eq. 2); never-active neurons get layer -1;
-  - "the emergent structure" is read two ways: `active` keeps W_ij with i and j both active; `layered` keeps only
-    W_ij with layer(i) = layer(j) + 1 (the sub-diagonal blocks of eq. 1). Biases are never changed.
+  - "the emergent structure" is read three ways: `active` keeps W_ij with i and j both active; `used` keeps W_ij
+    where j is active at some iteration l and i at l + 1 (the synapses the computation can use); `layered` keeps
+    only W_ij with layer(i) = layer(j) + 1 (the sub-diagonal blocks of eq. 1, strict MLP reading). Biases are
+    never changed.
 """
 
 from __future__ import annotations
@@ -57,6 +59,12 @@ def structure_masks(layer):
     return active_mask, layered_mask
 
 
+def used_synapse_mask(active_at):
+    """(S, S) bool: W_ij can carry signal, i.e. j active at some iteration l and i active at l + 1."""
+    a = np.asarray(active_at, dtype=np.float64)
+    return (a[1:].T @ a[:-1]) > 0
+
+
 def structure_summary(active_at, W, input_idx, output_idx):
     """Figures of the emergent structure: counts, layer sizes, how MLP-like the weights are."""
     layer = layer_of_neurons(active_at)
@@ -69,6 +77,7 @@ def structure_summary(active_at, W, input_idx, output_idx):
     hidden_sizes = [int(np.sum(hidden & (layer == l))) for l in range(n_iter + 1)]
     active_mask, layered_mask = structure_masks(layer)
     absW = np.abs(np.asarray(W))
+    used = used_synapse_mask(active_at)
     mass_active = float(absW[active_mask].sum())
     mass_layered = float(absW[layered_mask].sum())
     return {
@@ -80,4 +89,6 @@ def structure_summary(active_at, W, input_idx, output_idx):
         "n_outputs_active": int(np.sum(layer[np.asarray(output_idx)] >= 0)),
         # fraction of the active-block |W| mass on the sub-diagonal blocks (1.0 = a clean MLP, eq. 1)
         "subdiagonal_mass_fraction": mass_layered / mass_active if mass_active > 0 else float("nan"),
+        "n_used_synapses": int(used.sum()),
+        "n_used_synapses_subdiagonal": int((used & layered_mask).sum()),
     }

@@ -1,0 +1,95 @@
+"""The registered `urn` model: config checks, oracle case, a grid run with every term, the small reference run."""
+
+import json
+
+import numpy as np
+import pytest
+
+from minidsn.engine import value_and_grad
+from minidsn.models.urn import URNModel, build_spec
+from minidsn.models.urn_net import loss_terms
+from minidsn.runs.api import ConfigError, get_model
+from minidsn.runs.config import REFERENCE_DIR, load_run_file, resolve_run_spec
+from minidsn.runs.loop import run
+
+
+def _cfg(**kw):
+    return URNModel.validate_config(kw)
+
+
+def test_registered_with_seed_defaults():
+    assert get_model("urn") is URNModel
+    cfg = _cfg()
+    assert (cfg["n_neurons"], cfg["n_iter"], cfg["lr"], cfg["c_w"], cfg["c_n"], cfg["n_train"]) == \
+        (5000, 4, 7e-4, 5e-7, 2e-5, 4000)
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(ConfigError, match="c_syn"):
+        build_spec(_cfg(c_syn=1.0), 10, 2)
+    with pytest.raises(ConfigError, match="n_neurons"):
+        build_spec(_cfg(geometry="grid", n_neurons=105), 10, 2)
+    with pytest.raises(ConfigError, match="plane"):
+        build_spec(_cfg(geometry="grid", plane=[3, 3]), 10, 2)
+    with pytest.raises(ConfigError, match="shells"):
+        _cfg(shells=[[2.0, 1.0], [3.0, 4.0]])
+    with pytest.raises(ConfigError, match="phi"):
+        _cfg(phi="gelu")
+
+
+def test_oracle_case_every_regulariser_on():
+    m = URNModel()
+    cfg = _cfg(n_neurons=40, n_iter=3, residual_out=True, residual_in=True)
+    case = m.oracle_case(cfg, np.random.default_rng(0), None)
+    assert set(case) == {"params", "inputs", "outputs", "losses", "grads"}
+    assert set(case["losses"]) == {"total", "ce", "l1_w", "l1_n", "syn"}
+    assert all(v > 0 for v in case["losses"].values())
+    # the same numbers from the engine reference path
+    spec = build_spec({**cfg, "geometry": "grid", "c_syn": 1e-3}, 10, 2)
+    x, y1 = case["inputs"]["x"], case["inputs"]["y_onehot"]
+    v, g = value_and_grad(lambda p: loss_terms(p, x, y1, spec, "reference")[0])(case["params"])
+    assert np.isclose(v, case["losses"]["total"], rtol=1e-12)
+    for k in ("W", "b"):
+        np.testing.assert_allclose(case["grads"][k], g[k], rtol=1e-9, atol=1e-14)
+
+
+def test_grid_model_with_synaptic_term_steps_and_reports_locality():
+    m = URNModel()
+    cfg = _cfg(n_neurons=50, n_train=64, n_test=32, geometry="grid", c_syn=1e-3, gamma=2.0, beta=0.5,
+               residual_out=True)
+    rng = np.random.default_rng(1)
+    state = m.init(cfg, rng, None)
+    for s in range(5):
+        state, met = m.step(state, cfg, rng, s)
+    assert {"loss", "ce", "acc", "l1_w", "l1_n", "syn"} <= set(met)
+    ev = m.evaluate(state, cfg, rng, None)
+    for k in ("syn_forward_fraction", "syn_backward_fraction", "syn_same_z_fraction", "test_acc",
+              "prune_used_max_abs_change_train"):
+        assert k in ev
+    assert np.isclose(ev["syn_forward_fraction"] + ev["syn_backward_fraction"] + ev["syn_same_z_fraction"], 1.0)
+
+
+def _run_small(tmp_path, steps=None):
+    raw = load_run_file(REFERENCE_DIR / "urn-spheres-small.toml")
+    spec = resolve_run_spec(raw, "urn-spheres-small", steps=steps)
+    res = run(spec, tmp_path / "run", progress=False, plots=False)
+    assert res.status == "completed"
+    return json.loads((tmp_path / "run" / "summary.json").read_text())["final"]
+
+
+def test_reference_run_urn_spheres_small_first_epochs(tmp_path):
+    """urn-spheres-small for its first 800 steps (25 epochs): it learns, and pruning to the active neurons
+    leaves the outputs on the read-out data unchanged."""
+    final = _run_small(tmp_path, steps=800)
+    assert final["test_acc"] >= 0.95
+    assert final["prune_active_max_abs_change_train"] <= 1e-9
+
+
+@pytest.mark.slow
+def test_reference_run_urn_spheres_small(tmp_path):
+    """The whole urn-spheres-small run: a sparse structure emerges that can be pruned."""
+    final = _run_small(tmp_path)
+    assert final["test_acc"] >= 0.95
+    assert final["n_active"] <= 0.8 * 120  # most neurons switched off by the L1 terms
+    assert final["prune_active_max_abs_change_train"] <= 1e-9
+    assert final["prune_used_max_abs_change_train"] <= 1e-6
