@@ -155,6 +155,20 @@ class EpisodePlan:
         A[self.to_idx, self.from_idx] += gates
         return A
 
+    def subset(self, keep) -> "EpisodePlan":
+        """The same episode with only the soft links at positions ``keep`` (pruning); shares the static arrays."""
+        import copy
+
+        keep = np.asarray(keep, dtype=np.int64)
+        new = copy.copy(self)
+        new.links = [self.links[i] for i in keep]
+        new.to_idx, new.from_idx = self.to_idx[keep], self.from_idx[keep]
+        hard_nz = np.argwhere(self.A_hard != 0.0)
+        new.lt = np.concatenate([new.to_idx, hard_nz[:, 0]]).astype(np.int64)
+        new.lf = np.concatenate([new.from_idx, hard_nz[:, 1]]).astype(np.int64)
+        new._cache_gates, new._cache = None, None
+        return new
+
     def _kernel_args(self):
         return (self.acc_out, self.acc_in1, self.acc_in2, self.norm_out, self.norm_in, self.dot_out, self.dot_in1,
                 self.dot_in2, self.cmp_true, self.cmp_false, self.cmp_in1, self.cmp_in2)

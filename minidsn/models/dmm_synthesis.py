@@ -1,0 +1,178 @@
+"""Synthesis by sparsifying training: an automatic L1 ramp with magnitude pruning under a loss guard.
+
+The original (notes/dmm.md "Sparsification") pruned links with |w| < cutoff, re-created Adam and retrained 100 steps,
+raising lambda by hand.  Here every choice is a config value fixed before the run:
+
+1. base phase: ``base_steps`` Adam steps at lambda = ``lam_base``.
+2. rounds of ``round_steps`` steps; round k trains at lambda_k = min(lam_max, lam_base * lam_growth**k).
+   At the end of a round the data loss D (summed squared error, no L1) is measured against the guard
+   G = max(loss_guard, guard_ratio * D_base), D_base the data loss at the end of the base phase:
+   - D <= G: the round is accepted (snapshot), then the ``prune_fraction`` smallest-|w| links are removed
+     (at least one); the end of the base phase is always accepted;
+   - D > G: the state returns to the last accepted snapshot and prune_fraction is halved; once it would prune less
+     than one link, single links are tried in order of |w| (skipping those whose removal failed), and pruning
+     stops after ``max_single_tries`` failed single-link attempts.
+   Pruning stops as well when the link count reaches ``target_links``.
+3. final phase: ``final_steps`` steps at lambda = ``lam_final`` (no pruning), the machine that is reported.
+
+Pruning removes the links' entries from the Adam moments too (minidsn.optim.delete_entries) or, with
+``prune_optimizer = "reset"`` (the original's choice), starts a fresh Adam state.
+Loss (notes): L = sum_t |y_t - T_t|^2 + lambda * sum |w|; one Adam step per episode.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import minidsn.numpy as mnp
+import minidsn.optim as optim
+from minidsn.engine import value_and_grad
+
+from .dmm_compiled import EpisodePlan, episode_loss
+from .dmm_handcrafted import handcrafted_traces
+from .dmm_trainable import hard_links, init_gates, soft_links
+
+__all__ = ["DEFAULTS", "new_state", "synthesis_step", "make_plan", "link_table", "generalisation"]
+
+DEFAULTS = dict(
+    string="test string.", n_cycles=140, n_layers=5, n_per_layer=2, init_scale=0.01, lr=1e-3,
+    lam_base=0.001, base_steps=2500, round_steps=100, lam_growth=1.5, lam_max=0.2, prune_fraction=0.12,
+    loss_guard=0.05, guard_ratio=3.0, max_single_tries=5, target_links=19, final_steps=1000, lam_final=0.0, prune_optimizer="trim",
+)
+
+_PLANS: dict = {}
+
+
+def make_plan(s, n_cycles, n_layers, n_per_layer) -> EpisodePlan:
+    """Full plan (all 1,486 links for the default sizes), cached per configuration."""
+    key = (s, n_cycles, n_layers, n_per_layer)
+    if key not in _PLANS:
+        targets = handcrafted_traces(s, n_cycles)
+        _PLANS[key] = EpisodePlan(s, soft_links(n_layers, n_per_layer), hard_links(n_layers, n_per_layer), targets)
+    return _PLANS[key]
+
+
+def new_state(cfg: dict, rng: np.random.Generator) -> dict:
+    plan = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
+    gates = init_gates(rng, len(plan.links), cfg["init_scale"])
+    params = {"gates": gates}
+    opt = optim.Adam(lr=cfg["lr"])
+    return {
+        "params": params, "opt": opt.init(params), "link_ids": np.arange(len(plan.links), dtype=np.int64),
+        "phase": "base", "phase_step": 0, "round": 0, "lam": float(cfg["lam_base"]),
+        "prune_fraction": float(cfg["prune_fraction"]), "pruning": True,
+        "snapshot": None, "base_data_loss": -1.0, "skip": 0,
+    }
+
+
+def _plan_for(cfg, state) -> EpisodePlan:
+    full = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
+    ids = state["link_ids"]
+    if len(ids) == len(full.links):
+        return full
+    cache = _PLANS.setdefault(("subset", id(full)), {})
+    key = ids.tobytes()
+    if key not in cache:
+        cache.clear()
+        cache[key] = full.subset(ids)
+    return cache[key]
+
+
+def _copy_state(state):
+    return {k: (_copy_tree(v) if k != "snapshot" else None) for k, v in state.items()}
+
+
+def _copy_tree(x):
+    if isinstance(x, dict):
+        return {k: _copy_tree(v) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        return x.copy()
+    return x
+
+
+def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
+    """One Adam step (one episode) plus any scheduled structural event; returns (state, metrics)."""
+    plan = _plan_for(cfg, state)
+    lam = state["lam"]
+    opt = optim.Adam(lr=cfg["lr"])
+
+    def loss(params):
+        w = params["gates"]
+        return episode_loss(w, plan=plan) + lam * mnp.sum(mnp.abs(w))
+
+    total, grads = value_and_grad(loss)(state["params"])
+    data = plan.loss(state["params"]["gates"])
+    params, opt_state = opt.update(grads, state["opt"], state["params"])
+    state = dict(state, params=params, opt=opt_state, phase_step=state["phase_step"] + 1)
+    metrics = {"loss": float(total), "data_loss": float(data), "lam": float(lam),
+               "n_links": float(len(state["link_ids"])), "event": 0.0}
+
+    if state["phase"] == "base" and state["phase_step"] >= cfg["base_steps"]:
+        state = dict(state, phase="rounds", phase_step=0, round=0)
+        state = _end_of_round(state, cfg, metrics)
+    elif state["phase"] == "rounds" and state["phase_step"] >= cfg["round_steps"]:
+        state = dict(state, phase_step=0, round=state["round"] + 1)
+        state = _end_of_round(state, cfg, metrics)
+    return state, metrics
+
+
+def _end_of_round(state, cfg, metrics):
+    plan = _plan_for(cfg, state)
+    d = plan.loss(state["params"]["gates"])
+    if state["base_data_loss"] < 0:
+        state = dict(state, base_data_loss=float(d))
+    guard = max(cfg["loss_guard"], cfg["guard_ratio"] * state["base_data_loss"])
+    if d > guard and state["snapshot"] is not None:
+        snap = state["snapshot"]
+        frac = state["prune_fraction"] * 0.5
+        skip = state["skip"]
+        single = frac * len(snap["link_ids"]) < 1.0
+        if single:
+            skip += 1
+        state = dict(_copy_tree(snap), snapshot=snap, prune_fraction=frac, skip=skip, round=state["round"],
+                     phase="rounds", phase_step=0, base_data_loss=state["base_data_loss"])
+        metrics["event"] = -1.0  # reverted
+        if skip >= cfg["max_single_tries"]:
+            state["pruning"] = False
+    else:
+        state = dict(state, snapshot=_copy_state(state), skip=0 if d <= guard else state["skip"])
+    n = len(state["link_ids"])
+    if not state["pruning"] or n <= cfg["target_links"]:
+        return dict(state, phase="final", phase_step=0, lam=float(cfg["lam_final"]))
+    # prune the smallest links (in single-link mode: the (skip+1)-th smallest)
+    k = max(1, int(np.floor(state["prune_fraction"] * n)))
+    k = min(k, n - cfg["target_links"])
+    w = state["params"]["gates"]
+    order = np.argsort(np.abs(w), kind="stable")
+    drop = np.sort(order[state["skip"]:state["skip"] + 1] if k == 1 else order[:k])
+    if cfg["prune_optimizer"] == "trim":
+        params, opt_state = optim.delete_entries(state["params"], state["opt"], ("gates",), 0, drop)
+    else:
+        params = {"gates": np.delete(w, drop)}
+        opt_state = optim.Adam(lr=cfg["lr"]).init(params)
+    lam = min(cfg["lam_max"], cfg["lam_base"] * cfg["lam_growth"] ** (state["round"] + 1))
+    metrics["event"] = float(len(drop))
+    return dict(state, params=params, opt=opt_state, link_ids=np.delete(state["link_ids"], drop), lam=float(lam))
+
+
+def link_table(cfg, state) -> list[tuple[str, str, str, str, float]]:
+    """The current soft links with their gates, largest |w| first."""
+    full = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
+    rows = [(*full.links[i], float(w)) for i, w in zip(state["link_ids"], state["params"]["gates"])]
+    return sorted(rows, key=lambda r: -abs(r[4]))
+
+
+GENERALISATION = (("test string.", 140), ("test string.", 150), ("teest string.", 140), ("tets string.", 140),
+                  ("tets. str.ingtb str.ingtb", 140), ("tets. str.ingtb str.ingtb", 180),
+                  ("tets. str.ingtb str.ingtb", 250))
+
+
+def generalisation(cfg, state, cases=GENERALISATION) -> dict[str, float]:
+    """Summed squared error of the current machine against the hand-crafted net on other strings / windows."""
+    full_links = soft_links(cfg["n_layers"], cfg["n_per_layer"])
+    links = [full_links[i] for i in state["link_ids"]]
+    out = {}
+    for s, n in cases:
+        plan = EpisodePlan(s, links, hard_links(cfg["n_layers"], cfg["n_per_layer"]), handcrafted_traces(s, n))
+        out[f"{s!r}@{n}"] = plan.loss(state["params"]["gates"])
+    return out
