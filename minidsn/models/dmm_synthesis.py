@@ -61,7 +61,7 @@ def new_state(cfg: dict, rng: np.random.Generator) -> dict:
         "params": params, "opt": opt.init(params), "link_ids": np.arange(len(plan.links), dtype=np.int64),
         "phase": "base", "phase_step": 0, "round": 0, "lam": float(cfg["lam_base"]),
         "prune_fraction": float(cfg["prune_fraction"]), "pruning": True,
-        "snapshot": None, "base_data_loss": -1.0, "skip": 0,
+        "snapshot": {}, "base_data_loss": -1.0, "skip": 0,
     }
 
 
@@ -79,7 +79,7 @@ def _plan_for(cfg, state) -> EpisodePlan:
 
 
 def _copy_state(state):
-    return {k: (_copy_tree(v) if k != "snapshot" else None) for k, v in state.items()}
+    return {k: (_copy_tree(v) if k != "snapshot" else {}) for k, v in state.items()}
 
 
 def _copy_tree(x):
@@ -122,7 +122,7 @@ def _end_of_round(state, cfg, metrics):
     if state["base_data_loss"] < 0:
         state = dict(state, base_data_loss=float(d))
     guard = max(cfg["loss_guard"], cfg["guard_ratio"] * state["base_data_loss"])
-    if d > guard and state["snapshot"] is not None:
+    if d > guard and state["snapshot"]:
         snap = state["snapshot"]
         frac = state["prune_fraction"] * 0.5
         skip = state["skip"]
