@@ -131,7 +131,8 @@ def test_format_validation():
     assert conformance_notes(build_arrays({**good, "grads": {}})[0]) == []  # params without gradient: allowed
     notes = conformance_notes(build_arrays({**good, "grads": {"W": np.ones(3), "V": np.ones(1)}})[0])
     assert any("grads/W has shape" in n for n in notes) and any("grads/V has no params/V" in n for n in notes)
-    assert any("losses/total is missing" in n for n in conformance_notes(build_arrays({**good, "losses": {"ce": 1.0}})[0]))
+    notes = conformance_notes(build_arrays({**good, "losses": {"ce": 1.0}})[0])
+    assert any("losses/total is missing" in n for n in notes)
     with pytest.raises(OracleFormatError, match="float32.*float64"):
         build_arrays({**good, "outputs": {"z": np.ones(2, np.float32)}})
     with pytest.raises(OracleFormatError, match="contains '/'"):

@@ -223,7 +223,8 @@ def test_sweep_in_parallel_matches_single_runs(tmp_path):
     assert sweep["final_stats"]["test_acc"]["n"] == 2
     single = run(s.with_seed(1), tmp_path / "one", stream=io.StringIO(), plots=False)
     assert single.summary["final"] == sweep["seeds"]["1"]["final"]
-    assert (tmp_path / "sw" / "seed-1" / "metrics.jsonl").read_text() == (tmp_path / "one" / "metrics.jsonl").read_text()
+    swept = (tmp_path / "sw" / "seed-1" / "metrics.jsonl").read_text()
+    assert swept == (tmp_path / "one" / "metrics.jsonl").read_text()
 
 
 def test_runspec_json_roundtrip():

@@ -6,8 +6,8 @@ the pytree path from minidsn.engine.tree_paths (dict keys sorted, list/tuple ind
 labels, masks) are stored as float64 (exact below 2**53) and their original dtype is recorded in meta["dtypes"].
 Hard rules (errors): the five groups, ``<group>/<path>`` keys, float64.  Recommended conventions (reported by
 conformance_notes and recorded in meta["conformance"], not errors): ``losses/total`` is the scalar loss whose
-gradient ``grads`` holds, and each ``grads/<path>`` matches a ``params/<path>`` of the same shape.  ``meta`` is a 0-d unicode array holding JSON, so the file loads with
-allow_pickle=False in any NumPy.
+gradient ``grads`` holds, and each ``grads/<path>`` matches a ``params/<path>`` of the same shape.
+``meta`` is a 0-d unicode array holding JSON, so the file loads with allow_pickle=False in any NumPy.
 """
 
 from __future__ import annotations

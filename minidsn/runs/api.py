@@ -160,7 +160,8 @@ def validate_config(options: dict[str, Option], cfg: dict | None, model_name: st
     problems = []
     unknown = sorted(set(cfg) - set(options))
     for key in unknown:
-        problems.append(f"unknown config key {key!r} for model {model_name!r}; known keys: {', '.join(sorted(options))}")
+        known = ", ".join(sorted(options))
+        problems.append(f"unknown config key {key!r} for model {model_name!r}; known keys: {known}")
     out = {}
     for key, opt in options.items():
         try:
@@ -194,7 +195,10 @@ class Model:
         raise NotImplementedError(f"{type(self).__name__}.init")
 
     def step(self, state, cfg, rng, step):
-        """One training step: return (new_state, metrics) with metrics a dict of python floats."""
+        """One training step: return (new_state, metrics) with metrics a dict of python floats.
+
+        Must not modify ``state`` in place (return new arrays): on Ctrl-C the harness checkpoints the state of the
+        last completed step, and the NaN guard keeps the previous state as the last good one."""
         raise NotImplementedError(f"{type(self).__name__}.step")
 
     def evaluate(self, state, cfg, rng, data_dir):
