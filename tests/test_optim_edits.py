@@ -25,15 +25,6 @@ def small_net(rng, n=4, m=3):
     return {"W": rng.normal(size=(n, m)), "layers": [{"b": rng.normal(size=n)}], "c": rng.normal(size=())}
 
 
-def trained_state(opt, params, rng, steps=3):
-    state = opt.init(params)
-    for _ in range(steps):
-        grads = {"W": rng.normal(size=params["W"].shape), "layers": [{"b": rng.normal(size=params["layers"][0]["b"].shape)}],
-                 "c": rng.normal(size=())}
-        params, state = opt.update(grads, state, params)
-    return params, state
-
-
 # --- hand-checked examples -----------------------------------------------------------------------------------------
 
 def test_delete_by_hand_every_slot():
