@@ -234,3 +234,44 @@ def test_runspec_json_roundtrip():
 
 def test_registry_names_unchanged():
     assert list(api.MODEL_MODULES) == ["mlp", "dnm", "diffrnn", "urn", "isotropic", "dmm"]
+
+
+def test_sigint_and_sigterm_to_a_cli_process(tmp_path):
+    """A separate `python -m minidsn run` process stopped by SIGINT (Ctrl-C) or SIGTERM exits 130 with a checkpoint,
+    and its resumed result equals an uninterrupted run's."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    toml = tmp_path / "long.toml"
+    toml.write_text('model = "mlp"\nsteps = 100000\nlog_every = 50\n[config]\nn_train = 64\nhidden = [8]\n'
+                    'batch_size = 16\n')
+    root = Path(__file__).resolve().parents[1]
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        out = tmp_path / f"run-{int(sig)}"
+        p = subprocess.Popen([sys.executable, "-m", "minidsn", "run", str(toml), "--out", str(out), "--no-plots"],
+                             cwd=root, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        deadline = time.monotonic() + 60
+        while not (out / "metrics.jsonl").exists() or (out / "metrics.jsonl").stat().st_size < 200:
+            assert time.monotonic() < deadline and p.poll() is None
+            time.sleep(0.05)
+        p.send_signal(sig)
+        _, err = p.communicate(timeout=60)
+        assert p.returncode == 130, err
+        assert "checkpoint written" in err
+        done = json.loads((out / "summary.json").read_text())["steps_done"]
+        assert 0 < done < 100000
+        assert load_latest_checkpoint(out / "checkpoints").step == done
+    # resume the SIGTERM one to a short total and compare with a fresh run of that length
+    s = resolve_run_spec({"model": "mlp", "steps": done + 7, "log_every": 50,
+                          "config": {"n_train": 64, "hidden": [8], "batch_size": 16}}, "long")
+    run(s, tmp_path / "fresh", stream=io.StringIO(), plots=False)
+    out = tmp_path / f"run-{int(signal.SIGTERM)}"
+    cfg = json.loads((out / "config.json").read_text())
+    cfg["steps"] = done + 7
+    resumed = RunSpec.from_json(cfg)
+    run(resumed, out, resume=True, stream=io.StringIO(), plots=False)
+    assert_states_identical(final_state(tmp_path / "fresh"), final_state(out))
+    assert (tmp_path / "fresh" / "metrics.jsonl").read_text() == (out / "metrics.jsonl").read_text()

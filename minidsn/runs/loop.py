@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import platform
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,13 +94,37 @@ def _read_metrics(path: Path, max_step: int | None = None) -> list[dict]:
     return lines
 
 
+def _is_eval_line(d: dict) -> bool:
+    return any(k.startswith("eval/") for k in d)
+
+
 def _eval_rng(seed: int, step: int) -> np.random.Generator:
     return np.random.default_rng([seed, step, 1])
 
 
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _catch_sigterm():
+    """Treat SIGTERM (a job scheduler stopping the run) like Ctrl-C while the loop runs; main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, _raise_interrupt)
+    except (ValueError, OSError):
+        return None
+
+
+def _restore_sigterm(old) -> None:
+    if old is not None:
+        signal.signal(signal.SIGTERM, old)
+
+
 def run(spec: RunSpec, out_dir, *, resume: bool = False, progress: bool | None = None, stream=None,
         plots: bool = True) -> RunResult:
-    """Run (or resume) ``spec`` into ``out_dir``. Ctrl-C and NaN/inf end the run with a checkpoint and a summary.
+    """Run (or resume) ``spec`` into ``out_dir``. Ctrl-C (or SIGTERM) and NaN/inf end the run with a
+    checkpoint and a summary.
 
     Raises ConfigError / ModelNotAvailable / CheckpointError before any training on a bad setup.
     """
@@ -122,6 +148,10 @@ def run(spec: RunSpec, out_dir, *, resume: bool = False, progress: bool | None =
         state, done, rng = ck.state, ck.step, rng_from_state(ck.rng_state)
         elapsed_before = float(ck.extra.get("elapsed_s", 0.0))
         kept = _read_metrics(metrics_path, max_step=done)
+        # An evaluation at the checkpoint's step stays only if an uninterrupted run of this spec makes it there
+        # (periodic eval); the final one made when an earlier, shorter run ended is redone or dropped.
+        periodic = bool(spec.eval_every) and done % spec.eval_every == 0 and done != spec.steps
+        kept = [d for d in kept if not (d["step"] == done and _is_eval_line(d) and not periodic)]
         atomic_write_text(metrics_path, "".join(json.dumps(d) + "\n" for d in kept))
         print(f"resuming {out_dir} at step {done}/{spec.steps}", file=stream)
     else:
@@ -144,6 +174,7 @@ def run(spec: RunSpec, out_dir, *, resume: bool = False, progress: bool | None =
         ckpt(0, state)  # the run's starting point: a NaN at step 1 still leaves a good checkpoint
 
     prog = Progress(spec.steps, start=done, enabled=progress, stream=stream)
+    old_term = _catch_sigterm()
     status, error, last_metrics = "completed", None, {}
     committed_rng = rng.bit_generator.state
     last_ckpt = done
@@ -178,6 +209,7 @@ def run(spec: RunSpec, out_dir, *, resume: bool = False, progress: bool | None =
         status, error = "nonfinite", str(exc)
     finally:
         prog.close()
+        _restore_sigterm(old_term)
 
     final = {}
     if status == "completed":
