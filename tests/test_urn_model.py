@@ -93,3 +93,24 @@ def test_reference_run_urn_spheres_small(tmp_path):
     assert final["n_active"] <= 0.8 * 120  # most neurons switched off by the L1 terms
     assert final["prune_active_max_abs_change_train"] <= 1e-9
     assert final["prune_used_max_abs_change_train"] <= 1e-6
+
+
+def test_fused_step_equals_engine_step():
+    """fused_update = true (compiled penalties + Adam) gives the engine + minidsn.optim.Adam step."""
+    m = URNModel()
+    base = dict(n_neurons=50, n_train=64, n_test=32, geometry="grid", c_syn=1e-2, c_w=1e-2, c_n=1e-2,
+                residual_in=True, lr=1e-2)
+    out = {}
+    for fused in (True, False):
+        cfg = _cfg(fused_update=fused, **base)
+        rng = np.random.default_rng(3)
+        state = m.init(cfg, rng, None)
+        for s in range(4):
+            state, met = m.step(state, cfg, rng, s)
+        out[fused] = (state, met)
+    (sa, ma), (sb, mb) = out[True], out[False]
+    for k in ("W", "b"):
+        np.testing.assert_allclose(sa["params"][k], sb["params"][k], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(sa["opt"]["m"][k], sb["opt"]["m"][k], rtol=1e-9, atol=1e-12)
+    for k in ("loss", "l1_w", "syn", "l1_n", "ce"):
+        assert np.isclose(ma[k], mb[k], rtol=1e-9), k

@@ -12,11 +12,13 @@ urn_data (data sets), minidsn.nn.regularizers (the penalties).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
 
 from minidsn.engine import value_and_grad
+from minidsn.kernels.urn_adam import adam_l1_update, adam_l1_update_reference
 from minidsn.optim import Adam
 from minidsn.runs.api import ConfigError, Model, Option, register_model
 
@@ -142,6 +144,9 @@ class URNModel(Model):
         "adam_eps": Option(float, 1e-8, "Adam epsilon (ASSUMPTION)", check=_pos),
         "batch_size": Option(int, 32, "mini-batch size (ASSUMPTION: 32)", check=_pos),
         "sparse": Option(bool, True, "skip dead neurons in the products (same result up to rounding)"),
+        "fused_update": Option(bool, True, "W's |W| / synaptic-length subgradient and Adam in one compiled pass "
+                               "(minidsn.kernels.urn_adam; equals the engine path + minidsn.optim.Adam up to "
+                               "rounding); false = every term through the engine"),
         # read-out
         "active_threshold": Option(float, 0.0, "a neuron is active where |N_i| > this (ASSUMPTION: 0)",
                                    check=_nonneg),
@@ -206,8 +211,11 @@ class URNModel(Model):
         x, y = x_all[idx], y_all[idx]
         spec = self._spec(cfg, x_all, state["n_classes"])
         y1 = np.eye(state["n_classes"])[y]
-        (loss, aux), grads = value_and_grad(loss_with_aux, has_aux=True)(state["params"], x, y1, spec)
-        params, opt_state = self._opt(cfg).update(grads, state["opt"], state["params"])
+        if cfg["fused_update"]:
+            (loss, aux), params, opt_state = self._fused_step(state, cfg, spec, x, y1)
+        else:
+            (loss, aux), grads = value_and_grad(loss_with_aux, has_aux=True)(state["params"], x, y1, spec)
+            params, opt_state = self._opt(cfg).update(grads, state["opt"], state["params"])
         hs = aux["states"]
         live = np.zeros(spec.n_neurons, dtype=bool)
         for h in hs[1:]:
@@ -219,6 +227,30 @@ class URNModel(Model):
                 metrics[k] = float(aux[k])
         new_state = {**state, "params": params, "opt": opt_state, "order": order, "pos": pos + B}
         return new_state, metrics
+
+    def _fused_step(self, state, cfg, spec, x, y1):
+        """The engine differentiates the data terms (cross-entropy, activity L1); the W penalties and Adam are one
+        compiled pass (minidsn.kernels.urn_adam). Same update as the engine path (tests/test_urn_kernels.py)."""
+        key = ("data-spec", id(spec))
+        if key not in self._cache:
+            self._cache[key] = dataclasses.replace(spec, c_w=0.0, c_syn=0.0, length_weights=None)
+        data_spec = self._cache[key]
+        (loss, aux), grads = value_and_grad(loss_with_aux, has_aux=True)(state["params"], x, y1, data_spec)
+        opt, st, p = self._opt(cfg), state["opt"], state["params"]
+        t = int(st["step"]) + 1
+        hyper = (t, opt.lr, opt.beta1, opt.beta2, opt.eps)
+        W2, mW, vW, l1, syn = adam_l1_update(p["W"], grads["W"], st["m"]["W"], st["v"]["W"], spec.length_weights,
+                                             spec.c_w, spec.c_syn, *hyper)
+        b2, mb, vb, _, _ = adam_l1_update_reference(p["b"], grads["b"], st["m"]["b"], st["v"]["b"], None, 0.0,
+                                                    0.0, *hyper)
+        aux = dict(aux)
+        pen = spec.c_w * l1 + spec.c_syn * syn
+        if spec.c_w > 0:
+            aux["l1_w"] = l1
+        if spec.c_syn > 0:
+            aux["syn"] = syn
+        new_opt = {**st, "step": t, "m": {"W": mW, "b": mb}, "v": {"W": vW, "b": vb}}
+        return (float(loss) + pen, aux), {"W": W2, "b": b2}, new_opt
 
     def evaluate(self, state, cfg, rng, data_dir):
         x, y, xt, yt = self._data(state, cfg)
