@@ -406,3 +406,11 @@ def test_oracle_case():
     for k in params:
         assert_rel(g[k], case["grads"][k])
     assert np.all(np.abs(case["grads"]["m"]) > 0)
+
+
+def test_clip_adagrad_propagates_nan_like_numpy():
+    g = np.array([np.nan, 7.0, -7.0])
+    a, b = clip_adagrad(np.zeros(3), g, np.zeros(3), 0.1, 1e-8, 5.0)
+    ar, br = clip_adagrad_ref(np.zeros(3), g, np.zeros(3), 0.1, 1e-8, 5.0)
+    assert np.isnan(a[0]) and np.isnan(b[0])
+    assert np.array_equal(a[1:], ar[1:]) and np.array_equal(b[1:], br[1:])
