@@ -27,6 +27,7 @@ __all__ = [
     "nondifferentiable",
     "defvjp",
     "defvjp_joint",
+    "defvjp_raw",
     "stop_gradient",
     "is_traced",
     "EngineError",
@@ -49,9 +50,24 @@ class NotSupportedError(TypeError):
 
 _trace_counter = itertools.count(1)
 
+# Traces whose differentiated function is running now. When no trace other than the one being differentiated is
+# active, nothing can differentiate the backward pass itself, so it may use the plain-NumPy rules (raw_vjps).
+_ACTIVE_TRACES: set[int] = set()
+
+# Tests set this to run every backward pass through the differentiable rules (to compare both sets of rules).
+FORCE_DIFFERENTIABLE_RULES = False
+
 
 def new_trace_id() -> int:
     return next(_trace_counter)
+
+
+def enter_trace(trace: int) -> None:
+    _ACTIVE_TRACES.add(trace)
+
+
+def exit_trace(trace: int) -> None:
+    _ACTIVE_TRACES.discard(trace)
 
 
 class Node:
@@ -112,6 +128,7 @@ class Primitive:
         self.vjps: dict[int, Callable | None] = {}
         self.joint_vjp: Callable | None = None
         self.differentiable_vjp = True  # False: VJP uses raw NumPy/Numba, no second derivative
+        self.raw_vjps: dict[int, Callable] | None = None  # plain-NumPy rules for first-order backward passes
         self.__doc__ = fun.__doc__
         self.__name__ = self.name
         self.__wrapped__ = fun
@@ -212,6 +229,15 @@ def defvjp(prim: Primitive, *rules: Callable | None, differentiable: bool = True
     prim.differentiable_vjp = differentiable
 
 
+def defvjp_raw(prim: Primitive, *rules: Callable | None) -> None:
+    """Register plain-NumPy versions of the rules of defvjp, used when the backward pass is first order.
+
+    They must compute exactly what the differentiable rules compute (tests/test_engine_core.py compares them); they
+    only skip the engine's dispatch. None keeps the differentiable rule for that argument.
+    """
+    prim.raw_vjps = {i: r for i, r in enumerate(rules) if r is not None}
+
+
 def defvjp_joint(prim: Primitive, rule: Callable, differentiable: bool = False) -> None:
     """Register one VJP for all arguments at once: rule(g, ans, *args, **kwargs) -> tuple of gradients (None = none).
 
@@ -254,10 +280,17 @@ def _toposort(end: Node) -> list:
     return order
 
 
-def backward(end: Node, g, leaves: list[Node]) -> list:
-    """Propagate cotangent g from `end` back to `leaves`; returns one gradient per leaf (None where unreached)."""
+def backward(end: Node, g, leaves: list[Node], trace: int | None = None) -> list:
+    """Propagate cotangent g from `end` back to `leaves`; returns one gradient per leaf (None where unreached).
+
+    `trace` is the trace being differentiated. If no other trace is active and g is not traced, the pass is first
+    order: rules with a plain-NumPy version (raw_vjps) use it, and gradients accumulate with np.add.
+    """
     from minidsn.engine import _ops  # the add / sum / astype primitives used by the engine itself
 
+    raw = not FORCE_DIFFERENTIABLE_RULES and not (_ACTIVE_TRACES - {trace}) and not isinstance(g, Traced)
+    unbroadcast, add = _ops.unbroadcast, _ops.add
+    ndarray = np.ndarray
     leaf_set = set(leaves)
     grads: dict[Node, Any] = {end: g}
     leaf_grads: dict[Node, Any] = {}
@@ -269,11 +302,20 @@ def backward(end: Node, g, leaves: list[Node]) -> list:
             leaf_grads[node] = g
         if not node.parents:
             continue
-        parent_grads = node.prim.vjp_for(node, g)
+        prim = node.prim
+        raw_rules = prim.raw_vjps if raw else None
+        if raw_rules is not None and len(raw_rules) and all(a in raw_rules for a, _ in node.parents):
+            parent_grads = [raw_rules[a](g, node.ans, *node.args, **node.kwargs) for a, _ in node.parents]
+        else:
+            parent_grads = prim.vjp_for(node, g)
         for (argnum, parent), pg in zip(node.parents, parent_grads):
-            pg = _ops.unbroadcast(pg, parent.shape, parent.dtype, node.prim.name, argnum)
+            if not (type(pg) is ndarray and pg.shape == parent.shape and pg.dtype == parent.dtype):
+                pg = unbroadcast(pg, parent.shape, parent.dtype, prim.name, argnum)
             prev = grads.get(parent)
-            grads[parent] = pg if prev is None else _ops.add(prev, pg)
+            if prev is None:
+                grads[parent] = pg
+            else:
+                grads[parent] = prev + pg if raw else add(prev, pg)  # out of place: never mutates a shared array
     return [leaf_grads.get(leaf) for leaf in leaves]
 
 

@@ -81,6 +81,15 @@ def _is_node(x: Any) -> bool:
 
 def tree_flatten(tree: Any) -> tuple[list, PyTreeDef]:
     """Return (leaves in order, treedef)."""
+    kind = type(tree)
+    if kind not in _REGISTRY:
+        return [tree], _LEAF
+    if kind is dict or kind is list or kind is tuple:
+        # fast path: a one-level container of leaves (the usual parameter dict)
+        children, aux = _REGISTRY[kind][0](tree)
+        if not any(type(c) in _REGISTRY for c in children):
+            n = len(children)
+            return list(children), PyTreeDef(kind, aux, (_LEAF,) * n, n)
     leaves: list = []
     # Post-order construction of defs with an explicit stack: (node, expanded?)
     stack: list = [(tree, False)]
@@ -110,6 +119,10 @@ def tree_unflatten(treedef: PyTreeDef, leaves) -> Any:
     leaves = list(leaves)
     if len(leaves) != treedef.num_leaves:
         raise ValueError(f"tree_unflatten: treedef {treedef!r} needs {treedef.num_leaves} leaves, got {len(leaves)}")
+    if treedef.kind is None:
+        return leaves[0]
+    if treedef.num_leaves == len(treedef.children) and all(c.kind is None for c in treedef.children):
+        return _REGISTRY[treedef.kind][1](treedef.aux, leaves)  # fast path: one level of leaves
     it = iter(leaves)
     # Iterative post-order rebuild.
     stack: list = [(treedef, False)]

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from minidsn.engine.core import EngineError, Node, Traced, backward, new_trace_id
+from minidsn.engine.core import EngineError, Node, Traced, backward, enter_trace, exit_trace, new_trace_id
 from minidsn.engine.pytree import tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp"]
@@ -19,6 +19,8 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp"]
 
 def _as_float_leaf(x, where: str):
     """A leaf to differentiate: a float ndarray (or a traced value of an enclosing trace)."""
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return x  # fast path: the common case
     if isinstance(x, Traced):
         dt = x.dtype
         if not np.issubdtype(dt, np.inexact):
@@ -69,7 +71,9 @@ def _zeros_like_leaf(node: Node):
 def _finish(grads, nodes):
     out = []
     for g, node in zip(grads, nodes):
-        if g is None:
+        if type(g) is np.ndarray and g.shape == node.shape and g.dtype == node.dtype:
+            out.append(g)
+        elif g is None:
             out.append(_zeros_like_leaf(node))
         elif isinstance(g, Traced):
             out.append(g)
@@ -103,7 +107,11 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
     trace = new_trace_id()
     argnums = tuple(range(len(primals)))
     args, leaf_nodes, treedefs = _box_args(primals, argnums, trace)
-    out = f(*args)
+    enter_trace(trace)
+    try:
+        out = f(*args)
+    finally:
+        exit_trace(trace)
     if isinstance(out, (dict, list, tuple)):
         raise TypeError("vjp: f must return a single array; combine tree outputs (e.g. concatenate) first")
     value, out_node = _unbox_output(out, trace)
@@ -117,7 +125,7 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
             if out_node is None:
                 grads = [None] * len(nodes)
             else:
-                grads = backward(out_node, cotangent, nodes)
+                grads = backward(out_node, cotangent, nodes, trace)
             results.append(tree_unflatten(treedef, _finish(grads, nodes)))
         return tuple(results)
 
@@ -137,27 +145,17 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     def wrapped(*args, **kwargs):
         trace = new_trace_id()
         boxed, leaf_nodes, treedefs = _box_args(args, nums, trace)
-        out = f(*boxed, **kwargs)
-        if has_aux:
-            if not (isinstance(out, tuple) and len(out) == 2):
-                raise TypeError("value_and_grad(has_aux=True): f must return a pair (value, aux)")
-            out, aux = out
-        value, out_node = _unbox_output(out, trace)
-        if isinstance(value, (dict, list, tuple)):
-            raise TypeError("value_and_grad: f must return a scalar, got a container")
-        if np.size(value) != 1 if not isinstance(value, Traced) else value.size != 1:
-            raise TypeError(
-                f"value_and_grad: f must return a scalar, got shape {np.shape(value) if not isinstance(value, Traced) else value.shape}; "
-                "sum or average it first, or use vjp"
-            )
-        all_nodes = [n for nodes in leaf_nodes for n in nodes]
-        if out_node is None:
-            flat = [None] * len(all_nodes)
-        else:
-            shape = out_node.shape
-            dtype = out_node.dtype if np.issubdtype(out_node.dtype, np.inexact) else np.float64
-            flat = backward(out_node, np.ones(shape, dtype=dtype), all_nodes)
-        flat = _finish(flat, all_nodes)
+        enter_trace(trace)
+        try:
+            out = f(*boxed, **kwargs)
+            if has_aux:
+                if not (isinstance(out, tuple) and len(out) == 2):
+                    raise TypeError("value_and_grad(has_aux=True): f must return a pair (value, aux)")
+                out, aux = out
+            value, out_node = _unbox_output(out, trace)
+            flat = _backward_all(value, out_node, leaf_nodes, trace)
+        finally:
+            exit_trace(trace)
         grads, pos = [], 0
         for nodes, treedef in zip(leaf_nodes, treedefs):
             grads.append(tree_unflatten(treedef, flat[pos:pos + len(nodes)]))
@@ -166,6 +164,25 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
         return ((value, aux), g) if has_aux else (value, g)
 
     return wrapped
+
+
+def _backward_all(value, out_node, leaf_nodes, trace):
+    """Check that f's value is a scalar and backpropagate 1 from it to every leaf (zeros where unreached)."""
+    if isinstance(value, (dict, list, tuple)):
+        raise TypeError("value_and_grad: f must return a scalar, got a container")
+    size = value.size if isinstance(value, Traced) else np.size(value)
+    if size != 1:
+        raise TypeError(
+            f"value_and_grad: f must return a scalar, got shape {np.shape(value) if not isinstance(value, Traced) else value.shape}; "
+            "sum or average it first, or use vjp"
+        )
+    all_nodes = [n for nodes in leaf_nodes for n in nodes]
+    if out_node is None:
+        flat = [None] * len(all_nodes)
+    else:
+        dtype = out_node.dtype if out_node.dtype.kind in "fc" else np.float64
+        flat = backward(out_node, np.ones(out_node.shape, dtype=dtype), all_nodes, trace)
+    return _finish(flat, all_nodes)
 
 
 def grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:

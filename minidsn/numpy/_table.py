@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minidsn.engine.core import Primitive, defvjp, primitive, stop_gradient
+from minidsn.engine.core import Primitive, defvjp, defvjp_raw, primitive, stop_gradient
 
 # ------------------------------------------------------------------------------------------------ helpers
 
@@ -590,7 +590,11 @@ defvjp(
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along axis; a group that is all -inf gives -inf (not nan)."""
     x = np.asarray(x)
-    m = _stable_max(x, axis)
+    m = np.max(x, axis=axis, keepdims=True)
+    if np.isfinite(m).all():  # the common case: no guard needed
+        shifted = x - m
+        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+    m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):
         lse = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
     out = x - np.where(np.isfinite(lse), lse, 0.0)
@@ -617,6 +621,56 @@ def leaky_relu(x, negative_slope=0.01):
 
 
 defvjp(leaky_relu, lambda g, ans, x, negative_slope=0.01: multiply(g, np.where(stop_gradient(x) > 0, 1.0, negative_slope)))
+
+
+# ------------------------------------------------------------------------------------------------ first-order rules
+# Plain-NumPy twins of the hottest rules above, used when nothing differentiates the backward pass itself (the
+# engine decides; see core.backward). Each computes exactly what its differentiable rule computes; the test
+# tests/test_engine_core.py::test_raw_rules_equal_differentiable_rules checks every one.
+
+
+def _raw_matmul_a(g, ans, a, b):
+    if np.ndim(a) == 2 and np.ndim(b) == 2:
+        return g @ b.T
+    return _matmul_vjp_a(g, ans, a, b)
+
+
+def _raw_matmul_b(g, ans, a, b):
+    if np.ndim(a) == 2 and np.ndim(b) == 2:
+        return a.T @ g
+    return _matmul_vjp_b(g, ans, a, b)
+
+
+def _raw_sum(g, ans, a, axis=None, keepdims=False):
+    shape = np.shape(a)
+    return np.broadcast_to(_expand_reduced_raw(g, shape, axis, keepdims), shape)
+
+
+defvjp_raw(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
+defvjp_raw(subtract, lambda g, ans, x, y: g, lambda g, ans, x, y: -g)
+defvjp_raw(multiply, lambda g, ans, x, y: g * y, lambda g, ans, x, y: g * x)
+defvjp_raw(divide, lambda g, ans, x, y: g / y, lambda g, ans, x, y: -((g * ans) / y))
+defvjp_raw(negative, lambda g, ans, x: -g)
+defvjp_raw(square, lambda g, ans, x: g * (2.0 * x))
+defvjp_raw(exp, lambda g, ans, x: g * ans)
+defvjp_raw(log, lambda g, ans, x: g / x)
+defvjp_raw(sqrt, lambda g, ans, x: (g * 0.5) / ans)
+defvjp_raw(tanh, lambda g, ans, x: g * (1.0 - np.square(ans)))
+defvjp_raw(matmul, _raw_matmul_a, _raw_matmul_b)
+defvjp_raw(sum, _raw_sum)
+defvjp_raw(reshape, lambda g, ans, a, newshape, order="C": np.reshape(g, np.shape(a), order=order))
+defvjp_raw(transpose, lambda g, ans, a, axes=None: np.transpose(g, None if axes is None else tuple(np.argsort(axes))))
+defvjp_raw(broadcast_to, lambda g, ans, a, shape: g)
+defvjp_raw(_getitem, lambda g, ans, a, idx: _untake.fun(g, idx, np.shape(a), np.result_type(a)))
+defvjp_raw(where, None, lambda g, ans, c, x, y: np.where(c, g, 0.0), lambda g, ans, c, x, y: np.where(c, 0.0, g))
+defvjp_raw(expit, lambda g, ans, x: g * (ans * (1.0 - ans)))
+defvjp_raw(relu, lambda g, ans, x: g * (x > 0))
+defvjp_raw(
+    leaky_relu,
+    lambda g, ans, x, negative_slope=0.01: g * np.where(x > 0, 1.0, negative_slope),
+)
+defvjp_raw(log_softmax, lambda g, ans, x, axis=-1: g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True))
+defvjp_raw(softmax, lambda g, ans, x, axis=-1: ans * (g - np.sum(g * ans, axis=axis, keepdims=True)))
 
 
 def all_primitives() -> dict[str, Primitive]:
