@@ -304,8 +304,14 @@ def backward(end: Node, g, leaves: list[Node], trace: int | None = None) -> list
             continue
         prim = node.prim
         raw_rules = prim.raw_vjps if raw else None
-        if raw_rules is not None and len(raw_rules) and all(a in raw_rules for a, _ in node.parents):
-            parent_grads = [raw_rules[a](g, node.ans, *node.args, **node.kwargs) for a, _ in node.parents]
+        if raw_rules:
+            parent_grads = []
+            for a, _ in node.parents:
+                rule = raw_rules.get(a) or prim.vjps.get(a)
+                if rule is None:
+                    parent_grads = prim.vjp_for(node, g)  # reports the missing rule
+                    break
+                parent_grads.append(rule(g, node.ans, *node.args, **node.kwargs))
         else:
             parent_grads = prim.vjp_for(node, g)
         for (argnum, parent), pg in zip(node.parents, parent_grads):
@@ -401,8 +407,7 @@ class Traced:
 
     # --- NumPy protocol: dispatch to minidsn.numpy where a version exists, else refuse ---------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        import minidsn.numpy as mnp
-
+        mnp = _m()
         if method == "__call__" and not kwargs.get("out"):
             fn = getattr(mnp, ufunc.__name__, None)
             if fn is not None:
@@ -556,7 +561,13 @@ class Traced:
         return np.argmin(stop_gradient(self), axis=axis)
 
 
-def _m():
-    import minidsn.numpy as mnp
+_MNP = []
 
-    return mnp
+
+def _m():
+    """minidsn.numpy, imported on first use (it imports this module)."""
+    if not _MNP:
+        import minidsn.numpy as mnp
+
+        _MNP.append(mnp)
+    return _MNP[0]

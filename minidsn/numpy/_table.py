@@ -171,6 +171,8 @@ defvjp(
 
 @primitive
 def sum(a, axis=None, keepdims=False):  # noqa: A001
+    if type(a) is np.ndarray:
+        return np.add.reduce(a, axis=axis, keepdims=keepdims)  # np.sum without its Python wrapper
     return np.sum(a, axis=axis, keepdims=keepdims)
 
 
@@ -590,10 +592,10 @@ defvjp(
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along axis; a group that is all -inf gives -inf (not nan)."""
     x = np.asarray(x)
-    m = np.max(x, axis=axis, keepdims=True)
+    m = np.maximum.reduce(x, axis=axis, keepdims=True)
     if np.isfinite(m).all():  # the common case: no guard needed
         shifted = x - m
-        return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+        return shifted - np.log(np.add.reduce(np.exp(shifted), axis=axis, keepdims=True))
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):
         lse = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
@@ -642,8 +644,11 @@ def _raw_matmul_b(g, ans, a, b):
 
 
 def _raw_sum(g, ans, a, axis=None, keepdims=False):
+    # the engine's unbroadcast is the identity here; a fresh array (not a broadcast view) is as cheap at these sizes
     shape = np.shape(a)
-    return np.broadcast_to(_expand_reduced_raw(g, shape, axis, keepdims), shape)
+    out = np.empty(shape, dtype=np.result_type(g))
+    out[...] = _expand_reduced_raw(g, shape, axis, keepdims)
+    return out
 
 
 defvjp_raw(add, lambda g, ans, x, y: g, lambda g, ans, x, y: g)
@@ -669,7 +674,7 @@ defvjp_raw(
     leaky_relu,
     lambda g, ans, x, negative_slope=0.01: g * np.where(x > 0, 1.0, negative_slope),
 )
-defvjp_raw(log_softmax, lambda g, ans, x, axis=-1: g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True))
+defvjp_raw(log_softmax, lambda g, ans, x, axis=-1: g - np.exp(ans) * np.add.reduce(g, axis=axis, keepdims=True))
 defvjp_raw(softmax, lambda g, ans, x, axis=-1: ans * (g - np.sum(g * ans, axis=axis, keepdims=True)))
 
 
