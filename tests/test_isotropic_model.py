@@ -54,7 +54,8 @@ def test_elementwise_control_shrinks_and_sparsify_figures():
     ev = m2.evaluate(st2, cfg2, rng, None)
     assert ev["sparse/diagonalised_layers"] == 2
     assert ev["sparse/max_rel_logit_change"] < 1e-12
-    assert ev["sparse/params_nonzero_after"] <= ev["sparse/params_nonzero_predicted_upper"]
+    # rotations can lift entries of the other layers above the threshold, so the prediction is not a bound
+    assert abs(ev["sparse/params_nonzero_after"] - ev["sparse/params_nonzero_predicted"]) <= 0.01 * ev["sparse/params_total"]
 
 
 def test_auto_adapt_runs_once_per_epoch():

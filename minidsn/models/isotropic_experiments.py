@@ -84,7 +84,7 @@ def sparsify_figures(net, cfg, x, y, threshold=1e-4):
         "sparse/params_total": float(total),
         "sparse/params_nonzero_before": float(nz0),
         "sparse/params_nonzero_after": float(nz1),
-        "sparse/params_nonzero_predicted_upper": float(nz0 - removed),
+        "sparse/params_nonzero_predicted": float(nz0 - removed),
         "sparse/fraction_after": nz1 / max(1, nz0),
         "sparse/hidden_weights_fraction_after": hidden_w_after / max(1, hidden_w),
         "sparse/diagonalised_layers": float(len(info["layers"])),
