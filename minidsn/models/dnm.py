@@ -23,7 +23,7 @@ from minidsn.models import dnm_guards as guards
 from minidsn.models.dnm_closeness import INITS, init_params
 from minidsn.models.dnm_data import load_mnist_split, toy_batch, toy_floor_mse
 from minidsn.models.dnm_losses import SPARSITY_SURROGATES
-from minidsn.models.dnm_net import DAG_IMPLS, OBJECTIVES, Layout, LossSpec, closeness_of, network_loss, predict
+from minidsn.models.dnm_net import CLOSENESS_IMPLS, DAG_IMPLS, OBJECTIVES, Layout, LossSpec, closeness_of, network_loss, predict
 from minidsn.runs.api import Model, Option, register_model
 
 __all__ = ["DNMModel", "VARIANTS", "resolve", "DNMGuardError"]
@@ -100,6 +100,8 @@ class DNMModel(Model):
         "slope": Option(float, dag.DEFAULT_SLOPE, "leaky_relu slope of computational neurons", check=_nonneg),
         "dag_impl": Option(str, "sparse", "DAG evaluation: sparse / dense kernels or the engine reference",
                            choices=DAG_IMPLS),
+        "closeness_impl": Option(str, "engine", "closeness matrix: engine operations (reference) or fused kernel",
+                                 choices=CLOSENESS_IMPLS),
         "on_guard": Option(str, "raise", "when a guard fires: raise DNMGuardError, or record it in the metrics",
                            choices=("raise", "record")),
         "test_every": Option(int, 1, "single-batch test metric every N steps (the notebooks' curve)", check=_pos),
@@ -121,6 +123,7 @@ class DNMModel(Model):
             square_outputs=rc["square_outputs"], objective=rc["objective"], sparsity=rc["sparsity"],
             sparsity_temperature=rc["sparsity_temperature"], c_obj=rc["c_obj"], c_flow=rc["c_flow"],
             c_sp=rc["c_sp"], dag_impl=rc["dag_impl"], slope=rc["slope"],
+            closeness_impl=rc["closeness_impl"],
         )
 
     @staticmethod

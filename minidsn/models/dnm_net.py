@@ -19,9 +19,11 @@ from minidsn.kernels import dag
 from minidsn.models import dnm_losses as losses
 from minidsn.models.dnm_closeness import NUMPY_OPS, closeness, engine_ops, positions
 
-__all__ = ["Layout", "LossSpec", "DAG_IMPLS", "OBJECTIVES", "network_loss", "predict", "closeness_of"]
+__all__ = ["Layout", "LossSpec", "DAG_IMPLS", "CLOSENESS_IMPLS", "OBJECTIVES", "network_loss", "predict",
+           "closeness_of"]
 
 DAG_IMPLS = ("dense", "sparse", "engine")
+CLOSENESS_IMPLS = ("engine", "kernel")
 OBJECTIVES = ("mse", "softmax_ce")
 
 
@@ -67,6 +69,7 @@ class LossSpec:
     c_sp: float = 0.1
     dag_impl: str = "dense"
     slope: float = dag.DEFAULT_SLOPE
+    closeness_impl: str = "engine"
 
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
@@ -75,11 +78,21 @@ class LossSpec:
             raise ValueError(f"sparsity must be one of {losses.SPARSITY_SURROGATES}, got {self.sparsity!r}")
         if self.dag_impl not in DAG_IMPLS:
             raise ValueError(f"dag_impl must be one of {DAG_IMPLS}, got {self.dag_impl!r}")
+        if self.closeness_impl not in CLOSENESS_IMPLS:
+            raise ValueError(f"closeness_impl must be one of {CLOSENESS_IMPLS}, got {self.closeness_impl!r}")
 
 
-def closeness_of(params, layout: Layout, ops=NUMPY_OPS):
-    """(d, v, c) for these parameters (see dnm_closeness.closeness)."""
-    return closeness(params, layout.P, layout.mask, layout.n_in, layout.period, ops)
+def closeness_of(params, layout: Layout, ops=NUMPY_OPS, impl: str = "engine"):
+    """(d, v, c) for these parameters: dnm_closeness.closeness ("engine", the reference) or the fused kernel
+    minidsn.kernels.dag_closeness ("kernel"; same equations, one compiled pass each way)."""
+    if impl == "engine":
+        return closeness(params, layout.P, layout.mask, layout.n_in, layout.period, ops)
+    from minidsn.kernels.dag_closeness import closeness_fused
+
+    names = ("alpha", "beta", "gamma", "theta", "phi", "sigma", "mu", "kappa")
+    dv = closeness_fused(*(params[k] for k in names), P=layout.P, n_in=layout.n_in, n_out=layout.n_out,
+                         period=float(layout.period))
+    return dv[0], dv[1], ops.sigmoid(params["kappa"])
 
 
 def _dag_out(d, d_raw, w, b, x, layout: Layout, spec: LossSpec, structure=None):
@@ -111,7 +124,7 @@ def network_loss(params, x, target, layout: Layout, spec: LossSpec):
     from minidsn.engine import stop_gradient
 
     ops = engine_ops()
-    d, v, c = closeness_of(params, layout, ops)
+    d, v, c = closeness_of(params, layout, ops, spec.closeness_impl)
     d_raw = np.asarray(stop_gradient(d))
     structure = dag.live_structure(d_raw, layout.n_in, layout.n_out)
     n = layout.n_src

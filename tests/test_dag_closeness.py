@@ -1,0 +1,93 @@
+"""Fused closeness kernel (minidsn.kernels.dag_closeness) against the engine closeness code it replaces."""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minidsn.engine import grad
+from minidsn.kernels.dag import allowed_mask
+from minidsn.kernels.dag_closeness import closeness_backward, closeness_forward, closeness_fused
+from minidsn.models.dnm_closeness import closeness, engine_ops, init_params, positions
+from minidsn.testing import check_grads
+
+NAMES = ("alpha", "beta", "gamma", "theta", "phi", "sigma", "mu", "kappa")
+
+
+@st.composite
+def cases(draw):
+    n_in = draw(st.integers(1, 6))
+    n_comp = draw(st.integers(0, 8))
+    n_out = draw(st.integers(1, 4))
+    init = draw(st.sampled_from(["toy", "mnist"]))
+    kappa = draw(st.floats(-3.0, 0.5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    N = n_in + n_comp + n_out
+    p = init_params(rng, N, n_in, n_out, init, kappa0=kappa)
+    period = draw(st.sampled_from([5.0, 28.0, 3.3]))
+    wd = rng.normal(size=(N - n_in, N - n_out))
+    wv = rng.normal(size=(N - n_in, N - n_out))
+    return dict(p=p, n_in=n_in, n_out=n_out, N=N, period=period, wd=wd, wv=wv)
+
+
+def _engine_f(c):
+    P, m = positions(c["N"], c["n_in"], c["n_out"]), allowed_mask(c["N"], c["n_in"], c["n_out"])
+    ops = engine_ops()
+
+    def f(p):
+        d, v, _ = closeness(p, P, m, c["n_in"], c["period"], ops)
+        return (d * c["wd"]).sum() + (ops.where(m, v, 0.0) * c["wv"]).sum()
+
+    return f
+
+
+def _kernel_f(c, jit=True):
+    P = positions(c["N"], c["n_in"], c["n_out"])
+
+    def f(p):
+        dv = closeness_fused(*(p[k] for k in NAMES), P=P, n_in=c["n_in"], n_out=c["n_out"], period=c["period"],
+                             jit=jit)
+        return (dv[0] * c["wd"]).sum() + (dv[1] * c["wv"]).sum()
+
+    return f
+
+
+def _close(a, b, what):
+    scale = max(1.0, float(np.max(np.abs(b), initial=0.0)))
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * scale, err_msg=what)
+
+
+@settings(max_examples=30)
+@given(cases())
+def test_kernel_forward_equals_engine_closeness(c):
+    P, m = positions(c["N"], c["n_in"], c["n_out"]), allowed_mask(c["N"], c["n_in"], c["n_out"])
+    d, v, _ = closeness(c["p"], P, m, c["n_in"], c["period"])
+    dv = closeness_forward(*(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"])
+    _close(dv[0], d, "d")
+    _close(dv[1], np.where(m, v, 0.0), "v")
+
+
+@settings(max_examples=30)
+@given(cases())
+def test_kernel_vjp_equals_engine_gradient(c):
+    ge = grad(_engine_f(c))(c["p"])
+    gk = grad(_kernel_f(c))(c["p"])
+    for k in NAMES:
+        _close(gk[k], ge[k], f"grad {k}")
+
+
+@settings(max_examples=8)
+@given(cases())
+def test_kernel_passes_check_grads_and_jit_off_matches(c):
+    P = positions(c["N"], c["n_in"], c["n_out"])
+    dv = closeness_forward(*(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"])
+    cut = 1 / (1 + np.exp(-float(c["p"]["kappa"])))
+    # central differences must not step across the strict cutoff
+    if np.min(np.abs(np.abs(dv[1][allowed_mask(c["N"], c["n_in"], c["n_out"])]) - cut), initial=1.0) > 1e-4:
+        check_grads(_kernel_f(c), [c["p"]], rtol=1e-5, atol=1e-7)
+    dv0 = closeness_forward(*(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"], jit=False)
+    _close(dv0, dv, "forward, JIT off")
+    G = np.stack([c["wd"], c["wv"]])
+    g1 = closeness_backward(G, *(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"])
+    g0 = closeness_backward(G, *(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"], jit=False)
+    for a, b, k in zip(g0, g1, NAMES):
+        _close(a, b, f"grad {k}, JIT off")
