@@ -91,3 +91,21 @@ def test_kernel_passes_check_grads_and_jit_off_matches(c):
     g0 = closeness_backward(G, *(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"], jit=False)
     for a, b, k in zip(g0, g1, NAMES):
         _close(a, b, f"grad {k}, JIT off")
+
+
+@settings(max_examples=20)
+@given(cases())
+def test_shortcut_without_exact_v_keeps_d_and_gradients(c):
+    P = positions(c["N"], c["n_in"], c["n_out"])
+    args = [c["p"][k] for k in NAMES]
+    full = closeness_forward(*args, P, c["n_in"], c["n_out"], c["period"])
+    fast = closeness_forward(*args, P, c["n_in"], c["n_out"], c["period"], exact_v=False)
+    assert np.array_equal(fast[0], full[0])
+    live = full[0] != 0
+    assert np.array_equal(fast[1][live], full[1][live])
+    for wv in (np.zeros_like(c["wv"]), c["wv"]):  # no cotangent on v, and one everywhere (forces recomputation)
+        G = np.stack([c["wd"], wv])
+        g_full = closeness_backward(G, *args, P, c["n_in"], c["n_out"], c["period"], dv=full)
+        g_fast = closeness_backward(G, *args, P, c["n_in"], c["n_out"], c["period"], dv=fast)
+        for a, b, k in zip(g_fast, g_full, NAMES):
+            _close(a, b, f"grad {k}")

@@ -44,7 +44,7 @@ def _softplus(z):
 
 
 @_njit
-def _closeness_forward_kernel(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period):
+def _closeness_forward_kernel(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, exact_v):
     n_rows, n_src = P.shape
     out = np.zeros((2, n_rows, n_src))
     c = _sig(kappa)
@@ -57,9 +57,15 @@ def _closeness_forward_kernel(alpha, beta, gamma, theta, phi, sigma, mu, kappa, 
         th = _softplus(theta[i]) / _LN2
         sg = _softplus(sigma[i])
         k = (2.0 * math.pi) / (period * th)
+        # |s - g| <= max(s, g) <= max(1.001**e, 1) for e > 0 (0 <= s <= 1.001**e, 0 < g < 1): an entry whose
+        # |a| gauss max(1.001**e, 1) cannot pass the cutoff is dead without evaluating the sine and the power
+        shortcut = (not exact_v) and e > 0.0
+        bound_row = abs(a) * max(1.001**e, 1.0) * (1.0 + 1e-12) if shortcut else 0.0
         for j in range(lim):
             p = P[r, j]
             gauss = math.exp(-((p - mu[i]) ** 2) / (2.0 * sg**2))
+            if shortcut and bound_row * gauss <= c:
+                continue  # d = 0; v left at 0 (not evaluated)
             base = 0.501 + 0.5 * math.sin(k * p + phi[i])
             v = a * (gauss * (base**e - g))
             out[1, r, j] = v
@@ -151,11 +157,16 @@ def _check(params, P, n_in, n_out):
             raise ValueError(f"closeness kernel: {name} contains NaN or inf")
 
 
-def closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit=True):
-    """stack([d, v]) of the module docstring (NumPy arrays in and out)."""
+def closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit=True,
+                      exact_v=True):
+    """stack([d, v]) of the module docstring (NumPy arrays in and out).
+
+    exact_v=False: v is evaluated only where the entry can be live; provably dead entries (|a| gauss
+    max(1.001**(beta+1), 1) <= c) get v = 0 and skip the sine and the power. d is the same either way. Use it only
+    when nothing reads v (exact-count or mean_abs sparsity)."""
     _check((alpha, beta, gamma, theta, phi, sigma, mu), P, n_in, n_out)
     f = _closeness_forward_kernel if jit else _closeness_forward_kernel.py_func
-    return f(alpha, beta, gamma, theta, phi, sigma, mu, float(kappa), P, n_in, n_out, float(period))
+    return f(alpha, beta, gamma, theta, phi, sigma, mu, float(kappa), P, n_in, n_out, float(period), bool(exact_v))
 
 
 def closeness_backward(G, alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit=True,
@@ -172,12 +183,17 @@ def closeness_backward(G, alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n
 
 
 @primitive
-def closeness_fused(alpha, beta, gamma, theta, phi, sigma, mu, kappa, *, P, n_in, n_out, period, jit=True):
-    """Engine primitive: stack([d, v]) [2, N-n_in, N-n_out] from the closeness parameters (module docstring)."""
-    return closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit)
+def closeness_fused(alpha, beta, gamma, theta, phi, sigma, mu, kappa, *, P, n_in, n_out, period, jit=True,
+                    exact_v=True):
+    """Engine primitive: stack([d, v]) [2, N-n_in, N-n_out] from the closeness parameters (module docstring).
+
+    With exact_v=False, v is 0 at provably dead entries (see closeness_forward); the VJP recomputes any entry that
+    receives a cotangent on v, so gradients stay exact."""
+    return closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit, exact_v)
 
 
-def _fused_vjp(G, ans, alpha, beta, gamma, theta, phi, sigma, mu, kappa, *, P, n_in, n_out, period, jit=True):
+def _fused_vjp(G, ans, alpha, beta, gamma, theta, phi, sigma, mu, kappa, *, P, n_in, n_out, period, jit=True,
+               exact_v=True):
     return closeness_backward(G, alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit,
                               dv=ans)
 

@@ -82,16 +82,17 @@ class LossSpec:
             raise ValueError(f"closeness_impl must be one of {CLOSENESS_IMPLS}, got {self.closeness_impl!r}")
 
 
-def closeness_of(params, layout: Layout, ops=NUMPY_OPS, impl: str = "engine"):
+def closeness_of(params, layout: Layout, ops=NUMPY_OPS, impl: str = "engine", need_v: bool = True):
     """(d, v, c) for these parameters: dnm_closeness.closeness ("engine", the reference) or the fused kernel
-    minidsn.kernels.dag_closeness ("kernel"; same equations, one compiled pass each way)."""
+    minidsn.kernels.dag_closeness ("kernel"; same equations, one compiled pass each way). need_v=False lets the
+    kernel leave v at 0 on provably dead entries (d is unchanged): for callers that never read v."""
     if impl == "engine":
         return closeness(params, layout.P, layout.mask, layout.n_in, layout.period, ops)
     from minidsn.kernels.dag_closeness import closeness_fused
 
     names = ("alpha", "beta", "gamma", "theta", "phi", "sigma", "mu", "kappa")
     dv = closeness_fused(*(params[k] for k in names), P=layout.P, n_in=layout.n_in, n_out=layout.n_out,
-                         period=float(layout.period))
+                         period=float(layout.period), exact_v=need_v)
     return dv[0], dv[1], ops.sigmoid(params["kappa"])
 
 
@@ -124,7 +125,7 @@ def network_loss(params, x, target, layout: Layout, spec: LossSpec):
     from minidsn.engine import stop_gradient
 
     ops = engine_ops()
-    d, v, c = closeness_of(params, layout, ops, spec.closeness_impl)
+    d, v, c = closeness_of(params, layout, ops, spec.closeness_impl, need_v=spec.sparsity == "smooth_count")
     d_raw = np.asarray(stop_gradient(d))
     structure = dag.live_structure(d_raw, layout.n_in, layout.n_out)
     n = layout.n_src
