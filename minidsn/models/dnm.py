@@ -23,7 +23,16 @@ from minidsn.models import dnm_guards as guards
 from minidsn.models.dnm_closeness import INITS, init_params
 from minidsn.models.dnm_data import load_mnist_split, toy_batch, toy_floor_mse
 from minidsn.models.dnm_losses import SPARSITY_SURROGATES
-from minidsn.models.dnm_net import CLOSENESS_IMPLS, DAG_IMPLS, OBJECTIVES, Layout, LossSpec, closeness_of, network_loss, predict
+from minidsn.models.dnm_net import (
+    CLOSENESS_IMPLS,
+    DAG_IMPLS,
+    OBJECTIVES,
+    Layout,
+    LossSpec,
+    closeness_of,
+    network_loss,
+    predict,
+)
 from minidsn.runs.api import Model, Option, register_model
 
 __all__ = ["DNMModel", "VARIANTS", "resolve", "DNMGuardError"]
