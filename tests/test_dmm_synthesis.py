@@ -38,3 +38,46 @@ def test_runs_to_final_phase():
     assert st["phase"] == "final"
     assert len(st["link_ids"]) >= cfg["target_links"]
     assert np.isfinite(m["loss"])
+
+
+def test_ablation_order_removes_least_damaging_link_first():
+    from minidsn.models.dmm_synthesis import _plan_for, _prune_order
+
+    cfg = _cfg(prune_rule="ablation", ablation_links=10_000)
+    st = new_state(cfg, np.random.default_rng(2))
+    for _ in range(2):
+        st, _ = synthesis_step(st, cfg)
+    plan = _plan_for(cfg, st)
+    w = st["params"]["gates"] * 30.0  # large gates: removals change the loss by clearly different amounts
+    order = _prune_order(plan, w, 3, cfg)
+    assert sorted(order.tolist()) == list(range(len(w)))
+
+    def ablated(i):
+        v = w.copy()
+        v[i] = 0.0
+        return plan.loss(v)
+
+    losses = [ablated(i) for i in order[:5]]
+    assert losses == sorted(losses)
+    assert losses[0] <= min(ablated(i) for i in range(len(w)))
+    assert plan.loss(w) == plan.forward(w)[0]  # cache left at the current gates
+
+
+def test_guard_ref_last_and_window_run_to_final_phase():
+    cfg = _cfg(prune_rule="ablation", guard_ref="last", loss_cap=1e3, guard_window=2)
+    st = new_state(cfg, np.random.default_rng(1))
+    for _ in range(40):
+        st, m = synthesis_step(st, cfg)
+    assert st["phase"] == "final" and st["ref_data_loss"] > 0
+    assert np.isfinite(m["loss"])
+
+
+def test_bad_rule_names():
+    import pytest
+
+    for kw in ({"prune_rule": "random"}, {"guard_ref": "median"}):
+        cfg = _cfg(**kw)
+        st = new_state(cfg, np.random.default_rng(0))
+        with pytest.raises(ValueError, match=next(iter(kw))):
+            for _ in range(4):
+                st, _ = synthesis_step(st, cfg)

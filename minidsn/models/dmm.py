@@ -40,7 +40,9 @@ class DMMModel(Model):
         "n_layers": Option(int, DEFAULTS["n_layers"], "interneuron layers", check=_pos),
         "n_per_layer": Option(int, DEFAULTS["n_per_layer"], "instances of each type per layer", check=_pos),
         "init_scale": Option(float, DEFAULTS["init_scale"], "gate init std (w = scale N(0,1))", check=_pos),
-        "lr": Option(float, DEFAULTS["lr"], "Adam learning rate", check=_pos),
+        "lr": Option(float, DEFAULTS["lr"], "Adam learning rate of the base phase", check=_pos),
+        "lr_rounds": Option(float, DEFAULTS["lr_rounds"], "Adam learning rate of the prune rounds", check=_pos),
+        "lr_final": Option(float, DEFAULTS["lr_final"], "Adam learning rate of the final phase", check=_pos),
         "lam_base": Option(float, DEFAULTS["lam_base"], "L1 weight in the base phase", check=_nonneg),
         "base_steps": Option(int, DEFAULTS["base_steps"], "Adam steps before pruning starts", check=_nonneg),
         "round_steps": Option(int, DEFAULTS["round_steps"], "Adam steps per prune round", check=_pos),
@@ -50,6 +52,15 @@ class DMMModel(Model):
                                  check=lambda v: None if 0 < v < 1 else "must be in (0, 1)"),
         "loss_guard": Option(float, DEFAULTS["loss_guard"], "absolute data-loss guard", check=_pos),
         "guard_ratio": Option(float, DEFAULTS["guard_ratio"], "guard relative to the base data loss", check=_pos),
+        "guard_ref": Option(str, DEFAULTS["guard_ref"], "guard reference: base = data loss after the base phase; "
+                            "last = data loss of the last accepted round", choices=("base", "last")),
+        "loss_cap": Option(float, DEFAULTS["loss_cap"], "absolute ceiling of the guard", check=_pos),
+        "guard_window": Option(int, DEFAULTS["guard_window"], "a round's data loss = min over its last N steps",
+                               check=_pos),
+        "prune_rule": Option(str, DEFAULTS["prune_rule"], "magnitude = smallest |w| first; ablation = smallest "
+                             "data-loss increase when the link is zeroed first", choices=("magnitude", "ablation")),
+        "ablation_links": Option(int, DEFAULTS["ablation_links"], "ablate every link when at most this many remain "
+                                 "(else the 2k smallest)", check=_pos),
         "max_single_tries": Option(int, DEFAULTS["max_single_tries"], "failed single-link prunes before stopping",
                                    check=_pos),
         "target_links": Option(int, DEFAULTS["target_links"], "stop pruning at this many soft links", check=_pos),

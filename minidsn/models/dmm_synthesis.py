@@ -3,17 +3,29 @@
 The original (notes/dmm.md "Sparsification") pruned links with |w| < cutoff, re-created Adam and retrained 100 steps,
 raising lambda by hand.  Here every choice is a config value fixed before the run:
 
-1. base phase: ``base_steps`` Adam steps at lambda = ``lam_base``.
-2. rounds of ``round_steps`` steps; round k trains at lambda_k = min(lam_max, lam_base * lam_growth**k).
+1. base phase: ``base_steps`` Adam steps at lambda = ``lam_base``, learning rate ``lr``.
+2. rounds of ``round_steps`` steps at learning rate ``lr_rounds``; round k trains at
+   lambda_k = min(lam_max, lam_base * lam_growth**k).
    At the end of a round the data loss D (summed squared error, no L1) is measured against the guard
-   G = max(loss_guard, guard_ratio * D_base), D_base the data loss at the end of the base phase:
+   G = min(loss_cap, max(loss_guard, guard_ratio * D_ref)), where D_ref is (``guard_ref``) "base": the data loss at
+   the end of the base phase, or "last": the data loss of the last accepted round (the L1 ramp itself raises the
+   data loss round by round through shrinkage, which a fixed reference mistakes for damage).  D is the smallest
+   data loss over the last ``guard_window`` steps of the round (1 = the last step only): one Adam spike at the last
+   step does not count as a failed round.
    - D <= G: the round is accepted (snapshot), then the ``prune_fraction`` smallest-|w| links are removed
      (at least one); the end of the base phase is always accepted;
    - D > G: the state returns to the last accepted snapshot and prune_fraction is halved; once it would prune less
      than one link, single links are tried in order of |w| (skipping those whose removal failed), and pruning
      stops after ``max_single_tries`` failed single-link attempts.
    Pruning stops as well when the link count reaches ``target_links``.
-3. final phase: ``final_steps`` steps at lambda = ``lam_final`` (no pruning), the machine that is reported.
+   Which links are removed (``prune_rule``):
+   - "magnitude": the smallest |w|;
+   - "ablation": every candidate link is set to 0 in turn and the episode's data loss measured (one forward pass
+     each); the links whose removal raises the data loss least go first.  Candidates are all links when there are
+     at most ``ablation_links`` of them, else the 2k smallest-|w| (k the number to prune).  This keeps a small
+     link that carries a whole output path from being cut just because it is small.
+3. final phase: ``final_steps`` steps at lambda = ``lam_final`` and learning rate ``lr_final`` (no pruning), the
+   machine that is reported.
 
 Pruning removes the links' entries from the Adam moments too (minidsn.optim.delete_entries) or, with
 ``prune_optimizer = "reset"`` (the original's choice), starts a fresh Adam state.
@@ -35,10 +47,13 @@ from .dmm_trainable import hard_links, init_gates, soft_links
 __all__ = ["DEFAULTS", "new_state", "synthesis_step", "make_plan", "link_table", "generalisation"]
 
 DEFAULTS = dict(
-    string="test string.", n_cycles=140, n_layers=5, n_per_layer=2, init_scale=0.01, lr=1e-3,
-    lam_base=0.001, base_steps=2500, round_steps=100, lam_growth=1.5, lam_max=0.2, prune_fraction=0.12,
-    loss_guard=0.05, guard_ratio=3.0, max_single_tries=5, target_links=19, final_steps=1000, lam_final=0.0, prune_optimizer="trim",
+    string="test string.", n_cycles=140, n_layers=5, n_per_layer=2, init_scale=0.01, lr=1e-3, lr_rounds=1e-3,
+    lr_final=1e-3, lam_base=0.001, base_steps=2500, round_steps=100, lam_growth=1.5, lam_max=0.2,
+    prune_fraction=0.12, loss_guard=0.05, guard_ratio=3.0, guard_ref="base", loss_cap=1e9, guard_window=1, max_single_tries=5, target_links=19,
+    final_steps=1000, lam_final=0.0, prune_optimizer="trim", prune_rule="magnitude", ablation_links=200,
 )
+PRUNE_RULES = ("magnitude", "ablation")
+GUARD_REFS = ("base", "last")
 
 _PLANS: dict = {}
 
@@ -61,7 +76,7 @@ def new_state(cfg: dict, rng: np.random.Generator) -> dict:
         "params": params, "opt": opt.init(params), "link_ids": np.arange(len(plan.links), dtype=np.int64),
         "phase": "base", "phase_step": 0, "round": 0, "lam": float(cfg["lam_base"]),
         "prune_fraction": float(cfg["prune_fraction"]), "pruning": True,
-        "snapshot": {}, "base_data_loss": -1.0, "skip": 0,
+        "snapshot": {}, "base_data_loss": -1.0, "ref_data_loss": -1.0, "skip": 0, "window_min": -1.0,
     }
 
 
@@ -94,7 +109,7 @@ def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
     """One Adam step (one episode) plus any scheduled structural event; returns (state, metrics)."""
     plan = _plan_for(cfg, state)
     lam = state["lam"]
-    opt = optim.Adam(lr=cfg["lr"])
+    opt = optim.Adam(lr=_phase_lr(cfg, state["phase"]))
 
     def loss(params):
         w = params["gates"]
@@ -104,6 +119,12 @@ def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
     data = plan.loss(state["params"]["gates"])
     params, opt_state = opt.update(grads, state["opt"], state["params"])
     state = dict(state, params=params, opt=opt_state, phase_step=state["phase_step"] + 1)
+    if state["phase"] in ("base", "rounds"):
+        end = cfg["base_steps"] if state["phase"] == "base" else cfg["round_steps"]
+        if state["phase_step"] > end - cfg["guard_window"]:
+            # data loss of the parameters after this step (the forward pass is cached for the next step)
+            d = plan.loss(params["gates"])
+            state["window_min"] = d if state["window_min"] < 0 else min(state["window_min"], d)
     metrics = {"loss": float(total), "data_loss": float(data), "lam": float(lam),
                "n_links": float(len(state["link_ids"])), "event": 0.0}
 
@@ -116,12 +137,22 @@ def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
     return state, metrics
 
 
+def _phase_lr(cfg, phase):
+    return cfg["lr"] if phase == "base" else cfg["lr_rounds"] if phase == "rounds" else cfg["lr_final"]
+
+
 def _end_of_round(state, cfg, metrics):
     plan = _plan_for(cfg, state)
     d = plan.loss(state["params"]["gates"])
+    if state["window_min"] >= 0:  # -1 = no window value yet (the harness keeps state finite)
+        d = min(d, state["window_min"])
+    state = dict(state, window_min=-1.0)
     if state["base_data_loss"] < 0:
-        state = dict(state, base_data_loss=float(d))
-    guard = max(cfg["loss_guard"], cfg["guard_ratio"] * state["base_data_loss"])
+        state = dict(state, base_data_loss=float(d), ref_data_loss=float(d))
+    if cfg["guard_ref"] not in GUARD_REFS:
+        raise ValueError(f"guard_ref must be one of {GUARD_REFS}, got {cfg['guard_ref']!r}")
+    ref = state["base_data_loss"] if cfg["guard_ref"] == "base" else state["ref_data_loss"]
+    guard = min(cfg["loss_cap"], max(cfg["loss_guard"], cfg["guard_ratio"] * ref))
     if d > guard and state["snapshot"]:
         snap = state["snapshot"]
         frac = state["prune_fraction"] * 0.5
@@ -135,6 +166,8 @@ def _end_of_round(state, cfg, metrics):
         if skip >= cfg["max_single_tries"]:
             state["pruning"] = False
     else:
+        if d <= guard:
+            state = dict(state, ref_data_loss=float(d))
         state = dict(state, snapshot=_copy_state(state), skip=0 if d <= guard else state["skip"])
     n = len(state["link_ids"])
     if not state["pruning"] or n <= cfg["target_links"]:
@@ -143,7 +176,7 @@ def _end_of_round(state, cfg, metrics):
     k = max(1, int(np.floor(state["prune_fraction"] * n)))
     k = min(k, n - cfg["target_links"])
     w = state["params"]["gates"]
-    order = np.argsort(np.abs(w), kind="stable")
+    order = _prune_order(_plan_for(cfg, state), w, k, cfg)  # the plan of the state after a possible revert
     drop = np.sort(order[state["skip"]:state["skip"] + 1] if k == 1 else order[:k])
     if cfg["prune_optimizer"] == "trim":
         params, opt_state = optim.delete_entries(state["params"], state["opt"], ("gates",), 0, drop)
@@ -153,6 +186,25 @@ def _end_of_round(state, cfg, metrics):
     lam = min(cfg["lam_max"], cfg["lam_base"] * cfg["lam_growth"] ** (state["round"] + 1))
     metrics["event"] = float(len(drop))
     return dict(state, params=params, opt=opt_state, link_ids=np.delete(state["link_ids"], drop), lam=float(lam))
+
+
+def _prune_order(plan, w, k, cfg) -> np.ndarray:
+    """Link positions in the order they should be removed (see the module docstring, ``prune_rule``)."""
+    order = np.argsort(np.abs(w), kind="stable")
+    if cfg["prune_rule"] == "magnitude":
+        return order
+    if cfg["prune_rule"] != "ablation":
+        raise ValueError(f"prune_rule must be one of {PRUNE_RULES}, got {cfg['prune_rule']!r}")
+    n = len(w)
+    cand = order if n <= cfg["ablation_links"] else order[:min(n, 2 * k)]
+    ablated = np.empty(len(cand))
+    for j, i in enumerate(cand):
+        v = w.copy()
+        v[i] = 0.0
+        ablated[j] = plan.loss(v)
+    plan.loss(w)  # leave the cache at the current parameters
+    first = cand[np.argsort(ablated, kind="stable")]
+    return np.concatenate([first, order[~np.isin(order, first)]])
 
 
 def link_table(cfg, state) -> list[tuple[str, str, str, str, float]]:
