@@ -98,3 +98,17 @@ def test_full_size_vvalue_reference_loss():
     plan = EpisodePlan(s, links, hard, targets)
     ref = vvalue_loss(gates_to_matrix(links, g), trainable_machine(s), hard, targets, 0.0)
     assert plan.loss(g) == pytest.approx(ref, rel=1e-12)
+
+
+def test_handcrafted_detector_embeds_with_eight_soft_links_at_zero_loss():
+    """The search space contains an exact solution: the hand-crafted chain on layers 1-3 (weights 1)."""
+    s = "test string."
+    plan = EpisodePlan(s, soft_links(), hard_links(), handcrafted_traces(s, 140))
+    chain = [("accum-1-1", "dict-2", "input", "char"), ("norm-2-1", "dict", "accum-1-1", "dict"),
+             ("compare-3-1", "dict-1", "norm-2-1", "norm"), ("compare-3-1", "dict-2", "const_1", "const_1"),
+             ("output", "dict-1", "compare-3-1", "true"), ("dot-2-1", "dict-1", "accum-1-1", "dict"),
+             ("dot-2-1", "dict-2", "eos", "char"), ("output", "dict-2", "dot-2-1", "dot")]
+    index = {l: i for i, l in enumerate(plan.links)}
+    g = np.zeros(len(plan.links))
+    g[[index[l] for l in chain]] = 1.0
+    assert plan.loss(g) == 0.0
