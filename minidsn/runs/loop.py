@@ -46,6 +46,9 @@ class NonFiniteError(FloatingPointError):
         super().__init__(f"step {step} produced a non-finite value: {quantity}")
         self.step, self.quantity = step, quantity
 
+    def __reduce__(self):  # picklable, so a sweep worker's error reaches the parent process intact
+        return (type(self), (self.step, self.quantity))
+
 
 @dataclass
 class RunResult:
