@@ -2,8 +2,8 @@
 
 Images (MNIST, Fashion-MNIST — the stand-in for monochrome CIFAR-10 — and CIFAR-10 in grey) are scaled to [0, 1]
 (ASSUMPTION), interpolated to the input plane (minidsn.data.grid_embed) and flattened row-major, so they sit on the
-z = 0 plane of the grid (the seed's "z = 1", 1-based). The IDX / CIFAR readers of minidsn.data are used when they
-exist; until then a minimal IDX reader here reads the four standard gzip'd files.
+z = 0 plane of the grid (the seed's "z = 1", 1-based). A minimal IDX reader here reads the four standard (gzip'd)
+files until the harness's loaders in minidsn.data are wired in (docs/requests/urn.md); CIFAR-10 waits for them.
 """
 
 from __future__ import annotations
@@ -82,16 +82,8 @@ def _resolve_dir(dataset, data_dir):
 
 def _raw_images(dataset, data_dir):
     """(x_train uint8/float (N, H, W), y_train, x_test, y_test)."""
-    try:  # the harness engineer's loaders, when present
-        from minidsn.data import load_dataset  # type: ignore[attr-defined]
-    except ImportError:
-        load_dataset = None
-    if load_dataset is not None:
-        name = "cifar10" if dataset == "cifar10-gray" else dataset
-        kw = {"grayscale": True} if dataset == "cifar10-gray" else {}
-        return load_dataset(name, data_dir, **kw)
     if dataset == "cifar10-gray":
-        raise FileNotFoundError("cifar10-gray needs the CIFAR-10 loader of minidsn.data (not present yet)")
+        raise FileNotFoundError("cifar10-gray needs the CIFAR-10 loader of minidsn.data (not wired in yet)")
     d = _resolve_dir(dataset, data_dir)
     out = []
     for split in ("train", "test"):
