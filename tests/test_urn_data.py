@@ -59,10 +59,10 @@ def test_image_model_runs_on_small_files(tmp_path):
     assert 0.0 <= ev["test_acc"] <= 1.0
 
 
-def test_bad_idx_and_missing_plane(tmp_path):
-    (tmp_path / "bad.gz").write_bytes(gzip.compress(struct.pack(">II", 1234, 0)))
-    with pytest.raises(ValueError, match="magic"):
-        urn_data._read_idx(tmp_path / "bad.gz")
+def test_missing_files_and_missing_plane(tmp_path):
+    cfg = URNModel.validate_config({"dataset": "fashion-mnist", "plane": [7, 7]})
+    with pytest.raises(Exception, match="(?i)not found|no such|missing"):
+        urn_data.load_images(cfg, str(tmp_path))  # no files there
     cfg = URNModel.validate_config({"dataset": "fashion-mnist"})
     with pytest.raises(ValueError, match="plane"):
         urn_data.load_images(cfg, str(tmp_path))

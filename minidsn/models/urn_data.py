@@ -2,16 +2,11 @@
 
 Images (MNIST, Fashion-MNIST — the stand-in for monochrome CIFAR-10 — and CIFAR-10 in grey) are scaled to [0, 1]
 (ASSUMPTION), interpolated to the input plane (minidsn.data.grid_embed) and flattened row-major, so they sit on the
-z = 0 plane of the grid (the seed's "z = 1", 1-based). A minimal IDX reader here reads the four standard (gzip'd)
-files until the harness's loaders in minidsn.data are wired in (docs/requests/urn.md); CIFAR-10 waits for them.
+z = 0 plane of the grid (the seed's "z = 1", 1-based). The files are read by minidsn.data's loaders (IDX, CIFAR-10
+binary batches) from --data-dir / $MINIDSN_DATA.
 """
 
 from __future__ import annotations
-
-import gzip
-import os
-import struct
-from pathlib import Path
 
 import numpy as np
 
@@ -20,8 +15,6 @@ from minidsn.data.spheres import make_spheres
 
 DATASETS = ("spheres", "mnist", "fashion-mnist", "cifar10-gray")
 _FULL_TRAIN = {"mnist": 60000, "fashion-mnist": 60000, "cifar10-gray": 50000}
-_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-          "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 
 
 def full_train_size(dataset):
@@ -44,52 +37,16 @@ def make_sphere_split(cfg, rng):
     return x, y, xt, yt
 
 
-def _read_idx(path):
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if len(raw) < 8:
-        raise ValueError(f"{path}: too short for an IDX header")
-    magic, count = struct.unpack(">II", raw[:8])
-    if magic == 2049:
-        data = np.frombuffer(raw, dtype=np.uint8, offset=8)
-        shape = (count,)
-    elif magic == 2051:
-        rows, cols = struct.unpack(">II", raw[8:16])
-        data = np.frombuffer(raw, dtype=np.uint8, offset=16)
-        shape = (count, rows, cols)
-    else:
-        raise ValueError(f"{path}: bad IDX magic number {magic}")
-    if data.size != int(np.prod(shape)):
-        raise ValueError(f"{path}: header says {shape}, file holds {data.size} values")
-    return data.reshape(shape)
-
-
-def _find(directory, name):
-    for cand in (Path(directory) / name, Path(directory) / (name + ".gz")):
-        if cand.exists():
-            return cand
-    raise FileNotFoundError(f"{name}(.gz) not found in {directory}")
-
-
-def _resolve_dir(dataset, data_dir):
-    base = data_dir or os.environ.get("MINIDSN_DATA")
-    if not base:
-        raise FileNotFoundError(f"dataset {dataset!r}: no data directory (give --data-dir or set MINIDSN_DATA)")
-    base = Path(base)
-    return base / dataset if (base / dataset).is_dir() else base
-
-
 def _raw_images(dataset, data_dir):
-    """(x_train uint8/float (N, H, W), y_train, x_test, y_test)."""
+    """(x_train (N, H, W), y_train, x_test, y_test) from the harness's loaders (minidsn.data.mnist / cifar)."""
     if dataset == "cifar10-gray":
-        raise FileNotFoundError("cifar10-gray needs the CIFAR-10 loader of minidsn.data (not wired in yet)")
-    d = _resolve_dir(dataset, data_dir)
-    out = []
-    for split in ("train", "test"):
-        xi, yi = (_read_idx(_find(d, f)) for f in _FILES[split])
-        out += [xi, yi]
-    return tuple(out)
+        from minidsn.data.cifar import load_cifar10
+
+        # ASSUMPTION: the luma conversion for "monochrome CIFAR-10" (the seed does not say which)
+        return (*load_cifar10(data_dir, "train", monochrome="luma"), *load_cifar10(data_dir, "test", monochrome="luma"))
+    from minidsn.data.mnist import load_mnist
+
+    return (*load_mnist(data_dir, "train", kind=dataset), *load_mnist(data_dir, "test", kind=dataset))
 
 
 def load_images(cfg, data_dir):
