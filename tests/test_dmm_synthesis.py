@@ -81,3 +81,33 @@ def test_bad_rule_names():
         with pytest.raises(ValueError, match=next(iter(kw))):
             for _ in range(4):
                 st, _ = synthesis_step(st, cfg)
+
+
+def test_lam_schedule_held_per_round_and_round_lengths():
+    from minidsn.models.dmm_synthesis import _round_lam, _round_steps
+
+    cfg = _cfg(lam_schedule=(0.01, 0.01, 0.03), round_steps_schedule=(2, 2, 5), loss_guard=1e9, loss_cap=1e9,
+               target_links=10)
+    assert [_round_lam(cfg, k) for k in (1, 2, 3, 4, 9)] == [0.01, 0.01, 0.03, 0.03, 0.03]
+    assert [_round_steps(cfg, k) for k in (0, 1, 2, 7)] == [2, 2, 5, 5]
+    st = new_state(cfg, np.random.default_rng(0))
+    lams, events = [], []
+    for _ in range(3 + 2 + 2 + 5):
+        st, m = synthesis_step(st, cfg)
+        lams.append(m["lam"])
+        events.append(m["event"])
+    # base (3 steps at lam_base), then rounds of 2, 2, 5 steps at 0.01, 0.01, 0.03; a prune ends each
+    assert lams == [cfg["lam_base"]] * 3 + [0.01] * 4 + [0.03] * 5
+    assert [i for i, e in enumerate(events) if e > 0] == [2, 4, 6, 11]
+
+
+def test_lam_backoff_scales_lambda_after_a_failed_round():
+    cfg = _cfg(lam_schedule=(0.1,), lam_backoff=0.5, loss_guard=1e-12, guard_ratio=1e-12, loss_cap=1e-12,
+               max_single_tries=100)
+    st = new_state(cfg, np.random.default_rng(0))
+    for _ in range(3):  # base phase: always accepted, lam -> 0.1
+        st, m = synthesis_step(st, cfg)
+    assert st["lam"] == 0.1
+    for _ in range(2):  # the first round fails the (impossible) guard: revert, lambda halves
+        st, m = synthesis_step(st, cfg)
+    assert st["lam_scale"] == 0.5 and st["lam"] == 0.05

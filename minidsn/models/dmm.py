@@ -66,6 +66,15 @@ class DMMModel(Model):
         "target_links": Option(int, DEFAULTS["target_links"], "stop pruning at this many soft links", check=_pos),
         "final_steps": Option(int, DEFAULTS["final_steps"], "steps of the final phase", check=_nonneg),
         "lam_final": Option(float, DEFAULTS["lam_final"], "lambda of the final phase", check=_nonneg),
+        "lam_schedule": Option(tuple, DEFAULTS["lam_schedule"], "lambda of prune round k, held as listed (last entry "
+                               "repeats); empty = the lam_growth ramp",
+                               check=lambda v: None if all(float(x) >= 0 for x in v) else "entries must be >= 0"),
+        "round_steps_schedule": Option(tuple, DEFAULTS["round_steps_schedule"], "steps of prune round k (last entry "
+                                       "repeats); empty = round_steps",
+                                       check=lambda v: None if all(int(x) > 0 for x in v) else "entries must be > 0"),
+        "lam_backoff": Option(float, DEFAULTS["lam_backoff"], "lambda factor per failed round (recovers by its "
+                              "inverse per accepted round); 1 = no back-off",
+                              check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
         "prune_optimizer": Option(str, DEFAULTS["prune_optimizer"], "trim = delete Adam moments with the links; "
                                   "reset = fresh Adam (the original)", choices=("trim", "reset")),
     }

@@ -5,7 +5,11 @@ raising lambda by hand.  Here every choice is a config value fixed before the ru
 
 1. base phase: ``base_steps`` Adam steps at lambda = ``lam_base``, learning rate ``lr``.
 2. rounds of ``round_steps`` steps at learning rate ``lr_rounds``; round k trains at
-   lambda_k = min(lam_max, lam_base * lam_growth**k).
+   lambda_k = min(lam_max, lam_base * lam_growth**k), or, when ``lam_schedule`` is given, at lam_schedule[k] held as
+   listed (the original's hand schedule written down before the run: 0.01 x2, 0.03, 0.06 x4, 0.1 x5, 0.2 x4, ...;
+   the last entry repeats), with round lengths ``round_steps_schedule`` (same rule; e.g. one long round of 2,500).
+   ``lam_backoff`` < 1 multiplies lambda by that factor after each failed round and divides it back (up to the
+   scheduled value) after each accepted round.
    At the end of a round the data loss D (summed squared error, no L1) is measured against the guard
    G = min(loss_cap, max(loss_guard, guard_ratio * D_ref)), where D_ref is (``guard_ref``) "base": the data loss at
    the end of the base phase, or "last": the data loss of the last accepted round (the L1 ramp itself raises the
@@ -51,6 +55,7 @@ DEFAULTS = dict(
     lr_final=1e-3, lam_base=0.001, base_steps=2500, round_steps=100, lam_growth=1.5, lam_max=0.2,
     prune_fraction=0.12, loss_guard=0.05, guard_ratio=3.0, guard_ref="base", loss_cap=1e9, guard_window=1, max_single_tries=5, target_links=19,
     final_steps=1000, lam_final=0.0, prune_optimizer="trim", prune_rule="magnitude", ablation_links=200,
+    lam_schedule=(), round_steps_schedule=(), lam_backoff=1.0,
 )
 PRUNE_RULES = ("magnitude", "ablation")
 GUARD_REFS = ("base", "last")
@@ -77,6 +82,7 @@ def new_state(cfg: dict, rng: np.random.Generator) -> dict:
         "phase": "base", "phase_step": 0, "round": 0, "lam": float(cfg["lam_base"]),
         "prune_fraction": float(cfg["prune_fraction"]), "pruning": True,
         "snapshot": {}, "base_data_loss": -1.0, "ref_data_loss": -1.0, "skip": 0, "window_min": -1.0,
+        "lam_scale": 1.0,
     }
 
 
@@ -120,7 +126,7 @@ def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
     params, opt_state = opt.update(grads, state["opt"], state["params"])
     state = dict(state, params=params, opt=opt_state, phase_step=state["phase_step"] + 1)
     if state["phase"] in ("base", "rounds"):
-        end = cfg["base_steps"] if state["phase"] == "base" else cfg["round_steps"]
+        end = cfg["base_steps"] if state["phase"] == "base" else _round_steps(cfg, state["round"])
         if state["phase_step"] > end - cfg["guard_window"]:
             # data loss of the parameters after this step (the forward pass is cached for the next step)
             d = plan.loss(params["gates"])
@@ -131,10 +137,25 @@ def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
     if state["phase"] == "base" and state["phase_step"] >= cfg["base_steps"]:
         state = dict(state, phase="rounds", phase_step=0, round=0)
         state = _end_of_round(state, cfg, metrics)
-    elif state["phase"] == "rounds" and state["phase_step"] >= cfg["round_steps"]:
+    elif state["phase"] == "rounds" and state["phase_step"] >= _round_steps(cfg, state["round"]):
         state = dict(state, phase_step=0, round=state["round"] + 1)
         state = _end_of_round(state, cfg, metrics)
     return state, metrics
+
+
+def _round_steps(cfg, k):
+    """Length of prune round k: ``round_steps_schedule[k]`` (its last entry repeats), else ``round_steps``."""
+    sched = cfg.get("round_steps_schedule", ())
+    return int(sched[min(k, len(sched) - 1)]) if len(sched) else cfg["round_steps"]
+
+
+def _round_lam(cfg, k, scale=1.0):
+    """Lambda of the k-th lambda step (k = 1 is prune round 0, the one after the base phase): ``lam_schedule[k-1]``
+    held as listed (its last entry repeats), else the ramp min(lam_max, lam_base * lam_growth**k); times the back-off scale (``lam_backoff``**failures, recovering by
+    1/lam_backoff per accepted round, at most 1)."""
+    sched = cfg.get("lam_schedule", ())
+    lam = float(sched[min(k - 1, len(sched) - 1)]) if len(sched) else min(cfg["lam_max"], cfg["lam_base"] * cfg["lam_growth"] ** k)
+    return lam * scale
 
 
 def _phase_lr(cfg, phase):
@@ -161,13 +182,15 @@ def _end_of_round(state, cfg, metrics):
         if single:
             skip += 1
         state = dict(_copy_tree(snap), snapshot=snap, prune_fraction=frac, skip=skip, round=state["round"],
-                     phase="rounds", phase_step=0, base_data_loss=state["base_data_loss"])
+                     phase="rounds", phase_step=0, base_data_loss=state["base_data_loss"],
+                     lam_scale=state.get("lam_scale", 1.0) * cfg.get("lam_backoff", 1.0))
         metrics["event"] = -1.0  # reverted
         if skip >= cfg["max_single_tries"]:
             state["pruning"] = False
     else:
         if d <= guard:
-            state = dict(state, ref_data_loss=float(d))
+            scale = min(1.0, state.get("lam_scale", 1.0) / cfg.get("lam_backoff", 1.0))
+            state = dict(state, ref_data_loss=float(d), lam_scale=scale)
         state = dict(state, snapshot=_copy_state(state), skip=0 if d <= guard else state["skip"])
     n = len(state["link_ids"])
     if not state["pruning"] or n <= cfg["target_links"]:
@@ -183,7 +206,7 @@ def _end_of_round(state, cfg, metrics):
     else:
         params = {"gates": np.delete(w, drop)}
         opt_state = optim.Adam(lr=cfg["lr"]).init(params)
-    lam = min(cfg["lam_max"], cfg["lam_base"] * cfg["lam_growth"] ** (state["round"] + 1))
+    lam = _round_lam(cfg, state["round"] + 1, state.get("lam_scale", 1.0))
     metrics["event"] = float(len(drop))
     return dict(state, params=params, opt=opt_state, link_ids=np.delete(state["link_ids"], drop), lam=float(lam))
 
