@@ -64,6 +64,8 @@ def oracle_case(cfg, rng):
         "inputs": {"s0": s0, "inputs": inputs.astype(np.float64), "targets": targets.astype(np.float64)},
         "outputs": {"probs": np.array(probs), "s_last": s_last,
                     "grad_s0": np.asarray(grad_s0, dtype=np.float64)},  # d objective / d carried state
-        "losses": {"ce": np.float64(ce), "l1_term": np.float64(l1_term), "objective": np.float64(ce + l1_term)},
+        # total = objective (the differentiated loss, under the oracle format's common name)
+        "losses": {"ce": np.float64(ce), "l1_term": np.float64(l1_term), "objective": np.float64(ce + l1_term),
+                   "total": np.float64(ce + l1_term)},
         "grads": grads,
     }

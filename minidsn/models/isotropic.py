@@ -187,7 +187,11 @@ class IsotropicModel(Model):
 
     def oracle_case(self, cfg, rng, data_dir):
         """Small isotropic MLPs in every o / psi mode (params, inputs, logits, loss, gradients) and a network
-        before and after neurogenesis (its logits must agree to rounding)."""
+        before and after neurogenesis (its logits must agree to rounding).
+
+        Sub-case <name> has params/<name>/..., its non-trained buffers (constant psi) in inputs/<name>/buffers/...,
+        outputs/<name> (logits) and losses/<name>; losses/total is the sum of the sub-case losses, so grads/<name>/...
+        (the gradient of total) is each sub-case's own gradient: the sub-cases share no parameters."""
         from minidsn import numpy as mnp
         from minidsn.engine import value_and_grad
 
@@ -203,7 +207,8 @@ class IsotropicModel(Model):
                 net = _perturb(net, rng)
                 name = f"o_{om}__psi_{pm}"
                 loss, g = value_and_grad(loss_fn)(net["params"], net["buffers"], x, y, ncfg, mnp)
-                case["params"][name] = {"params": net["params"], "buffers": net["buffers"]}
+                case["params"][name] = net["params"]
+                case["inputs"][name] = {"buffers": net["buffers"]}
                 case["outputs"][name] = forward(net["params"], net["buffers"], x, ncfg, xp=np)
                 case["losses"][name] = np.asarray(float(loss))
                 case["grads"][name] = g
@@ -213,10 +218,12 @@ class IsotropicModel(Model):
         grown, _, _ = neurogenesis(grown, ncfg, 1, 1, rng)
         for name, n in (("genesis_before", net), ("genesis_after", grown)):
             loss, g = value_and_grad(loss_fn)(n["params"], n["buffers"], x, y, ncfg, mnp)
-            case["params"][name] = {"params": n["params"], "buffers": n["buffers"]}
+            case["params"][name] = n["params"]
+            case["inputs"][name] = {"buffers": n["buffers"]}
             case["outputs"][name] = forward(n["params"], n["buffers"], x, ncfg, xp=np)
             case["losses"][name] = np.asarray(float(loss))
             case["grads"][name] = g
+        case["losses"]["total"] = np.asarray(float(sum(float(v) for v in case["losses"].values())))
         return case
 
     def plot(self, state, metrics, out_dir):

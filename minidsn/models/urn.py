@@ -153,6 +153,8 @@ class URNModel(Model):
         "active_on": Option(str, "train", "data on which activity is read (ASSUMPTION: train)",
                             choices=("train", "test")),
         "oracle_batch": Option(int, 4, "samples in an oracle case", check=_pos),
+        "oracle_n_neurons": Option(int, 200, "cap on S in an oracle case: min(n_neurons, this), a portable file "
+                                   "(the S = 5000 case holds two 200 MB arrays); 0 = no cap", check=_nonneg),
     }
 
     def __init__(self):
@@ -263,6 +265,8 @@ class URNModel(Model):
         if cfg["dataset"] != "spheres":
             raise ConfigError("urn oracle cases use the spheres data set (config key 'dataset')")
         cfg.update(geometry="grid", c_syn=cfg["c_syn"] or 1e-3, c_w=cfg["c_w"] or 1e-3, c_n=cfg["c_n"] or 1e-3)
+        if cfg["oracle_n_neurons"]:
+            cfg["n_neurons"] = min(cfg["n_neurons"], cfg["oracle_n_neurons"])
         x, y = urn_data.make_spheres_xy(cfg, cfg["oracle_batch"], rng)
         spec = build_spec(cfg, x.shape[1], 2)
         params = init_params(spec, rng, cfg["init_std"], cfg["bias_init"])
