@@ -91,8 +91,55 @@ def check_dnm_closeness() -> float:
     return _worst([(vk, ve)] + [(gk[k], ge[k]) for k in names])
 
 
+def check_rnn_window() -> float:
+    """DiffRNN 40-step forward + BPTT kernel (G2 and rnnAltern) against the engine reference path."""
+    from minidsn.models.diffrnn_loss import loss_and_grads
+
+    rng = np.random.default_rng(3)
+    worst = 0.0
+    for H, gate in ((1, False), (7, False), (7, True)):
+        V, T = 4, 40
+        params = {"Wxh": 0.3 * rng.standard_normal((H, V)), "Whh": 0.3 * rng.standard_normal((H, H)),
+                  "Wiy": 0.3 * rng.standard_normal((V, H)), "bh": 0.1 * rng.standard_normal(H),
+                  "by": 0.1 * rng.standard_normal(V), "m": rng.uniform(0.025, 1.5, H)}
+        s0 = np.tanh(rng.standard_normal(H))
+        text = rng.integers(0, V, T + 1)
+        ce_e, s_e, g_e = loss_and_grads(params, s0, text[:-1], text[1:], l1=3e-5, path="engine", gate=gate)
+        ce_k, s_k, g_k = loss_and_grads(params, s0, text[:-1], text[1:], l1=3e-5, path="kernel", gate=gate)
+        worst = max(worst, _worst([(ce_k, ce_e), (s_k, s_e)] + [(g_k[k], g_e[k]) for k in g_e]))
+    return worst
+
+
+def check_rnn_clip_adagrad() -> float:
+    """DiffRNN fused clip + Adagrad step against its NumPy reference (C and Fortran layouts)."""
+    from minidsn.kernels.rnn_adagrad import clip_adagrad, clip_adagrad_ref
+
+    rng = np.random.default_rng(4)
+    p, g, M = rng.standard_normal((6, 5)), 8 * rng.standard_normal((6, 5)), rng.random((6, 5))
+    pairs = []
+    for order in ("C", "F"):
+        args = [np.asarray(a, order=order) for a in (p, g, M)]
+        out, ref = clip_adagrad(*args, 0.1, 1e-8, 5.0), clip_adagrad_ref(*args, 0.1, 1e-8, 5.0)
+        pairs += list(zip(out, ref))
+    return _worst(pairs)
+
+
+def check_urn_adam() -> float:
+    """URN fused L1 / synaptic-length subgradient + Adam step against its NumPy reference."""
+    from minidsn.kernels.urn_adam import adam_l1_update, adam_l1_update_reference
+
+    rng = np.random.default_rng(5)
+    W, G, m = rng.standard_normal((9, 9)), rng.standard_normal((9, 9)), 0.1 * rng.standard_normal((9, 9))
+    v, L = rng.random((9, 9)), rng.random((9, 9))
+    args = (W, G, m, v, L, 1e-3, 2e-3, 3, 7e-4, 0.9, 0.999, 1e-8)
+    return _worst(zip(adam_l1_update(*args), adam_l1_update_reference(*args)))
+
+
 SELF_CHECKS = [
     ("dag dense kernel (DNM)", check_dag_dense),
     ("dag sparse kernel (DNM)", check_dag_sparse),
     ("dnm closeness kernel", check_dnm_closeness),
+    ("rnn window kernel (DiffRNN)", check_rnn_window),
+    ("rnn clip+adagrad kernel (DiffRNN)", check_rnn_clip_adagrad),
+    ("urn l1+adam kernel (URN)", check_urn_adam),
 ]
