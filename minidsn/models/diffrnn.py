@@ -12,22 +12,11 @@ diffrnn_cycle (the training cycle), diffrnn_oracle (oracle case). docs/models/di
 from __future__ import annotations
 
 from minidsn.runs.api import Model, Option, register_model
+from minidsn.runs.api import non_negative as _nonneg, positive as _positive, probability as _prob
 
 from . import diffrnn_cycle as _cycle
 
 __all__ = ["DiffRNNModel"]
-
-
-def _positive(v):
-    return None if v > 0 else "must be > 0"
-
-
-def _nonneg(v):
-    return None if v >= 0 else "must be >= 0"
-
-
-def _prob(v):
-    return None if 0.0 <= v <= 1.0 else "must be a probability in [0, 1]"
 
 
 def _switches(v):

@@ -34,6 +34,7 @@ from minidsn.models.dnm_net import (
     predict,
 )
 from minidsn.runs.api import Model, Option, register_model
+from minidsn.runs.api import non_negative as _nonneg, positive as _pos
 
 __all__ = ["DNMModel", "VARIANTS", "resolve", "DNMGuardError"]
 
@@ -47,14 +48,6 @@ VARIANTS = {
 DATASETS = ("toy", "mnist")
 # dataset -> (objective, init) when those options are None (note, "Losses" and "Trainable variables")
 DATASET_DEFAULTS = {"toy": ("mse", "toy"), "mnist": ("softmax_ce", "mnist")}
-
-
-def _pos(v):
-    return None if v > 0 else "must be > 0"
-
-
-def _nonneg(v):
-    return None if v >= 0 else "must be >= 0"
 
 
 def resolve(cfg: dict) -> dict:

@@ -33,16 +33,9 @@ from .isotropic_net import (
     sizes_of,
 )
 from .isotropic_ops import auto_neuroadapt, neurogenesis, resize_hidden
+from minidsn.runs.api import non_negative as _non_negative, positive as _positive
 
 __all__ = ["IsotropicModel", "scheduled_width"]
-
-
-def _positive(v):
-    return None if v > 0 else "must be > 0"
-
-
-def _non_negative(v):
-    return None if v >= 0 else "must be >= 0"
 
 
 def _widths(v):

@@ -20,12 +20,9 @@ from minidsn.nn import relu
 from minidsn.optim import Adam
 from minidsn.runs.api import Model, Option, register_model
 from minidsn.scipy.special import log_softmax
+from minidsn.runs.api import positive as _positive
 
 __all__ = ["MLPModel", "init_params", "forward", "loss_terms", "make_data"]
-
-
-def _positive(v):
-    return None if v > 0 else "must be > 0"
 
 
 def _hidden_ok(v):

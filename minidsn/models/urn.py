@@ -34,16 +34,9 @@ from .urn_net import (
     top_centre_output_nodes,
 )
 from .urn_structure import layer_of_neurons, structure_masks, structure_summary, used_synapse_mask
+from minidsn.runs.api import non_negative as _nonneg, positive as _pos
 
 __all__ = ["URNModel", "build_spec"]
-
-
-def _pos(v):
-    return None if v > 0 else "must be > 0"
-
-
-def _nonneg(v):
-    return None if v >= 0 else "must be >= 0"
 
 
 def _shells_ok(v):

@@ -62,6 +62,21 @@ class ModelNotAvailable(LookupError):
     """The model name is unknown, or its module does not exist yet / failed to import."""
 
 
+def positive(v):
+    """Option check: the value must be > 0."""
+    return None if v > 0 else "must be > 0"
+
+
+def non_negative(v):
+    """Option check: the value must be >= 0."""
+    return None if v >= 0 else "must be >= 0"
+
+
+def probability(v):
+    """Option check: the value must lie in [0, 1]."""
+    return None if 0.0 <= v <= 1.0 else "must be a probability in [0, 1]"
+
+
 def _type_name(t) -> str:
     if isinstance(t, tuple):
         return " or ".join(x.__name__ for x in t)

@@ -24,19 +24,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from minidsn.runs.api import ConfigError, Option, get_model, validate_config
+from minidsn.runs.api import non_negative as _non_negative, positive as _positive
 
 __all__ = ["RunSpec", "RUN_OPTIONS", "load_run_file", "resolve_run_spec", "find_reference_runs", "REFERENCE_DIR"]
 
 # reference_runs/ at the repository root (two levels above this file's package).
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference_runs"
-
-
-def _positive(v):
-    return None if v > 0 else "must be > 0"
-
-
-def _non_negative(v):
-    return None if v >= 0 else "must be >= 0"
 
 
 def _seed_list(v):
