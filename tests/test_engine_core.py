@@ -345,3 +345,12 @@ def test_closure_over_an_outer_trace_keeps_second_derivative():
 
     x = np.array([0.3, -0.7])
     check_grads(outer, [x], order=1)
+
+
+def test_linalg_norm_matches_numpy_and_differentiates():
+    x = np.random.default_rng(0).standard_normal((3, 4))
+    np.testing.assert_allclose(mnp.linalg.norm(x), np.linalg.norm(x))
+    np.testing.assert_allclose(mnp.linalg.norm(x, axis=1, keepdims=True), np.linalg.norm(x, axis=1, keepdims=True))
+    check_grads(lambda x: mnp.linalg.norm(x, axis=0), [x], order=2)
+    with pytest.raises(NotImplementedError, match="ord"):
+        mnp.linalg.norm(x, ord=1)

@@ -13,7 +13,7 @@ import numpy as _np
 from minidsn.engine.core import Traced as _Traced
 from minidsn.engine.core import nondifferentiable as _nondiff
 from minidsn.engine.core import stop_gradient as _stop_gradient
-from minidsn.numpy import _table
+from minidsn.numpy import _table, linalg  # noqa: F401 - mnp.linalg.norm
 from minidsn.numpy._table import (  # noqa: F401 - re-exported
     abs,
     add,
@@ -131,11 +131,6 @@ def _contains_traced(x):
     if isinstance(x, (list, tuple)):
         return any(_contains_traced(v) for v in x)
     return False
-
-
-def linalg_norm(x, axis=None, keepdims=False):
-    """Euclidean norm sqrt(sum x^2) (a plain composite; its gradient at x = 0 is nan, as for sqrt)."""
-    return sqrt(sum(square(x), axis=axis, keepdims=keepdims))
 
 
 # ---------------------------------------------------------------------------------------------- no gradient
