@@ -11,20 +11,13 @@ import numpy as np
 
 import minidsn.numpy as mnp
 from minidsn.engine import value_and_grad
+from minidsn.runs.api import non_negative as _nonneg, positive as _pos
 from minidsn.runs.api import Model, Option, register_model
 
 from .dmm_compiled import episode_loss
 from .dmm_handcrafted import handcrafted_traces, step_cycles
 from .dmm_synthesis import DEFAULTS, generalisation, link_table, make_plan, new_state, synthesis_step
 from .dmm_trainable import init_gates
-
-
-def _pos(v):
-    return None if v > 0 else "must be > 0"
-
-
-def _nonneg(v):
-    return None if v >= 0 else "must be >= 0"
 
 
 @register_model
@@ -104,14 +97,20 @@ class DMMModel(Model):
         return out
 
     def oracle_case(self, cfg, rng, data_dir):
-        """The trainable network's loss and gradient at initialisation (all gates, lambda = lam_base)."""
+        """The trainable network's loss and gradient at initialisation (all gates, lambda = lam_base).
+
+        losses: data = sum over the episode's cycles of both outputs' squared errors against the hand-crafted net
+        (note, "Trainable network"), l1 = lam_base * sum |gates|, total = data + l1 (the differentiated loss)."""
         plan = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
         gates = init_gates(rng, len(plan.links), cfg["init_scale"])
         lam = cfg["lam_base"]
         val, g = value_and_grad(lambda p: episode_loss(p["gates"], plan=plan)
                                 + lam * mnp.sum(mnp.abs(p["gates"])))({"gates": gates})
+        data = float(episode_loss(gates, plan=plan))
+        l1 = lam * float(np.sum(np.abs(gates)))
         return {"params": {"gates": gates}, "inputs": {"targets": plan.targets.copy()},
-                "outputs": {"y": plan.outputs(gates).copy()}, "losses": {"loss": np.asarray(float(val))},
+                "outputs": {"y": plan.outputs(gates).copy()},
+                "losses": {"data": np.asarray(data), "l1": np.asarray(l1), "total": np.asarray(float(val))},
                 "grads": {"gates": np.asarray(g["gates"])}}
 
     def plot(self, state, metrics, out_dir):
