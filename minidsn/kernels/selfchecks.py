@@ -135,6 +135,20 @@ def check_urn_adam() -> float:
     return _worst(zip(adam_l1_update(*args), adam_l1_update_reference(*args)))
 
 
+def check_dmm_episode() -> float:
+    """DMM-Lite compiled 140-cycle episode (loss and gate gradient) against its plain-NumPy reference."""
+    from minidsn.models.dmm_compiled import backward_numpy, forward_numpy
+    from minidsn.models.dmm_synthesis import DEFAULTS, make_plan
+    from minidsn.models.dmm_trainable import init_gates
+
+    plan = make_plan(DEFAULTS["string"], DEFAULTS["n_cycles"], DEFAULTS["n_layers"], DEFAULTS["n_per_layer"])
+    gates = init_gates(np.random.default_rng(6), len(plan.links), 0.5)
+    A = plan.matrix(gates)
+    ref_loss, X, Y, y = forward_numpy(plan, A)
+    ref_g = backward_numpy(plan, A, X, Y, y)[plan.to_idx, plan.from_idx]
+    return _worst([(plan.loss(gates), ref_loss), (plan.grad(gates), ref_g)])
+
+
 SELF_CHECKS = [
     ("dag dense kernel (DNM)", check_dag_dense),
     ("dag sparse kernel (DNM)", check_dag_sparse),
@@ -142,4 +156,5 @@ SELF_CHECKS = [
     ("rnn window kernel (DiffRNN)", check_rnn_window),
     ("rnn clip+adagrad kernel (DiffRNN)", check_rnn_clip_adagrad),
     ("urn l1+adam kernel (URN)", check_urn_adam),
+    ("dmm episode kernel (DMM)", check_dmm_episode),
 ]
