@@ -115,21 +115,20 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
     if isinstance(out, (dict, list, tuple)):
         raise TypeError("vjp: f must return a single array; combine tree outputs (e.g. concatenate) first")
     value, out_node = _unbox_output(out, trace)
-    out_shape, out_dtype = np.shape(value), np.result_type(value if not isinstance(value, Traced) else value.dtype)
+    out_shape = value.shape if isinstance(value, Traced) else np.shape(value)
 
     def vjp_fun(cotangent):
         if np.shape(cotangent) != out_shape:
             raise ValueError(f"vjp: cotangent has shape {np.shape(cotangent)}, the output has shape {out_shape}")
-        results = []
-        for nodes, treedef in zip(leaf_nodes, treedefs):
-            if out_node is None:
-                grads = [None] * len(nodes)
-            else:
-                grads = backward(out_node, cotangent, nodes, trace)
-            results.append(tree_unflatten(treedef, _finish(grads, nodes)))
+        all_nodes = [n for nodes in leaf_nodes for n in nodes]
+        flat = [None] * len(all_nodes) if out_node is None else backward(out_node, cotangent, all_nodes, trace)
+        flat = _finish(flat, all_nodes)
+        results, pos = [], 0
+        for nodes, treedef in zip(leaf_nodes, treedefs):  # one backward pass, split per primal
+            results.append(tree_unflatten(treedef, flat[pos:pos + len(nodes)]))
+            pos += len(nodes)
         return tuple(results)
 
-    del out_dtype
     return value, vjp_fun
 
 
