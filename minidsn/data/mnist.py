@@ -43,8 +43,15 @@ def load_mnist(data_dir=None, split: str = "train", kind: str = "mnist") -> tupl
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     d = dataset_dir(kind, data_dir)
     img_name, lab_name = IDX_FILES[split]
-    images = read_idx(find_file(d, img_name), expect_magic=IMAGES_MAGIC)
-    labels = read_idx(find_file(d, lab_name), expect_magic=LABELS_MAGIC)
+    try:
+        img_path, lab_path = find_file(d, img_name), find_file(d, lab_name)
+    except DataError as exc:
+        raise DataError(
+            f"{exc} (looked in {d}{'' if d.name == kind else f' and {d / kind}'}). Get the files with "
+            f"`minidsn data fetch {kind} --dir DIR`, then pass --data-dir DIR or set MINIDSN_DATA=DIR"
+        ) from None
+    images = read_idx(img_path, expect_magic=IMAGES_MAGIC)
+    labels = read_idx(lab_path, expect_magic=LABELS_MAGIC)
     if images.ndim != 3 or labels.ndim != 1:
         raise DataError(f"{d}: images must be 3-d and labels 1-d, got {images.shape} and {labels.shape}")
     if images.shape[0] != labels.shape[0]:
