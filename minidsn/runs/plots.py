@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import sys
 from pathlib import Path
 
@@ -54,8 +56,13 @@ def plot_curves(lines: list[dict], out_dir) -> list[Path]:
         ax.set_ylabel(k)
         ax.grid(alpha=0.3)
         fig.tight_layout()
-        path = out_dir / f"{k.replace('/', '_')}.png"
+        path = out_dir / f"{_file_stem(k)}.png"
         fig.savefig(path, dpi=100)
         plt.close(fig)
         written.append(path)
     return written
+
+
+def _file_stem(metric: str) -> str:
+    """A portable file name for a metric: anything but letters, digits, '-', '_' and '.' becomes '_'."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", metric).strip("_") or "metric"
