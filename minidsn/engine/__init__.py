@@ -61,3 +61,5 @@ __all__ = [
     "value_and_grad",
     "vjp",
 ]
+
+import minidsn.numpy  # noqa: E402,F401 - binds the namespace behind Traced's operators

@@ -15,6 +15,7 @@ Design (after HIPS/autograd, see ../shared/notes/autodiff.md):
 from __future__ import annotations
 
 import itertools
+import operator
 from typing import Any, Callable
 
 import numpy as np
@@ -49,6 +50,7 @@ class NotSupportedError(TypeError):
 
 
 _trace_counter = itertools.count(1)
+_node_counter = itertools.count()
 
 # Traces whose differentiated function is running now. When no trace other than the one being differentiated is
 # active, nothing can differentiate the backward pass itself, so it may use the plain-NumPy rules (raw_vjps).
@@ -73,9 +75,10 @@ def exit_trace(trace: int) -> None:
 class Node:
     """One recorded operation: ans = prim(*args, **kwargs), with the traced parents at their argument positions."""
 
-    __slots__ = ("prim", "ans", "args", "kwargs", "parents", "shape", "dtype", "__weakref__")
+    __slots__ = ("prim", "ans", "args", "kwargs", "parents", "shape", "dtype", "seq", "__weakref__")
 
     def __init__(self, prim, ans, args, kwargs, parents):
+        self.seq = next(_node_counter)  # creation order: a node is always made after its parents
         self.prim = prim
         self.ans = ans
         self.args = args
@@ -139,7 +142,7 @@ class Primitive:
     def __call__(self, *args, **kwargs):
         top = 0
         for a in args:
-            if isinstance(a, Traced) and a._trace > top:
+            if type(a) is Traced and a._trace > top:  # Traced is never subclassed: `type is` is the cheap test
                 top = a._trace
         if top == 0:
             for v in kwargs.values() if kwargs else ():
@@ -152,11 +155,11 @@ class Primitive:
         parents = []
         lower = False  # do values of older (enclosing) traces remain after unboxing this one?
         for i, a in enumerate(args):
-            if isinstance(a, Traced):
+            if type(a) is Traced:
                 if a._trace == top:
                     argvals[i] = a._value
                     parents.append((i, a._node))
-                    if isinstance(a._value, Traced):
+                    if type(a._value) is Traced:
                         lower = True
                 else:
                     lower = True
@@ -256,28 +259,22 @@ def defvjp_joint(prim: Primitive, rule: Callable, differentiable: bool = False) 
 
 
 def _toposort(end: Node) -> list:
-    """Nodes reachable from `end`, each listed after all of its children (iterative; no recursion)."""
-    child_counts: dict[Node, int] = {}
+    """Nodes reachable from `end`, children before parents (iterative; no recursion).
+
+    Nodes are numbered as they are created and every node is created after its parents, so decreasing creation
+    number is a topological order of the reverse graph: one walk to find the reachable nodes, then a sort.
+    """
+    seen = {end}
     stack = [end]
     while stack:
-        node = stack.pop()
-        if node in child_counts:
-            child_counts[node] += 1
-        else:
-            child_counts[node] = 1
-            stack.extend([p for _, p in node.parents])
-    order = []
-    ready = [end]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for _, p in node.parents:
-            c = child_counts[p]
-            if c == 1:
-                ready.append(p)
-            else:
-                child_counts[p] = c - 1
-    return order
+        for _, p in stack.pop().parents:
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return sorted(seen, key=_by_seq, reverse=True)
+
+
+_by_seq = operator.attrgetter("seq")
 
 
 def backward(end: Node, g, leaves: list[Node], trace: int | None = None) -> list:
@@ -407,7 +404,7 @@ class Traced:
 
     # --- NumPy protocol: dispatch to minidsn.numpy where a version exists, else refuse ---------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        mnp = _m()
+        mnp = _mnp
         if method == "__call__" and not kwargs.get("out"):
             fn = getattr(mnp, ufunc.__name__, None)
             if fn is not None:
@@ -431,49 +428,49 @@ class Traced:
 
     # --- operators -----------------------------------------------------------------------------------------------
     def __add__(self, o):
-        return _m().add(self, o)
+        return _mnp.add(self, o)
 
     def __radd__(self, o):
-        return _m().add(o, self)
+        return _mnp.add(o, self)
 
     def __sub__(self, o):
-        return _m().subtract(self, o)
+        return _mnp.subtract(self, o)
 
     def __rsub__(self, o):
-        return _m().subtract(o, self)
+        return _mnp.subtract(o, self)
 
     def __mul__(self, o):
-        return _m().multiply(self, o)
+        return _mnp.multiply(self, o)
 
     def __rmul__(self, o):
-        return _m().multiply(o, self)
+        return _mnp.multiply(o, self)
 
     def __truediv__(self, o):
-        return _m().divide(self, o)
+        return _mnp.divide(self, o)
 
     def __rtruediv__(self, o):
-        return _m().divide(o, self)
+        return _mnp.divide(o, self)
 
     def __pow__(self, o):
-        return _m().power(self, o)
+        return _mnp.power(self, o)
 
     def __rpow__(self, o):
-        return _m().power(o, self)
+        return _mnp.power(o, self)
 
     def __matmul__(self, o):
-        return _m().matmul(self, o)
+        return _mnp.matmul(self, o)
 
     def __rmatmul__(self, o):
-        return _m().matmul(o, self)
+        return _mnp.matmul(o, self)
 
     def __neg__(self):
-        return _m().negative(self)
+        return _mnp.negative(self)
 
     def __pos__(self):
         return self
 
     def __abs__(self):
-        return _m().abs(self)
+        return _mnp.abs(self)
 
     # Comparisons give plain boolean arrays: no gradient flows through a comparison.
     def __lt__(self, o):
@@ -497,7 +494,7 @@ class Traced:
     __hash__ = object.__hash__
 
     def __getitem__(self, idx):
-        return _m()._getitem(self, idx)
+        return _mnp._getitem(self, idx)
 
     def __iter__(self):
         for i in range(len(self)):
@@ -506,53 +503,53 @@ class Traced:
     # --- methods -------------------------------------------------------------------------------------------------
     @property
     def T(self):
-        return _m().transpose(self)
+        return _mnp.transpose(self)
 
     def sum(self, axis=None, keepdims=False):
-        return _m().sum(self, axis=axis, keepdims=keepdims)
+        return _mnp.sum(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return _m().mean(self, axis=axis, keepdims=keepdims)
+        return _mnp.mean(self, axis=axis, keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return _m().max(self, axis=axis, keepdims=keepdims)
+        return _mnp.max(self, axis=axis, keepdims=keepdims)
 
     def min(self, axis=None, keepdims=False):
-        return _m().min(self, axis=axis, keepdims=keepdims)
+        return _mnp.min(self, axis=axis, keepdims=keepdims)
 
     def prod(self, axis=None, keepdims=False):
-        return _m().prod(self, axis=axis, keepdims=keepdims)
+        return _mnp.prod(self, axis=axis, keepdims=keepdims)
 
     def reshape(self, *shape, order="C"):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return _m().reshape(self, shape, order=order)
+        return _mnp.reshape(self, shape, order=order)
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return _m().transpose(self, axes or None)
+        return _mnp.transpose(self, axes or None)
 
     def swapaxes(self, a, b):
-        return _m().swapaxes(self, a, b)
+        return _mnp.swapaxes(self, a, b)
 
     def squeeze(self, axis=None):
-        return _m().squeeze(self, axis=axis)
+        return _mnp.squeeze(self, axis=axis)
 
     def ravel(self):
-        return _m().ravel(self)
+        return _mnp.ravel(self)
 
     def flatten(self):
-        return _m().ravel(self)
+        return _mnp.ravel(self)
 
     def dot(self, o):
-        return _m().dot(self, o)
+        return _mnp.dot(self, o)
 
     def clip(self, a_min=None, a_max=None):
-        return _m().clip(self, a_min, a_max)
+        return _mnp.clip(self, a_min, a_max)
 
     def astype(self, dtype):
-        return _m().astype(self, dtype)
+        return _mnp.astype(self, dtype)
 
     def argmax(self, axis=None):
         return np.argmax(stop_gradient(self), axis=axis)
@@ -561,13 +558,5 @@ class Traced:
         return np.argmin(stop_gradient(self), axis=axis)
 
 
-_MNP = []
-
-
-def _m():
-    """minidsn.numpy, imported on first use (it imports this module)."""
-    if not _MNP:
-        import minidsn.numpy as mnp
-
-        _MNP.append(mnp)
-    return _MNP[0]
+# minidsn.numpy, set by that module when it is imported (it imports this one); the operators of Traced use it.
+_mnp: Any = None

@@ -66,16 +66,23 @@ amin = min
 # ---------------------------------------------------------------------------------------------- composites
 
 
+def _shape(a):
+    """Shape of an array, traced value or scalar (without going through NumPy's dispatch)."""
+    return a.shape if isinstance(a, (_Traced, _np.ndarray)) else _np.shape(a)
+
+
 def mean(a, axis=None, keepdims=False):
     """Arithmetic mean (sum / count)."""
-    n = _table._count(_np.shape(a), axis) if _np.ndim(a) else 1
+    shape = _shape(a)
+    n = _table._count(shape, axis) if shape else 1
     return divide(sum(a, axis=axis, keepdims=keepdims), float(n))
 
 
 def var(a, axis=None, keepdims=False, ddof=0):
     """Variance mean(|a - mean a|^2) with NumPy's ddof."""
     m = mean(a, axis=axis, keepdims=True)
-    n = _table._count(_np.shape(a), axis) if _np.ndim(a) else 1
+    shape = _shape(a)
+    n = _table._count(shape, axis) if shape else 1
     return divide(sum(square(subtract(a, m)), axis=axis, keepdims=keepdims), float(n - ddof))
 
 
@@ -207,6 +214,13 @@ for _name in _MIRRORS:
         _fn._mirrors_numpy = True
     except AttributeError:  # pragma: no cover - builtins cannot take attributes
         pass
+
+
+import sys as _sys  # noqa: E402
+
+from minidsn.engine import core as _core  # noqa: E402
+
+_core._mnp = _sys.modules[__name__]  # the namespace behind Traced's operators
 
 
 def __getattr__(name):
