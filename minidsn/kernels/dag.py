@@ -250,6 +250,32 @@ def _dense_forward_kernel(d, w, b, xT, n_in, slope):
 
 
 @_njit
+def _source_grads(gZ, gA, Z, O, w, slope, n_in):
+    """Gradients of the source-owned w, b and of the inputs x from the accumulated gZ, gA (shared by both backward
+    kernels): input sources first complete g_z = gZ + leaky'(z) gA (computational ones were completed in the row
+    sweep), then gw_j = sum_t g_z O_j, gb_j = sum_t g_z, gx_j = w_j g_z."""
+    n_src, B = gZ.shape
+    gw = np.zeros(n_src)
+    gb = np.zeros(n_src)
+    gxT = np.empty((n_in, B))
+    for j in range(n_src):
+        sw = 0.0
+        sb = 0.0
+        for t in range(B):
+            if j < n_in:
+                gz = gZ[j, t] + (gA[j, t] if Z[j, t] > 0.0 else slope * gA[j, t])
+                gZ[j, t] = gz
+                gxT[j, t] = w[j] * gz
+            else:
+                gz = gZ[j, t]
+            sw += gz * O[j, t]
+            sb += gz
+        gw[j] = sw
+        gb[j] = sb
+    return gw, gb, gxT
+
+
+@_njit
 def _dense_backward_kernel(G, d, w, slope, n_in, O, Z, A):
     """G = dL/dout as [n_out, B]. Returns gd [n_rows, n_src], gw, gb [n_src], gxT [n_in, B]."""
     n_rows, n_src = d.shape
@@ -279,23 +305,7 @@ def _dense_backward_kernel(G, d, w, slope, n_in, O, Z, A):
         Ain = A[:n_in]
         gd[:n_comp, :n_in] = np.dot(GO, Ain.T)
         gA[:n_in] += np.dot(np.ascontiguousarray(d[:n_comp, :n_in]).T, GO)
-    gw = np.zeros(n_src)
-    gb = np.zeros(n_src)
-    gxT = np.empty((n_in, B))
-    for j in range(n_src):
-        sw = 0.0
-        sb = 0.0
-        for t in range(B):
-            if j < n_in:  # computational sources were completed in the sweep above
-                gz = gZ[j, t] + (gA[j, t] if Z[j, t] > 0.0 else slope * gA[j, t])
-                gZ[j, t] = gz
-                gxT[j, t] = w[j] * gz
-            else:
-                gz = gZ[j, t]
-            sw += gz * O[j, t]
-            sb += gz
-        gw[j] = sw
-        gb[j] = sb
+    gw, gb, gxT = _source_grads(gZ, gA, Z, O, w, slope, n_in)
     return gd, gw, gb, gxT
 
 
@@ -368,23 +378,7 @@ def _sparse_backward_kernel(G, d, w, slope, n_in, indptr, indices, O, Z, A):
                 acc += go[t] * A[j, t]
                 gA[j, t] += dij * go[t]
             gd[r, j] = acc
-    gw = np.zeros(n_src)
-    gb = np.zeros(n_src)
-    gxT = np.empty((n_in, B))
-    for j in range(n_src):
-        sw = 0.0
-        sb = 0.0
-        for t in range(B):
-            if j < n_in:
-                gz = gZ[j, t] + (gA[j, t] if Z[j, t] > 0.0 else slope * gA[j, t])
-                gZ[j, t] = gz
-                gxT[j, t] = w[j] * gz
-            else:
-                gz = gZ[j, t]
-            sw += gz * O[j, t]
-            sb += gz
-        gw[j] = sw
-        gb[j] = sb
+    gw, gb, gxT = _source_grads(gZ, gA, Z, O, w, slope, n_in)
     return gd, gw, gb, gxT
 
 
