@@ -258,6 +258,18 @@ def defvjp_joint(prim: Primitive, rule: Callable, differentiable: bool = False) 
 # Backward pass
 
 
+_OPS: list = []
+
+
+def _engine_ops():
+    """minidsn.engine._ops (the add / sum / astype primitives the engine itself uses), imported on first use."""
+    if not _OPS:
+        from minidsn.engine import _ops
+
+        _OPS.append(_ops)
+    return _OPS[0]
+
+
 def _toposort(end: Node) -> list:
     """Nodes reachable from `end`, children before parents (iterative; no recursion).
 
@@ -283,8 +295,7 @@ def backward(end: Node, g, leaves: list[Node], trace: int | None = None) -> list
     `trace` is the trace being differentiated. If no other trace is active and g is not traced, the pass is first
     order: rules with a plain-NumPy version (raw_vjps) use it, and gradients accumulate with np.add.
     """
-    from minidsn.engine import _ops  # the add / sum / astype primitives used by the engine itself
-
+    _ops = _engine_ops()
     raw = not FORCE_DIFFERENTIABLE_RULES and not (_ACTIVE_TRACES - {trace}) and not isinstance(g, Traced)
     unbroadcast, add = _ops.unbroadcast, _ops.add
     ndarray = np.ndarray

@@ -54,7 +54,10 @@ def _box_args(args, argnums, trace):
         leaves, treedef = tree_flatten(args[k])
         nodes, boxed = [], []
         for i, leaf in enumerate(leaves):
-            val = _as_float_leaf(leaf, f"argument {k}, leaf {i}")
+            if type(leaf) is np.ndarray and leaf.dtype.kind == "f":
+                val = leaf  # the common case, without building the error-message location
+            else:
+                val = _as_float_leaf(leaf, f"argument {k}, leaf {i}")
             node = Node.leaf(val)
             nodes.append(node)
             boxed.append(Traced(val, trace, node))
