@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minidsn.engine import grad
+from minidsn.testing.compare import assert_close_scaled as _close
 from minidsn.kernels.dag import allowed_mask
 from minidsn.kernels.dag_closeness import closeness_backward, closeness_forward, closeness_fused
 from minidsn.models.dnm_closeness import closeness, engine_ops, init_params, positions
@@ -49,11 +50,6 @@ def _kernel_f(c, jit=True):
         return (dv[0] * c["wd"]).sum() + (dv[1] * c["wv"]).sum()
 
     return f
-
-
-def _close(a, b, what):
-    scale = max(1.0, float(np.max(np.abs(b), initial=0.0)))
-    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12 * scale, err_msg=what)
 
 
 @settings(max_examples=30)

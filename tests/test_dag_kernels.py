@@ -5,15 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from minidsn.testing.compare import assert_close_scaled as assert_close
 from minidsn.kernels import dag
-
-RTOL = 1e-12
-
-
-def assert_close(a, b, what):
-    # relative 1e-12, with the absolute floor scaled by the array's magnitude (sums with cancellation)
-    scale = max(1.0, float(np.max(np.abs(b), initial=0.0)))
-    np.testing.assert_allclose(a, b, rtol=RTOL, atol=RTOL * scale, err_msg=what)
 
 
 @st.composite

@@ -6,16 +6,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minidsn.engine import EngineError, grad, value_and_grad
+from minidsn.testing.compare import assert_close_scaled as assert_close
 from minidsn.kernels import dag
 from minidsn.kernels.dag_primitive import dag_dense, dag_engine_reference, dag_sparse
 from minidsn.testing import check_grads
-
-RTOL = 1e-12
-
-
-def assert_close(a, b, what):
-    scale = max(1.0, float(np.max(np.abs(b), initial=0.0)))
-    np.testing.assert_allclose(a, b, rtol=RTOL, atol=RTOL * scale, err_msg=what)
 
 
 @st.composite

@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from minidsn.testing.compare import scaled_error
+
 SELF_CHECK_TOL = 1e-11
 
 
-def _rel(a, b) -> float:
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    if a.shape != b.shape:
-        raise ValueError(f"shape mismatch {a.shape} vs {b.shape}")
-    scale = max(1.0, float(np.max(np.abs(b), initial=0.0)))
-    return float(np.max(np.abs(a - b), initial=0.0)) / scale
-
-
 def _worst(pairs) -> float:
-    return max(_rel(a, b) for a, b in pairs)
+    return max(scaled_error(a, b) for a, b in pairs)
 
 
 def _dag_problem(seed=0, n_in=7, n_comp=23, n_out=4, batch=5, density=0.3):
