@@ -125,12 +125,10 @@ def _leaky_slope(z, slope):
     return np.where(z > 0, 1.0, slope)
 
 
-def forward_reference(d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOPE) -> np.ndarray:
-    """Reference forward pass (module docstring equations), neuron by neuron. Returns out [B, n_out]."""
+def _reference_values(d, w, b, x, n_in: int, n_out: int, slope: float):
+    """(o [B, n_src] every source's value, out [B, n_out], dm the masked d), neuron by neuron."""
     n_rows, n_src = d.shape
-    n_neurons = n_rows + n_in
-    mask = allowed_mask(n_neurons, n_in, n_out)
-    dm = np.where(mask, d, 0.0)
+    dm = np.where(allowed_mask(n_rows + n_in, n_in, n_out), d, 0.0)
     B = x.shape[0]
     o = np.zeros((B, n_src))
     o[:, :n_in] = x
@@ -138,12 +136,15 @@ def forward_reference(d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_
     for r in range(n_rows):
         i = n_in + r
         if i < n_src:  # computational neuron: only sources j < i
-            z = o[:, :i] * w[:i] + b[:i]
-            o[:, i] = _leaky(z, slope) @ dm[r, :i]
+            o[:, i] = _leaky(o[:, :i] * w[:i] + b[:i], slope) @ dm[r, :i]
         else:
-            z = o * w + b
-            out[:, i - n_src] = z @ dm[r]
-    return out
+            out[:, i - n_src] = (o * w + b) @ dm[r]
+    return o, out, dm
+
+
+def forward_reference(d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOPE) -> np.ndarray:
+    """Reference forward pass (module docstring equations), neuron by neuron. Returns out [B, n_out]."""
+    return _reference_values(d, w, b, x, n_in, n_out, slope)[1]
 
 
 def backward_reference(g, d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOPE):
@@ -154,16 +155,8 @@ def backward_reference(g, d, w, b, x, n_in: int, n_out: int, slope: float = DEFA
     gw_j = sum_b g_z_j o_j;  gb_j = sum_b g_z_j;  g_o[j] += w_j g_z_j.
     """
     n_rows, n_src = d.shape
-    n_neurons = n_rows + n_in
-    mask = allowed_mask(n_neurons, n_in, n_out)
-    dm = np.where(mask, d, 0.0)
     B = x.shape[0]
-    # forward again, keeping o for every source
-    o = np.zeros((B, n_src))
-    o[:, :n_in] = x
-    for r in range(n_src - n_in):
-        i = n_in + r
-        o[:, i] = _leaky(o[:, :i] * w[:i] + b[:i], slope) @ dm[r, :i]
+    o, _, dm = _reference_values(d, w, b, x, n_in, n_out, slope)  # every source's value
     z = o * w + b
     act = _leaky(z, slope)
     gd = np.zeros_like(d)
