@@ -2,8 +2,9 @@
 "Diagonalisation": "first moments rotate exactly like the weights; second moments approximately, v <- (R^T)^{o2} v").
 
 The optimiser state follows docs/design.md: ``{"step": int, "<slot>": tree like params, ...}``.  A slot is a
-*second moment* (a running mean of squared gradients) when its name is in SECOND_MOMENT_SLOTS; every other tree slot
-is a first moment (momentum, Adam m); minidsn.optim's SLOT_MOMENTS table is consulted too.  For a linear change of basis p <- M p of a parameter:
+*second moment* (a running mean of squared gradients) when its name is in SECOND_MOMENT_SLOTS (extra names); every other slot
+is classified by minidsn.optim's SLOT_MOMENTS table (the same one minidsn.optim.change_basis uses); a slot neither
+names is an error rather than a guess.  For a linear change of basis p <- M p of a parameter:
 
 * first moments transform exactly like the gradient they average: m <- M m (the gradient of p' = M p is M g when M
   is orthogonal);
@@ -11,8 +12,9 @@ is a first moment (momentum, Adam m); minidsn.optim's SLOT_MOMENTS table is cons
   approx_transform_second_moment; exact only when M is a signed permutation);
 * entries that are appended start at 0 in every slot; deleted entries are deleted in every slot.
 
-The same rule is what minidsn.optim.change_basis / insert_entries / delete_entries implement; it is written here so
-that the isotropic operations do not depend on the slot names of one optimiser.
+The same rule is what minidsn.optim.change_basis / insert_entries / delete_entries implement, with the same slot
+table; it is written here because the isotropic operations also need two-sided products (A p B), non-orthogonal
+compensation updates and exact value overrides (L Q^T), which those edits do not offer.
 """
 
 from __future__ import annotations
@@ -21,14 +23,13 @@ import numpy as np
 
 __all__ = ["SECOND_MOMENT_SLOTS", "copy_net", "copy_state", "Editor"]
 
-# Slot names treated as second moments (Adam/AdamW "v", RMSProp / Adagrad accumulators, torch's names).
-SECOND_MOMENT_SLOTS = frozenset({"v", "nu", "sum_sq", "mean_sq", "sq", "square_avg", "exp_avg_sq", "accumulator",
-                                 "acc", "G", "v_hat", "vhat", "v_max", "max_v", "max_exp_avg_sq"})
-try:  # the slot kinds minidsn.optim declares (1 = first moment, 2 = second moment)
+try:  # the slot kinds minidsn.optim declares (1 = first moment, 2 = second moment): the one source of truth
     from minidsn.optim.base import SLOT_MOMENTS as _SLOT_MOMENTS
-except ImportError:
+except ImportError:  # pragma: no cover - minidsn.optim is part of the package
     _SLOT_MOMENTS = {}
 
+# Default extra second-moment slot names (beyond minidsn.optim's own, which _SLOT_MOMENTS already classifies).
+SECOND_MOMENT_SLOTS = frozenset()
 
 
 def copy_net(net: dict) -> dict:
@@ -76,8 +77,19 @@ class Editor:
         """(slot name, is_second_moment) for every state slot holding ``key``."""
         if self.state is None or self._group(key) != "params":
             return []
-        return [(slot, slot in self.second or _SLOT_MOMENTS.get(slot) == 2) for slot, tree in self.state.items()
-                if isinstance(tree, dict) and key in tree]
+        out = []
+        for slot, tree in self.state.items():
+            if not (isinstance(tree, dict) and key in tree):
+                continue
+            if slot in self.second:
+                out.append((slot, True))
+            elif _SLOT_MOMENTS.get(slot) in (1, 2):
+                out.append((slot, _SLOT_MOMENTS[slot] == 2))
+            else:  # never guess: a second moment transformed as a first one would silently corrupt training
+                raise KeyError(f"optimiser state slot {slot!r} has no known moment order (minidsn.optim knows "
+                               f"{sorted(_SLOT_MOMENTS)}); pass second_moment_slots={{{slot!r}}} if it holds "
+                               "squared gradients")
+        return out
 
     # -- edits ------------------------------------------------------------------------------------------------
     def set(self, key, idx, value):
