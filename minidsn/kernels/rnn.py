@@ -126,13 +126,21 @@ def _window_kernel(Wxh, Whh, m, Wiy, bh, by, s0, inputs, targets, gate, g_loss, 
         ss[0, j] = s0[j]
     loss = 0.0
     y = np.empty(V)
+    a = np.empty(H)
+    WhhT = np.ascontiguousarray(Whh.T)
     for t in range(T):
         xi = inputs[t]
+        # a_i = (Wxh[i, x] + bh_i) + sum_j Whh[i, j] s_j, accumulated j ascending as axpy over the rows of Whh^T:
+        # the same additions in the same order as the dot-product form, but the inner loop has no loop-carried
+        # dependency, so LLVM vectorises it without fastmath.
         for i in range(H):
-            a = Wxh[i, xi] + bh[i]
-            for j in range(H):
-                a += Whh[i, j] * ss[t, j]
-            h = np.tanh(a)
+            a[i] = Wxh[i, xi] + bh[i]
+        for j in range(H):
+            sj = ss[t, j]
+            for i in range(H):
+                a[i] += WhhT[j, i] * sj
+        for i in range(H):
+            h = np.tanh(a[i])
             hs[t, i] = h
             ss[t + 1, i] = m[i] * h if gate else h
         ymax = -np.inf
@@ -192,11 +200,13 @@ def _window_kernel(Wxh, Whh, m, Wiy, bh, by, s0, inputs, targets, gate, g_loss, 
             dWxh[i, xi] += dr[i]
             for j in range(H):
                 dWhh[i, j] += dr[i] * ss[t, j]
+        # ds_j = sum_i Whh[i, j] dr_i, i ascending, as axpy over the rows of Whh (same order, vectorisable).
         for j in range(H):
-            acc = 0.0
-            for i in range(H):
-                acc += Whh[i, j] * dr[i]
-            ds_next[j] = acc
+            ds_next[j] = 0.0
+        for i in range(H):
+            dri = dr[i]
+            for j in range(H):
+                ds_next[j] += Whh[i, j] * dri
     for j in range(H):
         ds0[j] = ds_next[j]
     return loss
