@@ -25,6 +25,45 @@ from pathlib import Path
 __all__ = ["main", "build_parser"]
 
 
+BLAS_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def blas_thread_env(threads: int | None, environ) -> dict:
+    """The BLAS thread variables to set before NumPy loads: ``--threads N`` sets all three to N (0: leave the
+    library defaults); without it they default to 1 unless the user set any of them.
+
+    Why 1: the models' matrices are small and this is a CPU-only, few-core tool; on the shared 2-core machine a
+    multi-threaded OpenBLAS made a 206x784 @ 784x50 product 27x slower (22 ms vs 0.8 ms, docs/requests/dnm.md) and
+    the URN's S = 120 step 20x slower. Large products (URN at S = 5000) may gain from --threads 2 on a quiet machine.
+    """
+    if threads is not None:
+        if threads < 0:
+            raise ValueError(f"--threads must be >= 0, got {threads}")
+        return {} if threads == 0 else {v: str(threads) for v in BLAS_THREAD_VARS}
+    if any(v in environ for v in BLAS_THREAD_VARS):
+        return {}
+    return {v: "1" for v in BLAS_THREAD_VARS}
+
+
+def _threads_from_argv(argv) -> int | None:
+    """The value of ``--threads N`` / ``--threads=N`` (None when absent or not an integer: argparse reports it)."""
+    for i, a in enumerate(argv):
+        val = argv[i + 1] if a == "--threads" and i + 1 < len(argv) else a[10:] if a.startswith("--threads=") else None
+        if val is not None:
+            try:
+                return int(val)
+            except ValueError:
+                return None
+    return None
+
+
+def _apply_blas_threads(threads: int | None) -> None:
+    env = blas_thread_env(threads, os.environ)
+    if env and "numpy" in sys.modules:  # main() called from Python after NumPy was loaded: too late to take effect
+        return
+    os.environ.update(env)
+
+
 def _err(msg: str) -> int:
     print(f"error: {msg}", file=sys.stderr)
     return 1
@@ -224,6 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--epochs", type=int, help="override the number of epochs")
     s.add_argument("--out", help="output directory (default runs/NAME-<timestamp>/)")
     s.add_argument("--data-dir", help="data directory (default: $MINIDSN_DATA, then the run file's data_dir)")
+    s.add_argument("--threads", type=int, default=None,
+                   help="BLAS threads (default 1 unless OPENBLAS/OMP/MKL_NUM_THREADS is set; 0 = library default)")
     s.add_argument("--jobs", type=int, default=1, help="parallel processes for a sweep over seeds")
     s.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its newest good checkpoint")
     s.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None,
@@ -260,6 +301,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    try:  # before anything imports NumPy (building the parser already does)
+        _apply_blas_threads(_threads_from_argv(argv) if argv[:1] == ["run"] else None)
+    except ValueError as exc:
+        return _err(str(exc))
     if argv[:1] == ["selfcheck"]:  # everything after the verb belongs to selfcheck (argparse would eat options)
         return cmd_selfcheck(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)

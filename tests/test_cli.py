@@ -163,3 +163,29 @@ def test_python_dash_m(tmp_path):
     assert r.returncode == 0 and "mlp" in r.stdout and r.stderr == ""
     r = subprocess.run([sys.executable, "-m", "minidsn", "frobnicate"], capture_output=True, text=True, timeout=120)
     assert r.returncode == 2 and "invalid choice" in r.stderr
+
+
+def test_blas_thread_defaults():
+    from minidsn.cli import BLAS_THREAD_VARS, blas_thread_env
+
+    assert blas_thread_env(None, {}) == {v: "1" for v in BLAS_THREAD_VARS}
+    assert blas_thread_env(None, {"OMP_NUM_THREADS": "4"}) == {}  # the user's choice wins
+    assert blas_thread_env(3, {"OMP_NUM_THREADS": "4"}) == {v: "3" for v in BLAS_THREAD_VARS}
+    assert blas_thread_env(0, {}) == {}
+    with pytest.raises(ValueError, match="--threads"):
+        blas_thread_env(-1, {})
+
+
+def test_run_sets_blas_threads_before_numpy_loads(tmp_path, run_file):
+    # A fresh process: the variables must be in the environment when NumPy (and its BLAS) is first imported.
+    code = ("import os, sys; from minidsn.cli import main; "
+            "sys.argv = ['minidsn', 'run', sys.argv[1], '--steps', '1', '--out', sys.argv[2], '--no-plots'] "
+            "+ sys.argv[3:]; main(); print('THREADS', os.environ.get('OPENBLAS_NUM_THREADS'))")
+    env = {k: v for k, v in __import__("os").environ.items() if k not in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS",
+                                                                          "MKL_NUM_THREADS")}
+    for extra, want in (([], "1"), (["--threads", "2"], "2")):
+        out = tmp_path / f"out{len(extra)}"
+        r = subprocess.run([sys.executable, "-c", code, str(run_file), str(out), *extra], capture_output=True,
+                           text=True, env=env, cwd=Path(__file__).resolve().parents[1], timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert f"THREADS {want}" in r.stdout

@@ -68,6 +68,13 @@ class DMMModel(Model):
         "lam_backoff": Option(float, DEFAULTS["lam_backoff"], "lambda factor per failed round (recovers by its "
                               "inverse per accepted round); 1 = no back-off",
                               check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
+        "prune_growth": Option(float, DEFAULTS["prune_growth"], "prune_fraction factor after an accepted round (up "
+                               "to its configured value); 1 = halved fractions never grow back",
+                               check=lambda v: None if v >= 1 else "must be >= 1"),
+        "recover_steps": Option(int, DEFAULTS["recover_steps"], "last steps of each prune round trained at "
+                                "lam_final before the guard is measured; 0 = none", check=_nonneg),
+        "prune_cutoff": Option(float, DEFAULTS["prune_cutoff"], "an accepted round removes every link with |w| "
+                               "below this first (the fraction rule only when none is); 0 = off", check=_nonneg),
         "prune_optimizer": Option(str, DEFAULTS["prune_optimizer"], "trim = delete Adam moments with the links; "
                                   "reset = fresh Adam (the original)", choices=("trim", "reset")),
     }

@@ -10,6 +10,8 @@ raising lambda by hand.  Here every choice is a config value fixed before the ru
    the last entry repeats), with round lengths ``round_steps_schedule`` (same rule; e.g. one long round of 2,500).
    ``lam_backoff`` < 1 multiplies lambda by that factor after each failed round and divides it back (up to the
    scheduled value) after each accepted round.
+   With ``recover_steps`` = r > 0 the last r steps of every round train at lambda = ``lam_final`` (a recovery from
+   the shrinkage the L1 term causes, so that the guard below measures damage done by pruning, not shrinkage).
    At the end of a round the data loss D (summed squared error, no L1) is measured against the guard
    G = min(loss_cap, max(loss_guard, guard_ratio * D_ref)), where D_ref is (``guard_ref``) "base": the data loss at
    the end of the base phase, or "last": the data loss of the last accepted round (the L1 ramp itself raises the
@@ -18,9 +20,13 @@ raising lambda by hand.  Here every choice is a config value fixed before the ru
    step does not count as a failed round.
    - D <= G: the round is accepted (snapshot), then the ``prune_fraction`` smallest-|w| links are removed
      (at least one); the end of the base phase is always accepted;
-   - D > G: the state returns to the last accepted snapshot and prune_fraction is halved; once it would prune less
+   - D > G: the state returns to the last accepted snapshot and prune_fraction is halved (after an accepted round it
+     grows back by the factor ``prune_growth``, at most to its configured value; 1 = it never grows); once it would prune less
      than one link, single links are tried in order of |w| (skipping those whose removal failed), and pruning
      stops after ``max_single_tries`` failed single-link attempts.
+   With ``prune_cutoff`` = c > 0, an accepted round first removes every link with |w| < c (the original's rule: the
+   links the L1 term has already driven to about zero, however many); the fraction rule applies when no link is
+   below c, and after a failed round until a round is accepted again.
    Pruning stops as well when the link count reaches ``target_links``.
    Which links are removed (``prune_rule``):
    - "magnitude": the smallest |w|;
@@ -55,9 +61,9 @@ DEFAULTS = dict(
     lr_final=1e-3, lam_base=0.001, base_steps=2500, round_steps=100, lam_growth=1.5, lam_max=0.2,
     prune_fraction=0.12, loss_guard=0.05, guard_ratio=3.0, guard_ref="base", loss_cap=1e9, guard_window=1, max_single_tries=5, target_links=19,
     final_steps=1000, lam_final=0.0, prune_optimizer="trim", prune_rule="magnitude", ablation_links=200,
-    lam_schedule=(), round_steps_schedule=(), lam_backoff=1.0,
+    lam_schedule=(), round_steps_schedule=(), lam_backoff=1.0, prune_growth=1.0, recover_steps=0, prune_cutoff=0.0, lam_target=0.0, max_rounds=0,
 )
-PRUNE_RULES = ("magnitude", "ablation")
+PRUNE_RULES = ("magnitude", "ablation", "cutoff")
 GUARD_REFS = ("base", "last")
 
 _PLANS: dict = {}
@@ -82,7 +88,7 @@ def new_state(cfg: dict, rng: np.random.Generator) -> dict:
         "phase": "base", "phase_step": 0, "round": 0, "lam": float(cfg["lam_base"]),
         "prune_fraction": float(cfg["prune_fraction"]), "pruning": True,
         "snapshot": {}, "base_data_loss": -1.0, "ref_data_loss": -1.0, "skip": 0, "window_min": -1.0,
-        "lam_scale": 1.0,
+        "lam_scale": 1.0, "cutoff_blocked": False,
     }
 
 
@@ -115,6 +121,9 @@ def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
     """One Adam step (one episode) plus any scheduled structural event; returns (state, metrics)."""
     plan = _plan_for(cfg, state)
     lam = state["lam"]
+    if state["phase"] == "rounds" and state["phase_step"] >= _round_steps(cfg, state["round"]) - cfg.get(
+            "recover_steps", 0):
+        lam = cfg["lam_final"]  # recovery at the end of a round: the guard judges damage, not L1 shrinkage
     opt = optim.Adam(lr=_phase_lr(cfg, state["phase"]))
 
     def loss(params):
@@ -183,30 +192,48 @@ def _end_of_round(state, cfg, metrics):
             skip += 1
         state = dict(_copy_tree(snap), snapshot=snap, prune_fraction=frac, skip=skip, round=state["round"],
                      phase="rounds", phase_step=0, base_data_loss=state["base_data_loss"],
-                     lam_scale=state.get("lam_scale", 1.0) * cfg.get("lam_backoff", 1.0))
+                     lam_scale=state.get("lam_scale", 1.0) * cfg.get("lam_backoff", 1.0),
+                     cutoff_blocked=True)  # the same cutoff cut from the same snapshot would fail again
         metrics["event"] = -1.0  # reverted
         if skip >= cfg["max_single_tries"]:
             state["pruning"] = False
     else:
         if d <= guard:
             scale = min(1.0, state.get("lam_scale", 1.0) / cfg.get("lam_backoff", 1.0))
-            state = dict(state, ref_data_loss=float(d), lam_scale=scale)
+            # after a success the cut size may grow back (prune_growth > 1), never above the configured fraction
+            frac = min(cfg["prune_fraction"], state["prune_fraction"] * cfg.get("prune_growth", 1.0))
+            state = dict(state, ref_data_loss=float(d), lam_scale=scale, prune_fraction=frac, cutoff_blocked=False)
         state = dict(state, snapshot=_copy_state(state), skip=0 if d <= guard else state["skip"])
     n = len(state["link_ids"])
-    if not state["pruning"] or n <= cfg["target_links"]:
+    out_of_rounds = cfg.get("max_rounds", 0) > 0 and state["round"] >= cfg["max_rounds"]
+    if not state["pruning"] or n <= cfg["target_links"] or out_of_rounds:
         return dict(state, phase="final", phase_step=0, lam=float(cfg["lam_final"]))
-    # prune the smallest links (in single-link mode: the (skip+1)-th smallest)
-    k = max(1, int(np.floor(state["prune_fraction"] * n)))
-    k = min(k, n - cfg["target_links"])
     w = state["params"]["gates"]
-    order = _prune_order(_plan_for(cfg, state), w, k, cfg)  # the plan of the state after a possible revert
-    drop = np.sort(order[state["skip"]:state["skip"] + 1] if k == 1 else order[:k])
+    below = np.flatnonzero(np.abs(w) < cfg.get("prune_cutoff", 0.0))
+    if cfg["prune_rule"] == "cutoff":
+        drop = below[:n - cfg["target_links"]]  # only links already at about zero, possibly none
+    elif below.size and not state.get("cutoff_blocked", False):
+        # links the L1 term has already driven to (about) zero go first, all at once (the original's rule)
+        drop = below[:n - cfg["target_links"]]
+    else:
+        # prune the smallest links (in single-link mode: the (skip+1)-th smallest)
+        k = max(1, int(np.floor(state["prune_fraction"] * n)))
+        k = min(k, n - cfg["target_links"])
+        order = _prune_order(_plan_for(cfg, state), w, k, cfg)  # the plan of the state after a possible revert
+        drop = np.sort(order[state["skip"]:state["skip"] + 1] if k == 1 else order[:k])
     if cfg["prune_optimizer"] == "trim":
         params, opt_state = optim.delete_entries(state["params"], state["opt"], ("gates",), 0, drop)
     else:
         params = {"gates": np.delete(w, drop)}
         opt_state = optim.Adam(lr=cfg["lr"]).init(params)
-    lam = _round_lam(cfg, state["round"] + 1, state.get("lam_scale", 1.0))
+    if cfg.get("lam_target", 0.0) > 0:
+        # lambda as a controller (dual ascent on the constraint D <= lam_target): up while the data loss meets the
+        # target, down when it does not
+        up = d <= cfg["lam_target"]
+        lam = state["lam"] * cfg["lam_growth"] if up else state["lam"] / cfg["lam_growth"]
+        lam = min(cfg["lam_max"], max(cfg["lam_base"], lam))
+    else:
+        lam = _round_lam(cfg, state["round"] + 1, state.get("lam_scale", 1.0))
     metrics["event"] = float(len(drop))
     return dict(state, params=params, opt=opt_state, link_ids=np.delete(state["link_ids"], drop), lam=float(lam))
 
@@ -214,7 +241,7 @@ def _end_of_round(state, cfg, metrics):
 def _prune_order(plan, w, k, cfg) -> np.ndarray:
     """Link positions in the order they should be removed (see the module docstring, ``prune_rule``)."""
     order = np.argsort(np.abs(w), kind="stable")
-    if cfg["prune_rule"] == "magnitude":
+    if cfg["prune_rule"] in ("magnitude", "cutoff"):
         return order
     if cfg["prune_rule"] != "ablation":
         raise ValueError(f"prune_rule must be one of {PRUNE_RULES}, got {cfg['prune_rule']!r}")
