@@ -111,3 +111,86 @@ def test_lam_backoff_scales_lambda_after_a_failed_round():
     for _ in range(2):  # the first round fails the (impossible) guard: revert, lambda halves
         st, m = synthesis_step(st, cfg)
     assert st["lam_scale"] == 0.5 and st["lam"] == 0.05
+
+
+def test_cutoff_rule_removes_exactly_the_links_below_the_cutoff():
+    kw = dict(prune_rule="cutoff", loss_guard=1e9, loss_cap=1e9, target_links=1)
+    cfg, ref_cfg = _cfg(prune_cutoff=0.01, **kw), _cfg(prune_cutoff=0.0, **kw)
+    st, ref = new_state(cfg, np.random.default_rng(3)), new_state(ref_cfg, np.random.default_rng(3))
+    for _ in range(3):  # the third step ends the base phase: a prune event
+        st, m = synthesis_step(st, cfg)
+        ref, m_ref = synthesis_step(ref, ref_cfg)  # same updates, nothing pruned (cutoff 0)
+    w = ref["params"]["gates"]
+    below = np.abs(w) < 0.01
+    assert m["event"] == below.sum() > 0 and m_ref["event"] == 0
+    np.testing.assert_array_equal(st["link_ids"], ref["link_ids"][~below])
+    np.testing.assert_array_equal(st["params"]["gates"], w[~below])
+
+
+def test_cutoff_rule_prunes_nothing_when_no_link_is_small():
+    cfg = _cfg(prune_rule="cutoff", prune_cutoff=1e-12, loss_guard=1e9, loss_cap=1e9, init_scale=1.0)
+    st = new_state(cfg, np.random.default_rng(4))
+    n0 = len(st["link_ids"])
+    events = []
+    for _ in range(3 + 2 * 3):
+        st, m = synthesis_step(st, cfg)
+        events.append(m["event"])
+    assert events == [0.0] * len(events) and len(st["link_ids"]) == n0
+
+
+def test_lam_target_controller_raises_lambda_while_the_target_is_met_and_lowers_it_otherwise():
+    kw = dict(prune_rule="cutoff", prune_cutoff=0.0, loss_guard=1e9, loss_cap=1e9, lam_growth=2.0, lam_base=0.001,
+              lam_max=0.004)
+    for target, want in ((1e9, [0.002, 0.004, 0.004]), (1e-12, [0.001, 0.001, 0.001])):
+        cfg = _cfg(lam_target=target, **kw)
+        st = new_state(cfg, np.random.default_rng(5))
+        lams = []
+        for _ in range(3):
+            st, _ = synthesis_step(st, cfg)
+        lams.append(st["lam"])  # after the base phase
+        for _ in range(2 * 2):
+            st, _ = synthesis_step(st, cfg)
+            if st["phase_step"] == 0:
+                lams.append(st["lam"])
+        assert lams == want, (target, lams)
+
+
+def test_recover_steps_train_the_end_of_each_round_at_lam_final():
+    cfg = _cfg(lam_schedule=(0.05,), round_steps=4, recover_steps=1, lam_final=0.0, loss_guard=1e9, loss_cap=1e9)
+    st = new_state(cfg, np.random.default_rng(6))
+    lams = []
+    for _ in range(3 + 8):
+        st, m = synthesis_step(st, cfg)
+        lams.append(m["lam"])
+    assert lams[3:] == [0.05, 0.05, 0.05, 0.0] * 2
+
+
+def test_prune_growth_lets_a_halved_fraction_grow_back_to_its_configured_value():
+    from minidsn.models.dmm_synthesis import _end_of_round
+
+    cfg = _cfg(prune_growth=1.5, prune_fraction=0.2, loss_guard=1e9, loss_cap=1e9)
+    st = new_state(cfg, np.random.default_rng(7))
+    for _ in range(3):
+        st, _ = synthesis_step(st, cfg)
+    st = dict(st, prune_fraction=0.05)
+    st = _end_of_round(st, cfg, {"event": 0.0})  # accepted: 0.05 * 1.5
+    assert np.isclose(st["prune_fraction"], 0.075)
+    for _ in range(5):
+        st = _end_of_round(st, cfg, {"event": 0.0})
+    assert st["prune_fraction"] == 0.2
+
+
+def test_tail_phase_after_max_rounds_keeps_its_phase_through_reverts_and_ends_in_final():
+    cfg = _cfg(prune_rule="cutoff", prune_cutoff=0.0, loss_guard=1e9, loss_cap=1e9, max_rounds=2,
+               tail_guard=1e-12, tail_round_steps=2, tail_lam=0.002, tail_tries=2, target_links=1)
+    st = new_state(cfg, np.random.default_rng(8))
+    phases = []
+    for _ in range(3 + 2 * 2 + 2 * 4 + 2):
+        st, m = synthesis_step(st, cfg)
+        phases.append(st["phase"])
+    assert "tail" in phases and phases[-1] == "final"
+    i = phases.index("tail")
+    # the (impossible) tail guard fails every single-link removal: reverts stay in the tail until tail_tries
+    assert set(phases[i:phases.index("final")]) == {"tail"}
+    n_tail = len(st["link_ids"])
+    assert n_tail == len(new_state(cfg, np.random.default_rng(8))["link_ids"])  # nothing was accepted

@@ -51,7 +51,8 @@ class DMMModel(Model):
         "guard_window": Option(int, DEFAULTS["guard_window"], "a round's data loss = min over its last N steps",
                                check=_pos),
         "prune_rule": Option(str, DEFAULTS["prune_rule"], "magnitude = smallest |w| first; ablation = smallest "
-                             "data-loss increase when the link is zeroed first", choices=("magnitude", "ablation")),
+                             "data-loss increase when the link is zeroed first; cutoff = only links below "
+                             "prune_cutoff", choices=("magnitude", "ablation", "cutoff")),
         "ablation_links": Option(int, DEFAULTS["ablation_links"], "ablate every link when at most this many remain "
                                  "(else the 2k smallest)", check=_pos),
         "max_single_tries": Option(int, DEFAULTS["max_single_tries"], "failed single-link prunes before stopping",
@@ -75,6 +76,17 @@ class DMMModel(Model):
                                 "lam_final before the guard is measured; 0 = none", check=_nonneg),
         "prune_cutoff": Option(float, DEFAULTS["prune_cutoff"], "an accepted round removes every link with |w| "
                                "below this first (the fraction rule only when none is); 0 = off", check=_nonneg),
+        "lam_target": Option(float, DEFAULTS["lam_target"], "lambda as a controller: x lam_growth after a round "
+                             "whose data loss is <= this, / lam_growth otherwise (within [lam_base, lam_max]); "
+                             "0 = the ramp or lam_schedule", check=_nonneg),
+        "max_rounds": Option(int, DEFAULTS["max_rounds"], "prune rounds before the tail (or the final phase); "
+                             "0 = until pruning stops", check=_nonneg),
+        "tail_guard": Option(float, DEFAULTS["tail_guard"], "after max_rounds: remove one link at a time (ablation "
+                             "order), retrain, keep it only if the data loss is <= this; 0 = no tail", check=_nonneg),
+        "tail_round_steps": Option(int, DEFAULTS["tail_round_steps"], "retraining steps per tail removal",
+                                   check=_pos),
+        "tail_lam": Option(float, DEFAULTS["tail_lam"], "lambda during the tail", check=_nonneg),
+        "tail_tries": Option(int, DEFAULTS["tail_tries"], "failed removals in a row that end the tail", check=_pos),
         "prune_optimizer": Option(str, DEFAULTS["prune_optimizer"], "trim = delete Adam moments with the links; "
                                   "reset = fresh Adam (the original)", choices=("trim", "reset")),
     }

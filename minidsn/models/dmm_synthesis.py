@@ -62,6 +62,7 @@ DEFAULTS = dict(
     prune_fraction=0.12, loss_guard=0.05, guard_ratio=3.0, guard_ref="base", loss_cap=1e9, guard_window=1, max_single_tries=5, target_links=19,
     final_steps=1000, lam_final=0.0, prune_optimizer="trim", prune_rule="magnitude", ablation_links=200,
     lam_schedule=(), round_steps_schedule=(), lam_backoff=1.0, prune_growth=1.0, recover_steps=0, prune_cutoff=0.0, lam_target=0.0, max_rounds=0,
+    tail_guard=0.0, tail_round_steps=500, tail_lam=0.003, tail_tries=15,
 )
 PRUNE_RULES = ("magnitude", "ablation", "cutoff")
 GUARD_REFS = ("base", "last")
@@ -117,8 +118,19 @@ def _copy_tree(x):
     return x
 
 
+def _phase_cfg(cfg: dict, phase: str) -> dict:
+    """The settings in force in ``phase``: in the tail, single-link ablation pruning under an absolute guard."""
+    if phase != "tail":
+        return cfg
+    return dict(cfg, prune_rule="ablation", loss_guard=cfg["tail_guard"], loss_cap=cfg["tail_guard"], guard_ref="base",
+                guard_ratio=1.0, lam_target=0.0, lam_schedule=(cfg["tail_lam"],), round_steps=cfg["tail_round_steps"],
+                round_steps_schedule=(), max_single_tries=cfg["tail_tries"], prune_cutoff=0.0, max_rounds=0,
+                recover_steps=0, lam_backoff=1.0, prune_fraction=1e-9, prune_growth=1.0)
+
+
 def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
     """One Adam step (one episode) plus any scheduled structural event; returns (state, metrics)."""
+    cfg = _phase_cfg(cfg, state["phase"])
     plan = _plan_for(cfg, state)
     lam = state["lam"]
     if state["phase"] == "rounds" and state["phase_step"] >= _round_steps(cfg, state["round"]) - cfg.get(
@@ -134,7 +146,7 @@ def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
     data = plan.loss(state["params"]["gates"])
     params, opt_state = opt.update(grads, state["opt"], state["params"])
     state = dict(state, params=params, opt=opt_state, phase_step=state["phase_step"] + 1)
-    if state["phase"] in ("base", "rounds"):
+    if state["phase"] in ("base", "rounds", "tail"):
         end = cfg["base_steps"] if state["phase"] == "base" else _round_steps(cfg, state["round"])
         if state["phase_step"] > end - cfg["guard_window"]:
             # data loss of the parameters after this step (the forward pass is cached for the next step)
@@ -146,7 +158,7 @@ def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
     if state["phase"] == "base" and state["phase_step"] >= cfg["base_steps"]:
         state = dict(state, phase="rounds", phase_step=0, round=0)
         state = _end_of_round(state, cfg, metrics)
-    elif state["phase"] == "rounds" and state["phase_step"] >= _round_steps(cfg, state["round"]):
+    elif state["phase"] in ("rounds", "tail") and state["phase_step"] >= _round_steps(cfg, state["round"]):
         state = dict(state, phase_step=0, round=state["round"] + 1)
         state = _end_of_round(state, cfg, metrics)
     return state, metrics
@@ -168,7 +180,7 @@ def _round_lam(cfg, k, scale=1.0):
 
 
 def _phase_lr(cfg, phase):
-    return cfg["lr"] if phase == "base" else cfg["lr_rounds"] if phase == "rounds" else cfg["lr_final"]
+    return cfg["lr"] if phase == "base" else cfg["lr_rounds"] if phase in ("rounds", "tail") else cfg["lr_final"]
 
 
 def _end_of_round(state, cfg, metrics):
@@ -191,7 +203,7 @@ def _end_of_round(state, cfg, metrics):
         if single:
             skip += 1
         state = dict(_copy_tree(snap), snapshot=snap, prune_fraction=frac, skip=skip, round=state["round"],
-                     phase="rounds", phase_step=0, base_data_loss=state["base_data_loss"],
+                     phase=state["phase"], phase_step=0, base_data_loss=state["base_data_loss"],
                      lam_scale=state.get("lam_scale", 1.0) * cfg.get("lam_backoff", 1.0),
                      cutoff_blocked=True)  # the same cutoff cut from the same snapshot would fail again
         metrics["event"] = -1.0  # reverted
@@ -206,6 +218,11 @@ def _end_of_round(state, cfg, metrics):
         state = dict(state, snapshot=_copy_state(state), skip=0 if d <= guard else state["skip"])
     n = len(state["link_ids"])
     out_of_rounds = cfg.get("max_rounds", 0) > 0 and state["round"] >= cfg["max_rounds"]
+    if out_of_rounds and state["phase"] == "rounds" and cfg.get("tail_guard", 0.0) > 0 and n > cfg["target_links"]:
+        # the tail: one retrained single-link ablation at a time, from the state now (accepted as the snapshot)
+        state = dict(state, phase="tail", phase_step=0, round=0, pruning=True, skip=0, lam=float(cfg["tail_lam"]),
+                     prune_fraction=1e-9, cutoff_blocked=False)
+        return dict(state, snapshot=_copy_state(state))
     if not state["pruning"] or n <= cfg["target_links"] or out_of_rounds:
         return dict(state, phase="final", phase_step=0, lam=float(cfg["lam_final"]))
     w = state["params"]["gates"]
