@@ -60,7 +60,7 @@ def test_ablation_order_removes_least_damaging_link_first():
     losses = [ablated(i) for i in order[:5]]
     assert losses == sorted(losses)
     assert losses[0] <= min(ablated(i) for i in range(len(w)))
-    assert plan.loss(w) == plan.forward(w)[0]  # cache left at the current gates
+    assert plan.loss(w) == plan.plans[0].forward(w)[0]  # cache left at the current gates
 
 
 def test_guard_ref_last_and_window_run_to_final_phase():
@@ -194,3 +194,23 @@ def test_tail_phase_after_max_rounds_keeps_its_phase_through_reverts_and_ends_in
     assert set(phases[i:phases.index("final")]) == {"tail"}
     n_tail = len(st["link_ids"])
     assert n_tail == len(new_state(cfg, np.random.default_rng(8))["link_ids"])  # nothing was accepted
+
+
+def test_extra_strings_train_on_the_sum_of_the_episode_losses():
+    from minidsn.engine import grad
+    from minidsn.models.dmm_synthesis import _plan_for
+
+    cfg = _cfg(extra_strings=("mississippi.",))
+    st = new_state(cfg, np.random.default_rng(9))
+    both = _plan_for(cfg, st)
+    one = _plan_for(_cfg(), st)
+    other = _plan_for(_cfg(string="mississippi."), st)
+    w = st["params"]["gates"] * 20.0
+    assert len(both.plans) == 2
+    assert np.isclose(both.loss(w), one.loss(w) + other.loss(w), rtol=1e-13)
+    g_both = grad(both.differentiable_loss)(w)
+    np.testing.assert_allclose(g_both, grad(one.differentiable_loss)(w) + grad(other.differentiable_loss)(w),
+                               rtol=1e-12, atol=1e-14)
+    for _ in range(5):  # a run with two episodes per step reaches its first prune
+        st, m = synthesis_step(st, cfg)
+    assert len(st["link_ids"]) < len(both.links)

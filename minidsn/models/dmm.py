@@ -87,6 +87,10 @@ class DMMModel(Model):
                                    check=_pos),
         "tail_lam": Option(float, DEFAULTS["tail_lam"], "lambda during the tail", check=_nonneg),
         "tail_tries": Option(int, DEFAULTS["tail_tries"], "failed removals in a row that end the tail", check=_pos),
+        "extra_strings": Option(tuple, DEFAULTS["extra_strings"], "more training strings, one episode each per step "
+                                "(loss = sum over episodes); empty = the original's single string",
+                                check=lambda v: None if all(isinstance(x, str) and x for x in v)
+                                else "entries must be non-empty strings"),
         "prune_optimizer": Option(str, DEFAULTS["prune_optimizer"], "trim = delete Adam moments with the links; "
                                   "reset = fresh Adam (the original)", choices=("trim", "reset")),
     }

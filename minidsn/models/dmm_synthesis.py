@@ -62,7 +62,7 @@ DEFAULTS = dict(
     prune_fraction=0.12, loss_guard=0.05, guard_ratio=3.0, guard_ref="base", loss_cap=1e9, guard_window=1, max_single_tries=5, target_links=19,
     final_steps=1000, lam_final=0.0, prune_optimizer="trim", prune_rule="magnitude", ablation_links=200,
     lam_schedule=(), round_steps_schedule=(), lam_backoff=1.0, prune_growth=1.0, recover_steps=0, prune_cutoff=0.0, lam_target=0.0, max_rounds=0,
-    tail_guard=0.0, tail_round_steps=500, tail_lam=0.003, tail_tries=15,
+    tail_guard=0.0, tail_round_steps=500, tail_lam=0.003, tail_tries=15, extra_strings=(),
 )
 PRUNE_RULES = ("magnitude", "ablation", "cutoff")
 GUARD_REFS = ("base", "last")
@@ -93,9 +93,8 @@ def new_state(cfg: dict, rng: np.random.Generator) -> dict:
     }
 
 
-def _plan_for(cfg, state) -> EpisodePlan:
-    full = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
-    ids = state["link_ids"]
+def _string_plan(s, cfg, ids) -> EpisodePlan:
+    full = make_plan(s, cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
     if len(ids) == len(full.links):
         return full
     cache = _PLANS.setdefault(("subset", id(full)), {})
@@ -104,6 +103,31 @@ def _plan_for(cfg, state) -> EpisodePlan:
         cache.clear()
         cache[key] = full.subset(ids)
     return cache[key]
+
+
+class _Episodes:
+    """The training episodes of a step: ``string`` and every ``extra_strings`` entry, same links and gates.
+
+    loss(w) = sum over the episodes of the data loss (one episode: the note's loss; several: the multi-string
+    variant, a departure from the original, which trained on "test string." only)."""
+
+    def __init__(self, plans):
+        self.plans = plans
+        self.links = plans[0].links
+
+    def loss(self, w) -> float:
+        return float(sum(p.loss(w) for p in self.plans))
+
+    def differentiable_loss(self, w):
+        total = episode_loss(w, plan=self.plans[0])
+        for p in self.plans[1:]:
+            total = total + episode_loss(w, plan=p)
+        return total
+
+
+def _plan_for(cfg, state) -> _Episodes:
+    ids = state["link_ids"]
+    return _Episodes([_string_plan(s, cfg, ids) for s in (cfg["string"], *cfg.get("extra_strings", ()))])
 
 
 def _copy_state(state):
@@ -140,7 +164,7 @@ def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
 
     def loss(params):
         w = params["gates"]
-        return episode_loss(w, plan=plan) + lam * mnp.sum(mnp.abs(w))
+        return plan.differentiable_loss(w) + lam * mnp.sum(mnp.abs(w))
 
     total, grads = value_and_grad(loss)(state["params"])
     data = plan.loss(state["params"]["gates"])
