@@ -214,3 +214,16 @@ def test_extra_strings_train_on_the_sum_of_the_episode_losses():
     for _ in range(5):  # a run with two episodes per step reaches its first prune
         st, m = synthesis_step(st, cfg)
     assert len(st["link_ids"]) < len(both.links)
+
+
+def test_link_table_file_uses_the_runs_network_size(tmp_path):
+    from minidsn.models.dmm import DMMModel
+
+    cfg = _cfg(n_layers=2, n_per_layer=1)
+    st = new_state(cfg, np.random.default_rng(10))
+    for _ in range(4):
+        st, _ = synthesis_step(st, cfg)
+    DMMModel().plot(st, {}, str(tmp_path))
+    lines = (tmp_path / "links.txt").read_text().splitlines()
+    want = [f"{r[0]}.{r[1]} <- {r[2]}.{r[3]}  {r[4]:+.4f}" for r in link_table(cfg, st)]
+    assert lines == want and len(lines) == len(st["link_ids"])

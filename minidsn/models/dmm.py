@@ -148,6 +148,8 @@ class DMMModel(Model):
                     f.write(f"{c} {a:g} {b:g}\n")
         elif "link_ids" in state:
             cfg = dict(DEFAULTS)
+            if "net_size" in state:  # the run's network size (states saved before it was kept: the defaults)
+                cfg.update(n_layers=int(state["net_size"][0]), n_per_layer=int(state["net_size"][1]))
             with open(os.path.join(out_dir, "links.txt"), "w") as f:
                 for r in link_table(cfg, state):
                     f.write(f"{r[0]}.{r[1]} <- {r[2]}.{r[3]}  {r[4]:+.4f}\n")

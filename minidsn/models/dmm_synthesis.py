@@ -90,6 +90,7 @@ def new_state(cfg: dict, rng: np.random.Generator) -> dict:
         "prune_fraction": float(cfg["prune_fraction"]), "pruning": True,
         "snapshot": {}, "base_data_loss": -1.0, "ref_data_loss": -1.0, "skip": 0, "window_min": -1.0,
         "lam_scale": 1.0, "cutoff_blocked": False,
+        "net_size": np.array([cfg["n_layers"], cfg["n_per_layer"]], dtype=np.int64),  # for link tables from a state
     }
 
 
@@ -300,8 +301,8 @@ def _prune_order(plan, w, k, cfg) -> np.ndarray:
 
 def link_table(cfg, state) -> list[tuple[str, str, str, str, float]]:
     """The current soft links with their gates, largest |w| first."""
-    full = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
-    rows = [(*full.links[i], float(w)) for i, w in zip(state["link_ids"], state["params"]["gates"])]
+    links = soft_links(cfg["n_layers"], cfg["n_per_layer"])
+    rows = [(*links[i], float(w)) for i, w in zip(state["link_ids"], state["params"]["gates"])]
     return sorted(rows, key=lambda r: -abs(r[4]))
 
 
