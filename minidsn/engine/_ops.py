@@ -7,7 +7,7 @@ import numpy as np
 from minidsn.engine.core import EngineError
 from minidsn.numpy._table import add, astype, sum  # noqa: A004 - the engine's differentiable sum
 
-__all__ = ["add", "unbroadcast"]
+__all__ = ["add", "unbroadcast", "unbroadcast_raw"]
 
 
 def unbroadcast(g, shape, dtype, prim_name="?", argnum=0):
@@ -42,4 +42,35 @@ def unbroadcast(g, shape, dtype, prim_name="?", argnum=0):
             raise EngineError(f"VJP of '{prim_name}' for argument {argnum} is not a float array ({gdtype})")
     if not hasattr(g, "shape"):
         g = np.asarray(g)
+    return g
+
+
+def unbroadcast_raw(g, shape, dtype, prim_name="?", argnum=0):
+    """``unbroadcast`` for first-order backward passes (nothing differentiates them): the same rule and checks,
+    with NumPy's own reductions instead of the engine's sum primitive (tests check that both agree)."""
+    if not isinstance(g, np.ndarray):
+        g = np.asarray(g)
+    gshape = g.shape
+    if gshape != shape:
+        extra = len(gshape) - len(shape)
+        if extra > 0:
+            g = np.add.reduce(g, axis=tuple(range(extra))) if extra > 1 else np.add.reduce(g, axis=0)
+            if not isinstance(g, np.ndarray):
+                g = np.asarray(g)
+            gshape = g.shape
+        if len(gshape) == len(shape):
+            axes = tuple(i for i, (gs, s) in enumerate(zip(gshape, shape)) if s == 1 and gs != 1)
+            if axes:
+                g = np.add.reduce(g, axis=axes, keepdims=True)
+                gshape = g.shape
+        if gshape != shape:
+            raise EngineError(
+                f"VJP of '{prim_name}' for argument {argnum} has shape {gshape}, which does not reduce to the "
+                f"argument's shape {shape}"
+            )
+    if g.dtype != dtype:
+        if np.issubdtype(dtype, np.inexact):
+            g = g.astype(dtype)
+        elif not np.issubdtype(g.dtype, np.inexact):
+            raise EngineError(f"VJP of '{prim_name}' for argument {argnum} is not a float array ({g.dtype})")
     return g

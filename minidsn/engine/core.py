@@ -51,6 +51,9 @@ class NotSupportedError(TypeError):
 
 _trace_counter = itertools.count(1)
 _node_counter = itertools.count()
+_next_seq = _node_counter.__next__
+_ndarray = np.ndarray
+_np_scalar_types = (np.ndarray, np.generic)
 
 # Traces whose differentiated function is running now. When no trace other than the one being differentiated is
 # active, nothing can differentiate the backward pass itself, so it may use the plain-NumPy rules (raw_vjps).
@@ -78,13 +81,13 @@ class Node:
     __slots__ = ("prim", "ans", "args", "kwargs", "parents", "shape", "dtype", "seq", "__weakref__")
 
     def __init__(self, prim, ans, args, kwargs, parents):
-        self.seq = next(_node_counter)  # creation order: a node is always made after its parents
+        self.seq = _next_seq()  # creation order: a node is always made after its parents
         self.prim = prim
         self.ans = ans
         self.args = args
         self.kwargs = kwargs
         self.parents = parents  # tuple of (argnum, Node)
-        if isinstance(ans, (np.ndarray, np.generic)):  # fast path: the common case
+        if type(ans) is _ndarray or isinstance(ans, _np_scalar_types):  # fast path: the common case
             self.shape = ans.shape
             self.dtype = ans.dtype
         else:
@@ -132,6 +135,9 @@ class Primitive:
         self.joint_vjp: Callable | None = None
         self.differentiable_vjp = True  # False: VJP uses raw NumPy/Numba, no second derivative
         self.raw_vjps: dict[int, Callable] | None = None  # plain-NumPy rules for first-order backward passes
+        # per argument: the rule a first-order pass uses (raw where registered, else the differentiable one); None
+        # when a joint VJP is registered (then vjp_for is used)
+        self.first_order_rules: dict[int, Callable | None] | None = None
         self.__doc__ = fun.__doc__
         self.__name__ = self.name
         self.__wrapped__ = fun
@@ -230,6 +236,7 @@ def defvjp(prim: Primitive, *rules: Callable | None, differentiable: bool = True
     prim.vjps = {i: r for i, r in enumerate(rules)}
     prim.joint_vjp = None
     prim.differentiable_vjp = differentiable
+    _update_first_order_rules(prim)
 
 
 def defvjp_raw(prim: Primitive, *rules: Callable | None) -> None:
@@ -239,6 +246,15 @@ def defvjp_raw(prim: Primitive, *rules: Callable | None) -> None:
     only skip the engine's dispatch. None keeps the differentiable rule for that argument.
     """
     prim.raw_vjps = {i: r for i, r in enumerate(rules) if r is not None}
+    _update_first_order_rules(prim)
+
+
+def _update_first_order_rules(prim: Primitive) -> None:
+    if prim.joint_vjp is not None:
+        prim.first_order_rules = None
+        return
+    raw = prim.raw_vjps or {}
+    prim.first_order_rules = {i: raw.get(i) or r for i, r in prim.vjps.items()}
 
 
 def defvjp_joint(prim: Primitive, rule: Callable, differentiable: bool = False) -> None:
@@ -252,6 +268,7 @@ def defvjp_joint(prim: Primitive, rule: Callable, differentiable: bool = False) 
     prim.joint_vjp = rule
     prim.vjps = {}
     prim.differentiable_vjp = differentiable
+    _update_first_order_rules(prim)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -295,8 +312,10 @@ def backward(end: Node, g, leaves: list[Node], trace: int | None = None) -> list
     `trace` is the trace being differentiated. If no other trace is active and g is not traced, the pass is first
     order: rules with a plain-NumPy version (raw_vjps) use it, and gradients accumulate with np.add.
     """
-    _ops = _engine_ops()
     raw = not FORCE_DIFFERENTIABLE_RULES and not (_ACTIVE_TRACES - {trace}) and not isinstance(g, Traced)
+    if raw:
+        return _backward_first_order(end, g, leaves)
+    _ops = _engine_ops()
     unbroadcast, add = _ops.unbroadcast, _ops.add
     ndarray = np.ndarray
     leaf_set = set(leaves)
@@ -311,25 +330,56 @@ def backward(end: Node, g, leaves: list[Node], trace: int | None = None) -> list
         if not node.parents:
             continue
         prim = node.prim
-        raw_rules = prim.raw_vjps if raw else None
-        if raw_rules:
-            parent_grads = []
-            for a, _ in node.parents:
-                rule = raw_rules.get(a) or prim.vjps.get(a)
-                if rule is None:
-                    parent_grads = prim.vjp_for(node, g)  # reports the missing rule
-                    break
-                parent_grads.append(rule(g, node.ans, *node.args, **node.kwargs))
-        else:
-            parent_grads = prim.vjp_for(node, g)
+        parent_grads = prim.vjp_for(node, g)
         for (argnum, parent), pg in zip(node.parents, parent_grads):
             if not (type(pg) is ndarray and pg.shape == parent.shape and pg.dtype == parent.dtype):
                 pg = unbroadcast(pg, parent.shape, parent.dtype, prim.name, argnum)
             prev = grads.get(parent)
-            if prev is None:
-                grads[parent] = pg
-            else:
-                grads[parent] = prev + pg if raw else add(prev, pg)  # out of place: never mutates a shared array
+            grads[parent] = pg if prev is None else add(prev, pg)  # out of place: never mutates a shared array
+    return [leaf_grads.get(leaf) for leaf in leaves]
+
+
+def _backward_first_order(end: Node, g, leaves: list[Node]) -> list:
+    """The backward pass when nothing will differentiate it: the same rules and the same single broadcasting rule
+    as ``backward``, with the plain-NumPy rules (raw_vjps) where a primitive has them, the engine's unbroadcast in its
+    NumPy form, and gradients summed with ``+`` (a new array each time: nothing shared is mutated).
+
+    Kept separate because it is the hot loop of every training step: per node it does one dict pop, one rule call
+    per parent and one dict update, nothing else.
+    """
+    unbroadcast = _engine_ops().unbroadcast_raw
+    ndarray = np.ndarray
+    leaf_set = set(leaves)
+    grads: dict[Node, Any] = {end: g}
+    pop, get = grads.pop, grads.get
+    leaf_grads: dict[Node, Any] = {}
+    for node in _toposort(end):
+        g = pop(node, None)
+        if g is None:
+            continue
+        parents = node.parents
+        if node in leaf_set:
+            leaf_grads[node] = g
+        if not parents:
+            continue
+        prim = node.prim
+        rules = prim.first_order_rules
+        if rules is None:  # joint (kernel) VJPs, or a missing rule: vjp_for computes or reports it
+            parent_grads = prim.vjp_for(node, g)
+        else:
+            ans, args, kwargs = node.ans, node.args, node.kwargs
+            parent_grads = []
+            for a, _ in parents:
+                rule = rules.get(a)
+                if rule is None:
+                    parent_grads = prim.vjp_for(node, g)  # reports the missing rule
+                    break
+                parent_grads.append(rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args))
+        for (argnum, parent), pg in zip(parents, parent_grads):
+            if type(pg) is not ndarray or pg.shape != parent.shape or pg.dtype != parent.dtype:
+                pg = unbroadcast(pg, parent.shape, parent.dtype, prim.name, argnum)
+            prev = get(parent)
+            grads[parent] = pg if prev is None else prev + pg
     return [leaf_grads.get(leaf) for leaf in leaves]
 
 

@@ -632,13 +632,13 @@ defvjp(leaky_relu, lambda g, ans, x, negative_slope=0.01: multiply(g, np.where(s
 
 
 def _raw_matmul_a(g, ans, a, b):
-    if np.ndim(a) == 2 and np.ndim(b) == 2:
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         return g @ b.T
     return _matmul_vjp_a(g, ans, a, b)
 
 
 def _raw_matmul_b(g, ans, a, b):
-    if np.ndim(a) == 2 and np.ndim(b) == 2:
+    if type(a) is np.ndarray and type(b) is np.ndarray and a.ndim == 2 and b.ndim == 2:
         return a.T @ g
     return _matmul_vjp_b(g, ans, a, b)
 
