@@ -354,3 +354,29 @@ def test_linalg_norm_matches_numpy_and_differentiates():
     check_grads(lambda x: mnp.linalg.norm(x, axis=0), [x], order=2)
     with pytest.raises(NotImplementedError, match="ord"):
         mnp.linalg.norm(x, ord=1)
+
+
+@given(st.lists(st.integers(1, 3), min_size=0, max_size=3), st.integers(0, 2), st.data())
+@settings(max_examples=60, deadline=None)
+def test_first_order_unbroadcast_equals_the_engine_rule(shape, extra_dims, data):
+    """The NumPy-form unbroadcast of first-order passes sums exactly the axes the engine's rule sums, and casts."""
+    from minidsn.engine._ops import unbroadcast, unbroadcast_raw
+
+    shape = tuple(shape)
+    # a broadcast of `shape`: leading axes added, size-1 axes stretched
+    stretched = tuple(data.draw(st.integers(1, 3)) if s == 1 else s for s in shape)
+    gshape = tuple(data.draw(st.integers(1, 3)) for _ in range(extra_dims)) + stretched
+    g = np.random.default_rng(len(gshape)).standard_normal(gshape)
+    for dtype in (np.dtype(np.float64), np.dtype(np.float32)):
+        a = unbroadcast(g, shape, dtype, "t", 0)
+        b = unbroadcast_raw(g, shape, dtype, "t", 0)
+        assert np.shape(b) == shape and b.dtype == dtype
+        np.testing.assert_array_equal(np.asarray(a), b)
+
+
+def test_first_order_unbroadcast_names_a_bad_vjp():
+    from minidsn.engine import EngineError
+    from minidsn.engine._ops import unbroadcast_raw
+
+    with pytest.raises(EngineError, match="VJP of 'bad' for argument 1 has shape \\(2, 3\\)"):
+        unbroadcast_raw(np.ones((2, 3)), (3, 2), np.dtype(np.float64), "bad", 1)
