@@ -1,11 +1,13 @@
 """Summaries of DiffRNN reference runs over seeds: median and inter-quartile range of size and smoothed loss.
 
     python -m minidsn.models.diffrnn_report reference_runs/diffrnn-hard [reference_runs/diffrnn-easy ...]
+        [--compare OUT.png]
 
 Reads every ``<dir>/seed-*/metrics.jsonl`` (written by the run harness), aligns the training lines by step, and
 writes ``<dir>/curves.csv`` (step, n_seeds, median / 25th / 75th percentile of hidden_size and smooth_loss) and
 prints a table at a few cycle counts (the paper's figures show medians and IQR over 20 runs, note "G2 model").
-A plot (``<dir>/curves.png``) is drawn when matplotlib is installed.
+A plot (``<dir>/curves.png``) is drawn when matplotlib is installed; ``--compare OUT.png`` also draws the smoothed
+loss of all the given runs in one figure (the fixed sizes against the variable-size network, paper figure 2).
 """
 
 from __future__ import annotations
@@ -78,8 +80,42 @@ def summarise(run_dir):
     return rows
 
 
+def compare_plot(run_dirs, out, key="smooth_loss") -> bool:
+    """One figure with the median and IQR of ``key`` of several runs (e.g. the fixed sizes against the variable-size
+    network on the hard task, as the paper's figure 2); returns False when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for run_dir in run_dirs:
+        rows = summarise(run_dir)
+        x = np.array([r["step"] for r in rows])
+        line, = ax.plot(x, [r[f"{key}_median"] for r in rows], label=f"{Path(run_dir).name} ({rows[0]['n']} seeds)")
+        ax.fill_between(x, [r[f"{key}_q25"] for r in rows], [r[f"{key}_q75"] for r in rows], alpha=0.2,
+                        color=line.get_color())
+    ax.set_xlabel("cycle")
+    ax.set_ylabel(key)
+    ax.legend(fontsize=8)
+    ax.set_title(f"{key}: median and inter-quartile range over seeds")
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return True
+
+
 def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
+    argv = list(sys.argv[1:] if argv is None else argv)
+    compare = None
+    if "--compare" in argv:  # --compare OUT.png: also one figure of all the given runs together
+        i = argv.index("--compare")
+        compare = argv[i + 1]
+        del argv[i:i + 2]
+    if compare and not compare_plot(argv, compare):
+        print("matplotlib is not installed: no comparison figure")
     for run_dir in argv:
         rows = summarise(run_dir)
         print(f"{run_dir}: {rows[0]['n']} seeds")
