@@ -227,3 +227,20 @@ def test_link_table_file_uses_the_runs_network_size(tmp_path):
     lines = (tmp_path / "links.txt").read_text().splitlines()
     want = [f"{r[0]}.{r[1]} <- {r[2]}.{r[3]}  {r[4]:+.4f}" for r in link_table(cfg, st)]
     assert lines == want and len(lines) == len(st["link_ids"])
+
+
+def test_single_link_pruning_ends_when_every_remaining_link_has_failed():
+    # an impossible tail guard and more allowed failures than there are links: the tail must still end (it used to
+    # run out of candidates, "accept" a round that removed nothing, reset its failure count and loop forever)
+    cfg = _cfg(prune_rule="cutoff", prune_cutoff=0.025, loss_guard=1e9, loss_cap=1e9, target_links=1, max_rounds=1,
+               tail_guard=1e-12, tail_round_steps=1, tail_lam=0.0, tail_tries=10**6)
+    st = new_state(cfg, np.random.default_rng(11))
+    while st["phase"] != "tail":  # base, one round: most links are below the cutoff and go
+        st, _ = synthesis_step(st, cfg)
+    n = len(st["link_ids"])  # the accepted machine the tail starts from
+    assert 1 < n < 60
+    for i in range(2 * n + 5):
+        st, _ = synthesis_step(st, cfg)
+        if st["phase"] == "final":
+            break
+    assert st["phase"] == "final" and len(st["link_ids"]) == n

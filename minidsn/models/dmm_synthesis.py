@@ -261,6 +261,8 @@ def _end_of_round(state, cfg, metrics):
         # prune the smallest links (in single-link mode: the (skip+1)-th smallest)
         k = max(1, int(np.floor(state["prune_fraction"] * n)))
         k = min(k, n - cfg["target_links"])
+        if k == 1 and state["skip"] >= n:  # every remaining link has been tried and failed: pruning is over
+            return dict(state, phase="final", phase_step=0, lam=float(cfg["lam_final"]), pruning=False)
         order = _prune_order(_plan_for(cfg, state), w, k, cfg)  # the plan of the state after a possible revert
         drop = np.sort(order[state["skip"]:state["skip"] + 1] if k == 1 else order[:k])
     if cfg["prune_optimizer"] == "trim":
