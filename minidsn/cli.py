@@ -101,7 +101,7 @@ def cmd_list(args) -> int:
 def cmd_run(args) -> int:
     from minidsn.runs.config import RunSpec, load_run_file, locate_run, resolve_run_spec
     from minidsn.runs.loop import EXIT_ERROR, NonFiniteError, run
-    from minidsn.runs.sweep import run_sweep, sweep_dirs
+    from minidsn.runs.sweep import run_sweep, sweep_dirs, sweep_seeds
 
     if args.resume:
         if args.target or args.seed is not None or args.epochs is not None or args.out:
@@ -114,6 +114,11 @@ def cmd_run(args) -> int:
         if not seeds:
             return _err(f"{out} holds no run (no config.json) and no sweep (no seed-*/config.json)")
         specs = [_resumed_spec(d, args) for d in seeds]
+        # seeds a stopped sweep never reached (listed in its sweep.json) start fresh, with the same settings
+        order = sweep_seeds(out) or []
+        started = {sp.seed for sp in specs}
+        specs += [specs[0].with_seed(x) for x in order if x not in started]
+        specs.sort(key=lambda sp: order.index(sp.seed) if sp.seed in order else len(order) + sp.seed)
         sweep = run_sweep(specs[0], out, jobs=args.jobs, resume=True, specs=specs)
         return _sweep_exit(sweep)
 
@@ -172,7 +177,7 @@ def _sweep_exit(sweep: dict) -> int:
     statuses = {r["status"] for r in sweep["seeds"].values()}
     if "nonfinite" in statuses:
         return 3
-    if "interrupted" in statuses:
+    if "interrupted" in statuses or "not started" in statuses:
         return 130
     return 0
 

@@ -275,3 +275,51 @@ def test_sigint_and_sigterm_to_a_cli_process(tmp_path):
     run(resumed, out, resume=True, stream=io.StringIO(), plots=False)
     assert_states_identical(final_state(tmp_path / "fresh"), final_state(out))
     assert (tmp_path / "fresh" / "metrics.jsonl").read_text() == (out / "metrics.jsonl").read_text()
+
+
+def test_an_interrupted_sweep_stops_and_its_resume_runs_every_seed(tmp_path, monkeypatch):
+    """Ctrl-C in seed 1 of seeds [0, 1, 2] stops the sweep (seed 2 is not started, not run after the interrupt);
+    --resume finishes seed 1 and runs seed 2, and every seed equals its uninterrupted single run."""
+    from minidsn.cli import main
+
+    import minidsn.runs.loop as loop_mod
+    import minidsn.runs.sweep as sweep_mod
+
+    s = spec(steps=30, seeds=[0, 1, 2])
+    s.model = Interrupting.name
+    real_step, real_run = Interrupting.step, loop_mod.run
+    SEED1_CFG = [None]  # the config object of seed 1's run, recorded when that run starts
+
+    def step_interrupting_seed_1(self, state, cfg, rng, step):
+        if step == Interrupting.at and cfg is SEED1_CFG[0]:
+            rng.random(3)
+            raise KeyboardInterrupt
+        return mlp.MLPModel.step(self, state, cfg, rng, step)
+
+    def run_marking(spec_, out_dir, **kw):
+        if spec_.seed == 1:
+            SEED1_CFG[0] = spec_.config
+        return real_run(spec_, out_dir, **kw)
+
+    monkeypatch.setattr(sweep_mod, "run", run_marking)
+    monkeypatch.setattr(Interrupting, "step", step_interrupting_seed_1)
+    out = tmp_path / "sw"
+    sweep = run_sweep(s, out, jobs=1, stream=io.StringIO())
+    assert {k: v["status"] for k, v in sweep["seeds"].items()} == {"0": "completed", "1": "interrupted",
+                                                                   "2": "not started"}
+    assert not (out / "seed-2").exists()
+    assert json.loads((out / "sweep.json").read_text())["seeds"]["2"]["status"] == "not started"
+
+    monkeypatch.setattr(Interrupting, "step", real_step)
+    monkeypatch.setattr(sweep_mod, "run", real_run)
+    for d in out.glob("seed-*"):  # resume as the plain mlp (same numbers: Interrupting only adds the interrupt)
+        cfg = json.loads((d / "config.json").read_text())
+        cfg["model"] = "mlp"
+        (d / "config.json").write_text(json.dumps(cfg))
+    assert main(["run", "--resume", str(out)]) == 0
+    final = json.loads((out / "sweep.json").read_text())
+    assert all(v["status"] == "completed" for v in final["seeds"].values())
+    s.model = "mlp"
+    for seed in (0, 1, 2):
+        one = run(s.with_seed(seed), tmp_path / f"one-{seed}", stream=io.StringIO(), plots=False)
+        assert one.summary["final"] == final["seeds"][str(seed)]["final"]
