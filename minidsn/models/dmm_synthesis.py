@@ -34,8 +34,19 @@ raising lambda by hand.  Here every choice is a config value fixed before the ru
      each); the links whose removal raises the data loss least go first.  Candidates are all links when there are
      at most ``ablation_links`` of them, else the 2k smallest-|w| (k the number to prune).  This keeps a small
      link that carries a whole output path from being cut just because it is small.
+   ``lam_target`` > 0 replaces the ramp and the schedule by a controller (dual ascent on "data loss <= lam_target"):
+   after each round lambda is multiplied by ``lam_growth`` when the round's data loss met the target and divided by
+   it otherwise, within [lam_base, lam_max].  With ``prune_rule = "cutoff"`` a round removes exactly the links with
+   |w| < ``prune_cutoff`` (possibly none), with ``loss_guard``/``loss_cap`` large the rounds are always accepted.
+   ``max_rounds`` > 0 ends the rounds after that many.
+2b. tail (``tail_guard`` > 0, after ``max_rounds``): one link at a time in ablation order, ``tail_round_steps`` steps
+   of retraining at lambda ``tail_lam``, kept only if the data loss is <= ``tail_guard`` (else reverted and the next
+   candidate tried); ``tail_tries`` failures in a row, or every remaining link tried, end it.
 3. final phase: ``final_steps`` steps at lambda = ``lam_final`` and learning rate ``lr_final`` (no pruning), the
    machine that is reported.
+
+``extra_strings`` (a departure from the original, which trained on "test string." only): each step runs one episode
+per string with the same gates; the data loss is the sum over the episodes.
 
 Pruning removes the links' entries from the Adam moments too (minidsn.optim.delete_entries) or, with
 ``prune_optimizer = "reset"`` (the original's choice), starts a fresh Adam state.
