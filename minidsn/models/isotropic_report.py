@@ -64,19 +64,28 @@ def main(argv=None) -> int:
     except ImportError:
         print("matplotlib is not installed: no figure (pip install 'minidsn[plot]')")
         return 0
-    keys = sorted(curves)
-    fig, axes = plt.subplots(1, len(keys), figsize=(3.2 * len(keys), 3.0), sharey=True, squeeze=False)
-    for ax, key in zip(axes[0], keys):
+    # a grid: one row per start width, one column per target width (the diagonal is the fixed-width control)
+    starts = sorted({a for a, _ in curves})
+    targets = sorted({b for _, b in curves})
+    fig, axes = plt.subplots(len(starts), len(targets), figsize=(3.2 * len(targets), 2.6 * len(starts)),
+                             sharex=True, sharey=True, squeeze=False)
+    for ax in axes.flat:
+        ax.set_visible(False)
+    for key in sorted(curves):
+        ax = axes[starts.index(key[0])][targets.index(key[1])]
+        ax.set_visible(True)
         for kind, style in (("iso", "-"), ("tanh", "--")):
             acc = curves[key].get(kind)
             if acc:
                 ep = sorted(acc)
                 ax.plot(ep, [acc[e] for e in ep], style, label="isotropic" if kind == "iso" else "elementwise tanh")
         ax.axvspan(lo, hi, color="0.9")
-        ax.set_title(f"width {key[0]} -> {key[1]}")
+        ax.set_title(f"width {key[0]} -> {key[1]}", fontsize=9)
+    for ax in axes[-1]:
         ax.set_xlabel("epoch")
-    axes[0][0].set_ylabel("test accuracy")
-    axes[0][0].legend(fontsize=7)
+    for row in axes:
+        row[0].set_ylabel("test accuracy")
+    next(ax for ax in axes.flat if ax.get_visible()).legend(fontsize=7)
     fig.tight_layout()
     out = Path(args.out) if args.out else Path(args.root) / "iso-width-curves.png"
     fig.savefig(out, dpi=90)
