@@ -45,12 +45,12 @@ def _sorted_keys(d: dict) -> list:
         raise TypeError(f"pytree dict keys must be mutually orderable, got {list(d)!r}") from err
 
 
-register_pytree_node(
-    dict,
-    lambda d: ([d[k] for k in _sorted_keys(d)], tuple(_sorted_keys(d))),
-    lambda aux, ch: dict(zip(aux, ch)),
-    lambda d, aux: list(aux),
-)
+def _flatten_dict(d: dict):
+    keys = _sorted_keys(d)
+    return [d[k] for k in keys], tuple(keys)
+
+
+register_pytree_node(dict, _flatten_dict, lambda aux, ch: dict(zip(aux, ch)), lambda d, aux: list(aux))
 register_pytree_node(list, lambda x: (list(x), len(x)), lambda aux, ch: list(ch))
 register_pytree_node(tuple, lambda x: (list(x), len(x)), lambda aux, ch: tuple(ch))
 register_pytree_node(type(None), lambda x: ([], None), lambda aux, ch: None, lambda node, aux: [])
@@ -73,6 +73,7 @@ class PyTreeDef:
 
 
 _LEAF = PyTreeDef(None, None, (), 1)
+_FLAT_DEFS: dict = {}  # (container type, aux) -> treedef of a one-level container of leaves
 
 
 def _is_node(x: Any) -> bool:
@@ -88,8 +89,14 @@ def tree_flatten(tree: Any) -> tuple[list, PyTreeDef]:
         # fast path: a one-level container of leaves (the usual parameter dict)
         children, aux = _REGISTRY[kind][0](tree)
         if not any(type(c) in _REGISTRY for c in children):
-            n = len(children)
-            return list(children), PyTreeDef(kind, aux, (_LEAF,) * n, n)
+            key = (kind, aux)
+            treedef = _FLAT_DEFS.get(key)
+            if treedef is None:  # one treedef object per container shape: no rebuilding on every call
+                if len(_FLAT_DEFS) > 4096:  # bounded, whatever a caller does
+                    _FLAT_DEFS.clear()
+                n = len(children)
+                treedef = _FLAT_DEFS[key] = PyTreeDef(kind, aux, (_LEAF,) * n, n)
+            return list(children), treedef
     leaves: list = []
     # Post-order construction of defs with an explicit stack: (node, expanded?)
     stack: list = [(tree, False)]
