@@ -54,8 +54,8 @@ def unbroadcast_raw(g, shape, dtype, prim_name="?", argnum=0):
     if gshape != shape:
         extra = len(gshape) - len(shape)
         if extra > 0:
-            g = np.add.reduce(g, axis=tuple(range(extra))) if extra > 1 else np.add.reduce(g, axis=0)
-            if not isinstance(g, np.ndarray):
+            g = np.add.reduce(g, axis=tuple(range(extra)))
+            if not isinstance(g, np.ndarray):  # a reduction to shape () gives a NumPy scalar
                 g = np.asarray(g)
             gshape = g.shape
         if len(gshape) == len(shape):
