@@ -380,3 +380,31 @@ def test_first_order_unbroadcast_names_a_bad_vjp():
 
     with pytest.raises(EngineError, match="VJP of 'bad' for argument 1 has shape \\(2, 3\\)"):
         unbroadcast_raw(np.ones((2, 3)), (3, 2), np.dtype(np.float64), "bad", 1)
+
+
+def test_first_order_pass_over_the_tape_equals_the_sorted_graph_walk():
+    """The first-order pass walks the trace's tape (creation order) instead of sorting the graph: same gradients,
+    bit for bit, with dead branches, reused intermediates and nodes recorded after the output (has_aux)."""
+    from minidsn.engine import core, transforms
+
+    def f(p, x):
+        h = mnp.tanh(x @ p["W"] + p["b"])
+        dead = mnp.exp(h) * 3.0  # recorded, not on a path to the output
+        out = mnp.sum(h * h) + mnp.sum(log_softmax(h, axis=-1)) * 0.5
+        after = out * 2.0 + mnp.sum(dead)  # recorded after the output
+        return out, after
+
+    rng = np.random.default_rng(0)
+    p = {"W": rng.standard_normal((4, 3)), "b": rng.standard_normal(3)}
+    x = rng.standard_normal((5, 4))
+    (v1, _), g1 = value_and_grad(f, has_aux=True)(p, x)
+    real = core.backward
+    transforms.backward = lambda end, g, leaves, trace=None, tape=None: real(end, g, leaves, trace, None)
+    try:
+        (v0, _), g0 = value_and_grad(f, has_aux=True)(p, x)
+    finally:
+        transforms.backward = real
+    assert v1 == v0
+    for k in p:
+        np.testing.assert_array_equal(g1[k], g0[k])
+    assert not core._TAPES, "a tape outlived its trace"

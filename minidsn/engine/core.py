@@ -67,12 +67,21 @@ def new_trace_id() -> int:
     return next(_trace_counter)
 
 
-def enter_trace(trace: int) -> None:
+# The tape of each active trace: its nodes in creation order (a node is always created after its parents, so the
+# reversed tape is a topological order of the trace's graph; first-order passes walk it instead of sorting).
+_TAPES: dict[int, list] = {}
+
+
+def enter_trace(trace: int) -> list:
+    """Mark ``trace`` active and return its (empty) tape, which records every node made at this trace."""
     _ACTIVE_TRACES.add(trace)
+    tape = _TAPES[trace] = []
+    return tape
 
 
 def exit_trace(trace: int) -> None:
     _ACTIVE_TRACES.discard(trace)
+    _TAPES.pop(trace, None)
 
 
 class Node:
@@ -172,6 +181,9 @@ class Primitive:
         # older traces, if any, record their own nodes in the recursive call
         ans = self(*argvals, **kwargs) if lower else self.fun(*argvals, **kwargs)
         node = Node(self, ans, tuple(argvals), kwargs, tuple(parents))
+        tape = _TAPES.get(top)
+        if tape is not None:
+            tape.append(node)
         return Traced(ans, top, node)
 
     def vjp_for(self, node: Node, g):
@@ -306,15 +318,16 @@ def _toposort(end: Node) -> list:
 _by_seq = operator.attrgetter("seq")
 
 
-def backward(end: Node, g, leaves: list[Node], trace: int | None = None) -> list:
+def backward(end: Node, g, leaves: list[Node], trace: int | None = None, tape: list | None = None) -> list:
     """Propagate cotangent g from `end` back to `leaves`; returns one gradient per leaf (None where unreached).
 
     `trace` is the trace being differentiated. If no other trace is active and g is not traced, the pass is first
-    order: rules with a plain-NumPy version (raw_vjps) use it, and gradients accumulate with np.add.
+    order: rules with a plain-NumPy version (raw_vjps) use it, and gradients accumulate with np.add. `tape`, the
+    trace's nodes in creation order (from enter_trace), spares that pass the graph walk and sort.
     """
     raw = not FORCE_DIFFERENTIABLE_RULES and not (_ACTIVE_TRACES - {trace}) and not isinstance(g, Traced)
     if raw:
-        return _backward_first_order(end, g, leaves)
+        return _backward_first_order(end, g, leaves, tape)
     _ops = _engine_ops()
     unbroadcast, add = _ops.unbroadcast, _ops.add
     ndarray = np.ndarray
@@ -339,7 +352,7 @@ def backward(end: Node, g, leaves: list[Node], trace: int | None = None) -> list
     return [leaf_grads.get(leaf) for leaf in leaves]
 
 
-def _backward_first_order(end: Node, g, leaves: list[Node]) -> list:
+def _backward_first_order(end: Node, g, leaves: list[Node], tape: list | None = None) -> list:
     """The backward pass when nothing will differentiate it: the same rules and the same single broadcasting rule
     as ``backward``, with the plain-NumPy rules (raw_vjps) where a primitive has them, the engine's unbroadcast in its
     NumPy form, and gradients summed with ``+`` (a new array each time: nothing shared is mutated).
@@ -349,11 +362,15 @@ def _backward_first_order(end: Node, g, leaves: list[Node]) -> list:
     """
     unbroadcast = _engine_ops().unbroadcast_raw
     ndarray = np.ndarray
-    leaf_set = set(leaves)
     grads: dict[Node, Any] = {end: g}
     pop, get = grads.pop, grads.get
-    leaf_grads: dict[Node, Any] = {}
-    for node in _toposort(end):
+    if tape is not None:
+        # Reverse creation order: every node after all its children. Leaves (made before the function ran) are not
+        # on the tape, so their gradients stay in `grads`; nodes not on a path to `end` have no entry and are skipped.
+        order, leaf_set, leaf_grads = reversed(tape), (), grads
+    else:
+        order, leaf_set, leaf_grads = _toposort(end), set(leaves), {}
+    for node in order:
         g = pop(node, None)
         if g is None:
             continue

@@ -110,7 +110,7 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
     trace = new_trace_id()
     argnums = tuple(range(len(primals)))
     args, leaf_nodes, treedefs = _box_args(primals, argnums, trace)
-    enter_trace(trace)
+    tape = enter_trace(trace)
     try:
         out = f(*args)
     finally:
@@ -124,7 +124,8 @@ def vjp(f: Callable, *primals) -> tuple[Any, Callable]:
         if np.shape(cotangent) != out_shape:
             raise ValueError(f"vjp: cotangent has shape {np.shape(cotangent)}, the output has shape {out_shape}")
         all_nodes = [n for nodes in leaf_nodes for n in nodes]
-        flat = [None] * len(all_nodes) if out_node is None else backward(out_node, cotangent, all_nodes, trace)
+        flat = [None] * len(all_nodes) if out_node is None else backward(out_node, cotangent, all_nodes, trace,
+                                                                          tape)
         flat = _finish(flat, all_nodes)
         results, pos = [], 0
         for nodes, treedef in zip(leaf_nodes, treedefs):  # one backward pass, split per primal
@@ -147,7 +148,7 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     def wrapped(*args, **kwargs):
         trace = new_trace_id()
         boxed, leaf_nodes, treedefs = _box_args(args, nums, trace)
-        enter_trace(trace)
+        tape = enter_trace(trace)
         try:
             out = f(*boxed, **kwargs)
             if has_aux:
@@ -155,7 +156,7 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
                     raise TypeError("value_and_grad(has_aux=True): f must return a pair (value, aux)")
                 out, aux = out
             value, out_node = _unbox_output(out, trace)
-            flat = _backward_all(value, out_node, leaf_nodes, trace)
+            flat = _backward_all(value, out_node, leaf_nodes, trace, tape)
         finally:
             exit_trace(trace)
         grads, pos = [], 0
@@ -168,7 +169,7 @@ def value_and_grad(f: Callable, argnums=0, has_aux: bool = False) -> Callable:
     return wrapped
 
 
-def _backward_all(value, out_node, leaf_nodes, trace):
+def _backward_all(value, out_node, leaf_nodes, trace, tape=None):
     """Check that f's value is a scalar and backpropagate 1 from it to every leaf (zeros where unreached)."""
     if isinstance(value, (dict, list, tuple)):
         raise TypeError("value_and_grad: f must return a scalar, got a container")
@@ -183,7 +184,7 @@ def _backward_all(value, out_node, leaf_nodes, trace):
         flat = [None] * len(all_nodes)
     else:
         dtype = out_node.dtype if out_node.dtype.kind in "fc" else np.float64
-        flat = backward(out_node, np.ones(out_node.shape, dtype=dtype), all_nodes, trace)
+        flat = backward(out_node, np.ones(out_node.shape, dtype=dtype), all_nodes, trace, tape)
     return _finish(flat, all_nodes)
 
 
