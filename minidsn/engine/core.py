@@ -179,7 +179,10 @@ class Primitive:
                 else:
                     lower = True
         # older traces, if any, record their own nodes in the recursive call
-        ans = self(*argvals, **kwargs) if lower else self.fun(*argvals, **kwargs)
+        if lower:
+            ans = self(*argvals, **kwargs)
+        else:
+            ans = self.fun(*argvals, **kwargs) if kwargs else self.fun(*argvals)
         node = Node(self, ans, tuple(argvals), kwargs, tuple(parents))
         tape = _TAPES.get(top)
         if tape is not None:

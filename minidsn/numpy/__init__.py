@@ -33,6 +33,7 @@ from minidsn.numpy._table import (  # noqa: F401 - re-exported
     log1p,
     matmul,
     max,
+    mean,
     maximum,
     min,
     minimum,
@@ -69,13 +70,6 @@ amin = min
 def _shape(a):
     """Shape of an array, traced value or scalar (without going through NumPy's dispatch)."""
     return a.shape if isinstance(a, (_Traced, _np.ndarray)) else _np.shape(a)
-
-
-def mean(a, axis=None, keepdims=False):
-    """Arithmetic mean (sum / count)."""
-    shape = _shape(a)
-    n = _table._count(shape, axis) if shape else 1
-    return divide(sum(a, axis=axis, keepdims=keepdims), float(n))
 
 
 def var(a, axis=None, keepdims=False, ddof=0):
