@@ -80,9 +80,10 @@ def summarise(run_dir):
     return rows
 
 
-def compare_plot(run_dirs, out, key="smooth_loss") -> bool:
-    """One figure with the median and IQR of ``key`` of several runs (e.g. the fixed sizes against the variable-size
-    network on the hard task, as the paper's figure 2); returns False when matplotlib is missing."""
+def compare_plot(rows_by_dir: dict, out, key="smooth_loss") -> bool:
+    """One figure with the median and IQR of ``key`` of several runs ({run dir: summarise(run dir)}; e.g. the fixed
+    sizes against the variable-size network on the hard task, as the paper's figure 2); returns False when matplotlib
+    is missing."""
     try:
         import matplotlib
 
@@ -91,8 +92,7 @@ def compare_plot(run_dirs, out, key="smooth_loss") -> bool:
     except ImportError:
         return False
     fig, ax = plt.subplots(figsize=(7, 4))
-    for run_dir in run_dirs:
-        rows = summarise(run_dir)
+    for run_dir, rows in rows_by_dir.items():
         x = np.array([r["step"] for r in rows])
         line, = ax.plot(x, [r[f"{key}_median"] for r in rows], label=f"{Path(run_dir).name} ({rows[0]['n']} seeds)")
         ax.fill_between(x, [r[f"{key}_q25"] for r in rows], [r[f"{key}_q75"] for r in rows], alpha=0.2,
@@ -114,10 +114,10 @@ def main(argv=None):
         i = argv.index("--compare")
         compare = argv[i + 1]
         del argv[i:i + 2]
-    if compare and not compare_plot(argv, compare):
+    rows_by_dir = {run_dir: summarise(run_dir) for run_dir in argv}  # each run summarised (and drawn) once
+    if compare and not compare_plot(rows_by_dir, compare):
         print("matplotlib is not installed: no comparison figure")
-    for run_dir in argv:
-        rows = summarise(run_dir)
+    for run_dir, rows in rows_by_dir.items():
         print(f"{run_dir}: {rows[0]['n']} seeds")
         print("   cycle   H median [IQR]       smooth loss median [IQR]")
         by_step = {r["step"]: r for r in rows}
