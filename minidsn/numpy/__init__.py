@@ -67,17 +67,11 @@ amin = min
 # ---------------------------------------------------------------------------------------------- composites
 
 
-def _shape(a):
-    """Shape of an array, traced value or scalar (without going through NumPy's dispatch)."""
-    return a.shape if isinstance(a, (_Traced, _np.ndarray)) else _np.shape(a)
-
-
 def var(a, axis=None, keepdims=False, ddof=0):
     """Variance mean(|a - mean a|^2) with NumPy's ddof."""
     m = mean(a, axis=axis, keepdims=True)
-    shape = _shape(a)
-    n = _table._count(shape, axis) if shape else 1
-    return divide(sum(square(subtract(a, m)), axis=axis, keepdims=keepdims), float(n - ddof))
+    n = _table._mean_count(_stop_gradient(a), axis)
+    return divide(sum(square(subtract(a, m)), axis=axis, keepdims=keepdims), n - ddof)
 
 
 def std(a, axis=None, keepdims=False, ddof=0):

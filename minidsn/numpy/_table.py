@@ -176,14 +176,18 @@ def sum(a, axis=None, keepdims=False):  # noqa: A001
     return np.sum(a, axis=axis, keepdims=keepdims)
 
 
+def _mean_count(a, axis) -> float:
+    """The number of entries a mean over ``axis`` divides by (1 for a scalar)."""
+    return float(_count(np.shape(a), axis)) if np.ndim(a) else 1.0
+
+
 @primitive
 def mean(a, axis=None, keepdims=False):
     """Arithmetic mean, computed as sum / count (exactly what the composite sum(a) / n gave: one node instead of
     two on the tape)."""
-    n = float(_count(np.shape(a), axis)) if np.ndim(a) else 1.0
     if type(a) is np.ndarray:
-        return np.add.reduce(a, axis=axis, keepdims=keepdims) / n
-    return np.sum(a, axis=axis, keepdims=keepdims) / n
+        return np.add.reduce(a, axis=axis, keepdims=keepdims) / _mean_count(a, axis)
+    return np.sum(a, axis=axis, keepdims=keepdims) / _mean_count(a, axis)
 
 
 @primitive
@@ -247,8 +251,8 @@ def _prod_vjp(g, ans, a, axis=None, keepdims=False):
 
 
 defvjp(sum, _sum_vjp)
-defvjp(mean, lambda g, ans, a, axis=None, keepdims=False: _sum_vjp(
-    divide(g, float(_count(np.shape(a), axis)) if np.ndim(a) else 1.0), ans, a, axis, keepdims))
+defvjp(mean, lambda g, ans, a, axis=None, keepdims=False: _sum_vjp(divide(g, _mean_count(a, axis)), ans, a, axis,
+                                                                    keepdims))
 defvjp(max, _extremum_vjp)
 defvjp(min, _extremum_vjp)
 defvjp(prod, _prod_vjp)
@@ -675,8 +679,8 @@ defvjp_raw(sqrt, lambda g, ans, x: (g * 0.5) / ans)
 defvjp_raw(tanh, lambda g, ans, x: g * (1.0 - np.square(ans)))
 defvjp_raw(matmul, _raw_matmul_a, _raw_matmul_b)
 defvjp_raw(sum, _raw_sum)
-defvjp_raw(mean, lambda g, ans, a, axis=None, keepdims=False: _raw_sum(
-    g / (float(_count(np.shape(a), axis)) if np.ndim(a) else 1.0), ans, a, axis, keepdims))
+defvjp_raw(mean, lambda g, ans, a, axis=None, keepdims=False: _raw_sum(g / _mean_count(a, axis), ans, a, axis,
+                                                                        keepdims))
 defvjp_raw(reshape, lambda g, ans, a, newshape, order="C": np.reshape(g, np.shape(a), order=order))
 defvjp_raw(transpose, lambda g, ans, a, axes=None: np.transpose(g, None if axes is None else tuple(np.argsort(axes))))
 defvjp_raw(broadcast_to, lambda g, ans, a, shape: g)
