@@ -60,7 +60,8 @@ def run_sweep(spec: RunSpec, out_dir, jobs: int = 1, resume: bool = False, specs
     if specs is None:
         specs = [spec.with_seed(s) for s in spec.seeds]
     dirs = [str(out_dir / f"seed-{s.seed}") for s in specs]
-    _write(out_dir, specs, {})
+    if not (out_dir / "sweep.json").exists():  # a new sweep: list every seed now; a resumed one keeps its record
+        _write(out_dir, specs, {})
     summaries: dict[int, dict] = {}
     if jobs <= 1:
         for s, d in zip(specs, dirs):
