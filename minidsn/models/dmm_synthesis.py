@@ -41,7 +41,10 @@ raising lambda by hand.  Here every choice is a config value fixed before the ru
    ``max_rounds`` > 0 ends the rounds after that many.
 2b. tail (``tail_guard`` > 0, after ``max_rounds``): one link at a time in ablation order, ``tail_round_steps`` steps
    of retraining at lambda ``tail_lam``, kept only if the data loss is <= ``tail_guard`` (else reverted and the next
-   candidate tried); ``tail_tries`` failures in a row, or every remaining link tried, end it.
+   candidate tried); ``tail_tries`` failures in a row, or every remaining link tried, end it.  Known quirk (kept so
+   the recorded runs stay reproducible): the tail's first round retrains the machine the rounds left without removing
+   a link; if that machine already fails ``tail_guard``, the round counts as a failed removal and the first
+   candidate is skipped.
 3. final phase: ``final_steps`` steps at lambda = ``lam_final`` and learning rate ``lr_final`` (no pruning), the
    machine that is reported.
 
