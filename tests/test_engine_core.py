@@ -186,6 +186,33 @@ def test_second_order_through_first_order_only_primitive_is_refused():
         grad(grad(lambda x: cube(x)))(2.0)
 
 
+def test_joint_vjp_told_which_arguments_need_gradients():
+    from minidsn.engine import defvjp_joint
+
+    seen = []
+
+    @primitive
+    def axpy(a, x, y):
+        return a * x + y
+
+    def rule(g, ans, a, x, y, wanted):
+        seen.append(wanted)
+        return (np.sum(g * x) if 0 in wanted else None, g * a if 1 in wanted else None, g if 2 in wanted else None)
+
+    defvjp_joint(axpy, rule, wants=True)
+    x, y = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    assert grad(lambda a: mnp.sum(axpy(a, x, y)))(2.0) == pytest.approx(3.0)
+    np.testing.assert_array_equal(grad(lambda x, y: mnp.sum(axpy(2.0, x, y)), argnums=(0, 1))(x, y)[0], [2.0, 2.0])
+    assert seen == [frozenset({0}), frozenset({1, 2})]
+
+    def lazy(g, ans, a, x, y, wanted):  # returns None for an argument the engine does need
+        return (None, g * a, g)
+
+    defvjp_joint(axpy, lazy, wants=True)
+    with pytest.raises(EngineError, match="not differentiable in argument 0"):
+        grad(lambda a: mnp.sum(axpy(a, x, y)))(2.0)
+
+
 def test_wrong_shape_vjp_is_reported():
     @primitive
     def bad(x):

@@ -142,6 +142,7 @@ class Primitive:
         self.name = name or getattr(fun, "__name__", "primitive")
         self.vjps: dict[int, Callable | None] = {}
         self.joint_vjp: Callable | None = None
+        self.joint_vjp_wants = False  # True: the joint rule is told which arguments need a gradient (`wanted=`)
         self.differentiable_vjp = True  # False: VJP uses raw NumPy/Numba, no second derivative
         self.raw_vjps: dict[int, Callable] | None = None  # plain-NumPy rules for first-order backward passes
         # per argument: the rule a first-order pass uses (raw where registered, else the differentiable one); None
@@ -199,7 +200,11 @@ class Primitive:
                 "(first order only); use the engine reference path for higher-order derivatives"
             )
         if self.joint_vjp is not None:
-            grads = self.joint_vjp(g, node.ans, *node.args, **node.kwargs)
+            if self.joint_vjp_wants:
+                wanted = frozenset(a for a, _ in node.parents)
+                grads = self.joint_vjp(g, node.ans, *node.args, wanted=wanted, **node.kwargs)
+            else:
+                grads = self.joint_vjp(g, node.ans, *node.args, **node.kwargs)
             if not isinstance(grads, (tuple, list)) or len(grads) != len(node.args):
                 raise EngineError(
                     f"joint VJP of '{self.name}' must return one gradient (or None) per positional argument "
@@ -272,15 +277,18 @@ def _update_first_order_rules(prim: Primitive) -> None:
     prim.first_order_rules = {i: raw.get(i) or r for i, r in prim.vjps.items()}
 
 
-def defvjp_joint(prim: Primitive, rule: Callable, differentiable: bool = False) -> None:
+def defvjp_joint(prim: Primitive, rule: Callable, differentiable: bool = False, wants: bool = False) -> None:
     """Register one VJP for all arguments at once: rule(g, ans, *args, **kwargs) -> tuple of gradients (None = none).
 
     Meant for compiled kernels whose backward computes every gradient in one pass. Such a rule is first order only
-    unless differentiable=True (it is then written with engine primitives).
+    unless differentiable=True (it is then written with engine primitives). With wants=True the rule is also called
+    with `wanted=` the frozenset of argument positions that are traced (the only gradients the engine will use), so
+    it can skip work for the others (return None there); a None for a wanted argument is still an error.
     """
     if not isinstance(prim, Primitive):
         raise TypeError(f"defvjp_joint needs a Primitive (use @primitive), got {prim!r}")
     prim.joint_vjp = rule
+    prim.joint_vjp_wants = bool(wants)
     prim.vjps = {}
     prim.differentiable_vjp = differentiable
     _update_first_order_rules(prim)
