@@ -99,6 +99,39 @@ def test_sparse_path_equals_dense(seed, res_out, res_in):
         np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
 
 
+@settings(max_examples=15)
+@given(seed=st.integers(0, 10_000), res_out=st.booleans(), res_in=st.booleans(), sparse=st.booleans(),
+       dead=st.booleans())
+def test_vjp_without_input_gradient_and_into_given_array(seed, res_out, res_in, sparse, dead):
+    # need_h0=False (training: N^(0) is data) skips dH_0 and must leave gW, gb bit-identical; gw_out receives gW
+    S, B, d_in, I = 30, 4, 3, 3
+    W, b, h0, rng = _net(seed, S, B, d_in, scale=0.5)
+    if dead:
+        b[rng.random(S) < 0.8] = -50.0
+    kw = dict(n_iter=I, phi="relu", res_out_idx=np.arange(S - 2, S) if res_out else None,
+              res_in_idx=np.arange(d_in) if res_in else None, sparse=sparse)
+    p = urn_iterate_forward(W, b, h0, **kw)
+    g = rng.normal(size=p.shape)
+    gW, gb, gh0 = urn_iterate_vjp(g, p, W, b, h0, **kw)
+    gW2, gb2, gh02 = urn_iterate_vjp(g, p, W, b, h0, need_h0=False, **kw)
+    assert gh02 is None and gh0.shape == h0.shape
+    np.testing.assert_array_equal(gW2, gW)
+    np.testing.assert_array_equal(gb2, gb)
+    buf = np.full((S, S), np.nan)  # old content must not leak into the result
+    gW3, _, _ = urn_iterate_vjp(g, p, W, b, h0, need_h0=False, gw_out=buf, **kw)
+    assert gW3 is buf
+    np.testing.assert_array_equal(gW3, gW)
+
+
+def test_vjp_rejects_a_bad_gw_out():
+    W, b, h0, rng = _net(0, 6, 2, 2)
+    p = urn_iterate_forward(W, b, h0, n_iter=2)
+    g = rng.normal(size=p.shape)
+    for bad in (np.empty((6, 5)), np.empty((6, 6), dtype=np.float32), np.empty((6, 6), order="F"), W):
+        with pytest.raises(ValueError, match="gw_out"):
+            urn_iterate_vjp(g, p, W, b, h0, n_iter=2, gw_out=bad)
+
+
 def test_bad_inputs_are_named():
     W, b, h0, _ = _net(0, 5, 2, 2)
     with pytest.raises(ValueError, match="square"):

@@ -2,6 +2,7 @@
 engine gradient + minidsn.optim.Adam."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings, strategies as st
 
 from minidsn.engine import grad
@@ -42,3 +43,23 @@ def test_fused_update_matches_engine_and_optim(seed, n, t, with_L, zeros):
     np.testing.assert_allclose(ref[1], s2["m"]["W"], rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(ref[2], s2["v"]["W"], rtol=1e-12, atol=1e-15)
     assert np.isclose(c_w * ref[3] + c_syn * ref[4], float(penalty(W)), rtol=1e-12)
+
+
+def test_fused_update_into_given_arrays():
+    rng = np.random.default_rng(0)
+    W, G, m, L = (rng.normal(size=(6, 6)) for _ in range(4))
+    v = rng.random((6, 6))
+    args = (W, G, m, v, L, 0.05, 0.02, 3, 1e-2, 0.9, 0.999, 1e-8)
+    fresh = adam_l1_update(*args)
+    out = tuple(np.full((6, 6), np.nan) for _ in range(3))
+    got = adam_l1_update(*args, out=out)
+    for a, b, o in zip(got[:3], fresh[:3], out):
+        assert a is o
+        np.testing.assert_array_equal(a, b)
+    assert got[3:] == fresh[3:]
+    for bad in ((W.copy(), m, np.empty((6, 6))),                     # an input as output
+                (np.empty((6, 6)),) * 2 + (np.empty((6, 6)),),       # two outputs are one array
+                (np.empty((6, 5)), np.empty((6, 6)), np.empty((6, 6))),
+                (np.empty((6, 6), order="F"), np.empty((6, 6)), np.empty((6, 6)))):
+        with pytest.raises(ValueError, match="out"):
+            adam_l1_update(*args, out=bad)

@@ -114,3 +114,36 @@ def test_fused_step_equals_engine_step():
         np.testing.assert_allclose(sa["opt"]["m"][k], sb["opt"]["m"][k], rtol=1e-9, atol=1e-12)
     for k in ("loss", "l1_w", "syn", "l1_n", "ce"):
         assert np.isclose(ma[k], mb[k], rtol=1e-9), k
+
+
+def test_fused_step_reuses_memory_without_changing_results_or_old_states():
+    """The fused step writes into the arrays of the state before last only when nobody holds them: the results are
+    bit-identical whether or not that happens, and a state the caller kept is never overwritten."""
+    import weakref
+
+    cfg = _cfg(n_neurons=60, n_train=64, n_test=32, c_w=1e-2, c_n=1e-2, lr=1e-2)
+    finals = {}
+    for keep in (False, True):
+        m = URNModel()
+        rng = np.random.default_rng(5)
+        state = m.init(cfg, rng, None)
+        kept, refs = [], []
+        for s in range(6):
+            if keep:
+                kept.append((state, {k: state["params"][k].copy() for k in ("W", "b")},
+                             state["opt"]["m"]["W"].copy(), state["opt"]["v"]["W"].copy()))
+            state, _ = m.step(state, cfg, rng, s)
+            refs.append(weakref.ref(state["params"]["W"]))
+        finals[keep] = state
+        if keep:
+            for old, params, mW, vW in kept:
+                for k in ("W", "b"):
+                    np.testing.assert_array_equal(old["params"][k], params[k])
+                np.testing.assert_array_equal(old["opt"]["m"]["W"], mW)
+                np.testing.assert_array_equal(old["opt"]["v"]["W"], vW)
+        else:  # double buffering: step 6 wrote into the array step 4 returned
+            assert refs[-3]() is state["params"]["W"]
+    for k in ("W", "b"):
+        np.testing.assert_array_equal(finals[True]["params"][k], finals[False]["params"][k])
+        np.testing.assert_array_equal(finals[True]["opt"]["m"][k], finals[False]["opt"]["m"][k])
+        np.testing.assert_array_equal(finals[True]["opt"]["v"][k], finals[False]["opt"]["v"][k])

@@ -78,8 +78,11 @@ def _kernel(W, G, m, v, L, has_L, c_w, c_syn, step_scale, inv_sqrt_c2, b1, b2, e
     return l1, syn
 
 
-def adam_l1_update(W, G, m, v, L, c_w, c_syn, t, lr, b1, b2, eps, jit=True):
-    """Compiled version of `adam_l1_update_reference` (same arguments and results, up to rounding)."""
+def adam_l1_update(W, G, m, v, L, c_w, c_syn, t, lr, b1, b2, eps, jit=True, out=None):
+    """Compiled version of `adam_l1_update_reference` (same arguments and results, up to rounding).
+
+    `out`: three C-contiguous float64 arrays of W's shape, apart from every input, that receive W', m', v' (every
+    element is written; see minidsn.kernels.workspace); by default new arrays."""
     arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (W, G, m, v)]
     if any(a.shape != arrays[0].shape or a.ndim != 2 for a in arrays):
         raise ValueError("adam_l1_update: W, G, m, v must be 2-d arrays of one shape")
@@ -89,7 +92,17 @@ def adam_l1_update(W, G, m, v, L, c_w, c_syn, t, lr, b1, b2, eps, jit=True):
         raise ValueError(f"adam_l1_update: L has shape {Lc.shape}, W has {arrays[0].shape}")
     if not (t >= 1):
         raise ValueError(f"adam_l1_update: step t must be >= 1, got {t}")
-    W2, m2, v2 = (np.empty_like(arrays[0]) for _ in range(3))
+    if out is None:
+        W2, m2, v2 = (np.empty_like(arrays[0]) for _ in range(3))
+    else:
+        W2, m2, v2 = out
+        inputs = arrays + ([Lc] if has_L else [])
+        for k, o in enumerate(out):
+            if not (isinstance(o, np.ndarray) and o.shape == arrays[0].shape and o.dtype == np.float64
+                    and o.flags.c_contiguous and o.flags.writeable):
+                raise ValueError(f"adam_l1_update: out must be writeable C-contiguous float64 {arrays[0].shape}")
+            if any(np.may_share_memory(o, a) for a in inputs + list(out[:k])):
+                raise ValueError("adam_l1_update: out arrays must not overlap each other or the inputs")
     kernel = _kernel if jit else _kernel.py_func
     l1, syn = kernel(*arrays, Lc, has_L, float(c_w), float(c_syn), float(lr) / (1.0 - b1**t),
                      1.0 / np.sqrt(1.0 - b2**t), float(b1), float(b2), float(eps), W2, m2, v2)

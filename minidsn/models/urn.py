@@ -19,6 +19,7 @@ import numpy as np
 
 from minidsn.engine import value_and_grad
 from minidsn.kernels.urn_adam import adam_l1_update, adam_l1_update_reference
+from minidsn.kernels.workspace import SpareArrays
 from minidsn.optim import Adam
 from minidsn.runs.api import ConfigError, Model, Option, register_model
 
@@ -153,6 +154,7 @@ class URNModel(Model):
     def __init__(self):
         self._cache = {}
         self._last_cfg = None
+        self._spare = SpareArrays()  # S x S arrays of the state before last, rewritten by the fused step
 
     # ---- data -------------------------------------------------------------------------------------------------
     def _data(self, state, cfg):
@@ -225,19 +227,32 @@ class URNModel(Model):
 
     def _fused_step(self, state, cfg, spec, x, y1):
         """The engine differentiates the data terms (cross-entropy, activity L1); the W penalties and Adam are one
-        compiled pass (minidsn.kernels.urn_adam). Same update as the engine path (tests/test_urn_kernels.py)."""
+        compiled pass (minidsn.kernels.urn_adam). Same update as the engine path (tests/test_urn_kernels.py).
+
+        Memory: gW and the new W, m, v are written into arrays of earlier steps that nothing refers to any more
+        (minidsn.kernels.workspace; same results, no page faults on fresh S x S arrays). The input state is never
+        written: it stays valid until the caller commits the returned one."""
         key = ("data-spec", id(spec))
         if key not in self._cache:
             self._cache[key] = dataclasses.replace(spec, c_w=0.0, c_syn=0.0, length_weights=None)
         data_spec = self._cache[key]
-        (loss, aux), grads = value_and_grad(loss_with_aux, has_aux=True)(state["params"], x, y1, data_spec)
         opt, st, p = self._opt(cfg), state["opt"], state["params"]
+        W, mW0, vW0 = p["W"], st["m"]["W"], st["v"]["W"]
+        data_spec.gw_out = self._spare.take("gW", W.shape, avoid=(W, mW0, vW0))
+        try:
+            (loss, aux), grads = value_and_grad(loss_with_aux, has_aux=True)(p, x, y1, data_spec)
+        finally:
+            data_spec.gw_out = None
         t = int(st["step"]) + 1
         hyper = (t, opt.lr, opt.beta1, opt.beta2, opt.eps)
-        W2, mW, vW, l1, syn = adam_l1_update(p["W"], grads["W"], st["m"]["W"], st["v"]["W"], spec.length_weights,
-                                             spec.c_w, spec.c_syn, *hyper)
+        out = tuple(self._spare.take(k, W.shape, avoid=(W, mW0, vW0, grads["W"])) for k in ("W", "m", "v"))
+        W2, mW, vW, l1, syn = adam_l1_update(W, grads["W"], mW0, vW0, spec.length_weights, spec.c_w, spec.c_syn,
+                                             *hyper, out=out)
         b2, mb, vb, _, _ = adam_l1_update_reference(p["b"], grads["b"], st["m"]["b"], st["v"]["b"], None, 0.0,
                                                     0.0, *hyper)
+        # the inputs become the spares of the next step: reused then only if the caller has let go of them
+        for k, arr in (("gW", grads["W"]), ("W", W), ("m", mW0), ("v", vW0)):
+            self._spare.offer(k, arr)
         aux = dict(aux)
         pen = spec.c_w * l1 + spec.c_syn * syn
         if spec.c_w > 0:

@@ -123,26 +123,31 @@ def urn_iterate_forward(W, b, h0, *, n_iter, phi="relu", slope=0.01, res_out_idx
 
 
 def urn_iterate_vjp(g, p, W, b, h0, *, n_iter, phi="relu", slope=0.01, res_out_idx=None, res_in_idx=None,
-                    sparse=False):
+                    sparse=False, need_h0=True, gw_out=None):
     """Gradients (gW, gb, gh0) of <g, P> for P = urn_iterate_forward(W, b, h0, ...): reverse pass of eqs. 3/6/7.
 
     With dH_{l+1} the gradient reaching H_{l+1} from later iterations:
       dP_l = g_l + dH_{l+1};  dA_l = dP_l * phi'(A_l);  gW += dA_l^T H_l;  gb += sum_batch dA_l;
       dH_l = dA_l W  (+ dH_{l+1} on residual output nodes);  gh0 += dH_{l+1} on residual input nodes;  gh0 += dH_0.
-    The I outer products are done as one product of the stacked (I B, S) matrices.
+    The outer products are done as one product of the stacked (I B, S) matrices; with `sparse`, H_0's few live
+    columns (the input nodes) get their own thin product. `need_h0=False` (N^(0) is a constant, as in training)
+    skips dH_0 = dA_0 W, a full product that only gh0 uses, and returns gh0 = None. `gw_out`: an (S, S) float64
+    C-contiguous array gW is written into (its old content is ignored), to reuse memory across training steps.
     """
     _check(W, b, h0)
     g = np.asarray(g, dtype=np.float64)
     hs = states_from_p(p, h0, res_out_idx, res_in_idx)
     B, S = h0.shape
     da_all = np.empty((n_iter * B, S))
-    gh0 = np.zeros((B, S))
+    gh0 = np.zeros((B, S)) if need_h0 else None
     dh_next = np.zeros((B, S))
     for l in range(n_iter - 1, -1, -1):
         dp = g[l] + dh_next
         da = dp * phi_derivative_from_output(phi, p[l], slope)
         da_all[l * B:(l + 1) * B] = da
-        if res_in_idx is not None and len(res_in_idx):
+        if l == 0 and not need_h0:
+            break  # dH_0 feeds gh0 only
+        if need_h0 and res_in_idx is not None and len(res_in_idx):
             gh0[:, res_in_idx] += dh_next[:, res_in_idx]
         rows = _live_columns(da) if sparse else None
         if rows is not None and rows.size <= SPARSE_DENSITY_THRESHOLD * S:
@@ -152,14 +157,32 @@ def urn_iterate_vjp(g, p, W, b, h0, *, n_iter, phi="relu", slope=0.01, res_out_i
         if res_out_idx is not None and len(res_out_idx):
             dh[:, res_out_idx] += dh_next[:, res_out_idx]
         dh_next = dh
-    gh0 += dh_next
-    h_all = np.concatenate(hs[:n_iter], axis=0)
+    if need_h0:
+        gh0 += dh_next
     gb = da_all.sum(axis=0)
-    if sparse:
-        rows = _live_columns(da_all)
-        cols = _live_columns(h_all)
-        if rows.size * cols.size <= SPARSE_DENSITY_THRESHOLD * S * S:
-            gW = np.zeros((S, S))
-            gW[np.ix_(rows, cols)] = da_all[:, rows].T @ h_all[:, cols]
+    if gw_out is not None and (gw_out.shape != (S, S) or gw_out.dtype != np.float64
+                               or not gw_out.flags.c_contiguous or np.may_share_memory(gw_out, W)):
+        raise ValueError(f"URN: gw_out must be a C-contiguous float64 ({S}, {S}) array apart from W")
+    if sparse and n_iter > 1:
+        cols0 = _live_columns(h0)
+        if cols0.size <= SPARSE_DENSITY_THRESHOLD * S:
+            gW = _outer_sum(da_all[B:], np.concatenate(hs[1:n_iter], axis=0), sparse, gw_out)
+            gW[:, cols0] += da_all[:B].T @ h0[:, cols0]
             return gW, gb, gh0
-    return da_all.T @ h_all, gb, gh0
+    return _outer_sum(da_all, np.concatenate(hs[:n_iter], axis=0), sparse, gw_out), gb, gh0
+
+
+def _outer_sum(da, h, sparse, out):
+    """da^T h (S, S), into `out` when given; with `sparse`, only the block of live rows of da and live columns of h."""
+    S = da.shape[1]
+    if sparse:
+        rows, cols = _live_columns(da), _live_columns(h)
+        if rows.size * cols.size <= SPARSE_DENSITY_THRESHOLD * S * S:
+            gW = np.zeros((S, S)) if out is None else out
+            if out is not None:
+                gW.fill(0.0)
+            gW[np.ix_(rows, cols)] = da[:, rows].T @ h[:, cols]
+            return gW
+    if out is None:
+        return da.T @ h
+    return np.matmul(da.T, h, out=out)

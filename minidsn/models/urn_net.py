@@ -59,6 +59,8 @@ class UrnSpec:
     length_weights: np.ndarray | None = None
     sparse: bool = True
     masks: dict = field(default_factory=dict, repr=False)
+    # where the reverse pass writes gW (urn_core.urn_iterate_vjp `gw_out`); set only around one training step
+    gw_out: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         S = self.n_neurons
@@ -87,8 +89,11 @@ class UrnSpec:
         self.masks = {"out": m_out, "in": m_in}
 
     def kernel_kwargs(self):
-        return dict(n_iter=self.n_iter, phi=self.phi, slope=self.slope, res_out_idx=self.res_out_idx,
-                    res_in_idx=self.res_in_idx, sparse=self.sparse)
+        kw = dict(n_iter=self.n_iter, phi=self.phi, slope=self.slope, res_out_idx=self.res_out_idx,
+                  res_in_idx=self.res_in_idx, sparse=self.sparse)
+        if self.gw_out is not None:
+            kw["gw_out"] = self.gw_out
+        return kw
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -140,13 +145,15 @@ def init_params(spec: UrnSpec, rng: np.random.Generator, init_std=None, bias_ini
 
 
 @primitive
-def urn_iterate(W, b, h0, *, n_iter, phi, slope, res_out_idx, res_in_idx, sparse):
-    """P (I, B, S), P_l = phi(H_l W^T + b) (seed 002 eqs. 3, 6, 7); see urn_core.urn_iterate_forward."""
+def urn_iterate(W, b, h0, *, n_iter, phi, slope, res_out_idx, res_in_idx, sparse, gw_out=None):
+    """P (I, B, S), P_l = phi(H_l W^T + b) (seed 002 eqs. 3, 6, 7); see urn_core.urn_iterate_forward.
+    `gw_out` is only for the reverse pass (urn_core.urn_iterate_vjp)."""
     return urn_iterate_forward(W, b, h0, n_iter=n_iter, phi=phi, slope=slope, res_out_idx=res_out_idx,
                                res_in_idx=res_in_idx, sparse=sparse)
 
 
-defvjp_joint(urn_iterate, lambda g, ans, W, b, h0, **kw: urn_iterate_vjp(g, ans, W, b, h0, **kw))
+defvjp_joint(urn_iterate, lambda g, ans, W, b, h0, wanted, **kw: urn_iterate_vjp(g, ans, W, b, h0, need_h0=2 in wanted,
+                                                                               **kw), wants=True)
 
 
 def _phi_mnp(name, a, slope):
