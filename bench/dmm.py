@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import sys
 import timeit
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's minidsn, installed or not
 
 import minidsn.numpy as mnp
 import minidsn.optim as optim

@@ -26,9 +26,11 @@ import json  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's minidsn, installed or not
 import minidsn.optim as optim  # noqa: E402
 from minidsn.engine import value_and_grad  # noqa: E402
 from minidsn.kernels import dag  # noqa: E402

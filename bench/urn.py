@@ -2,22 +2,30 @@
 
     python bench/urn.py [--S 5000] [--batch 32] [--iters 4] [--repeat 3] [--live 1.0]
 
-Bare products of one dense step (seed 002 eq. 3 unrolled I times, batch B, rows = samples):
-  forward  I x  (B, S) @ (S, S)            A_l = H_l W^T
-  backward 1 x  (S, I B) @ (I B, S)        gW = sum_l dA_l^T H_l, stacked into one product
-           I-1 x (B, S) @ (S, S)           dH_l = dA_l W   (dH_0 is not needed for W)
-The model's step adds the elementwise work on S^2 entries (|W| terms, Adam) that no product covers.
+Bare products of one step (seed 002 eq. 3 unrolled I times, batch B, rows = samples), as the step needs them:
+  forward  I-1 x (B, S) @ (S, S)           A_l = H_l W^T, l = 1..I-1
+           1 x (B, d) @ (d, S)             A_0 = N^(0) W^T over the d = 10 input columns (the rest of N^(0) is 0)
+  backward 1 x (S, (I-1) B) @ ((I-1) B, S)  gW = sum_{l>=1} dA_l^T H_l, stacked into one product
+           1 x (S, B) @ (B, d)             gW[:, inputs] += dA_0^T N^(0)[:, inputs]
+           I-1 x (B, S) @ (S, S)           dH_l = dA_l W, l = 1..I-1 (dH_0 only feeds N^(0), which is data)
+With every product dense (the model's sparse = false) the count is I forward products and gW over I B rows; that
+step is timed against that larger figure. The model's step adds the elementwise work on S^2 entries (|W| terms,
+Adam) that no product covers.
 `--live f` kills all but a fraction f of the neurons (bias -10, W rows zeroed) to time a trained, sparse state,
-where the step skips the dead neurons' products (config sparse = true) and the bare figure is the dense one.
+where the step skips the dead neurons' products (config sparse = true); the bare figures stay those of a dense W.
 PyTorch eager float64 is timed as well when torch is installed (skipped otherwise).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's minidsn, installed or not
 
 
 def best_of(fn, repeat):
@@ -29,17 +37,31 @@ def best_of(fn, repeat):
     return min(ts)
 
 
-def bare_products(W, H, I, repeat):
+def bare_products(W, H, I, repeat, d_in=None):
+    """Time of the products listed above; d_in=None: every product dense (I forward, gW over I B rows)."""
     B, S = H.shape
-    HH = np.concatenate([H] * I)
+    if d_in is None:
+        HH = np.concatenate([H] * I)
 
-    def go():
-        for _ in range(I):
+        def go():
+            for _ in range(I):
+                H @ W.T
+            HH.T @ HH
+            for _ in range(I - 1):
+                H @ W
+        return best_of(go, repeat)
+    HH = np.concatenate([H] * (I - 1))
+    H0 = np.ascontiguousarray(H[:, :d_in])
+
+    def go_needed():
+        H0 @ W[:, :d_in].T
+        for _ in range(I - 1):
             H @ W.T
         HH.T @ HH
+        H.T @ H0
         for _ in range(I - 1):
             H @ W
-    return best_of(go, repeat)
+    return best_of(go_needed, repeat)
 
 
 def model_step(S, B, I, live, sparse, repeat, seed=0):
@@ -107,19 +129,23 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     W = rng.normal(0, (2 / a.S) ** 0.5, (a.S, a.S))
     H = rng.normal(size=(a.batch, a.S))
-    bare = bare_products(W, H, a.iters, a.repeat)
+    bares = {False: bare_products(W, H, a.iters, a.repeat), True: bare_products(W, H, a.iters, a.repeat, d_in=10)}
     del W
     print(f"S={a.S} B={a.batch} I={a.iters} live fraction={a.live}")
-    print(f"bare matrix products (dense step): {bare * 1e3:9.1f} ms")
+    print(f"bare matrix products, every product dense:  {bares[False] * 1e3:9.1f} ms")
+    print(f"bare matrix products the step needs:        {bares[True] * 1e3:9.1f} ms   (input iteration over the "
+          f"input columns)")
     for sparse in (False, True):
         t, met = model_step(a.S, a.batch, a.iters, a.live, sparse, a.repeat)
-        print(f"urn step (sparse={sparse!s:5}):        {t * 1e3:9.1f} ms   ratio to bare = {t / bare:5.2f}"
-              f"   (live neurons in batch: {met['live_neurons_batch']:.0f})")
+        which = "needed" if sparse else "dense"
+        print(f"urn step (sparse={sparse!s:5}):        {t * 1e3:9.1f} ms   ratio to bare ({which}) = "
+              f"{t / bares[sparse]:5.2f}   (live neurons in batch: {met['live_neurons_batch']:.0f})")
+    bare = bares[False]
     tt = torch_step(a.S, a.batch, a.iters, a.repeat)
     if tt is None:
         print("torch eager float64: not installed (skipped)")
     else:
-        print(f"torch eager float64 step:        {tt * 1e3:9.1f} ms   ratio to bare = {tt / bare:5.2f}")
+        print(f"torch eager float64 step:        {tt * 1e3:9.1f} ms   ratio to bare (dense) = {tt / bare:5.2f}")
 
 
 if __name__ == "__main__":
