@@ -152,8 +152,12 @@ def urn_iterate(W, b, h0, *, n_iter, phi, slope, res_out_idx, res_in_idx, sparse
                                res_in_idx=res_in_idx, sparse=sparse)
 
 
-defvjp_joint(urn_iterate, lambda g, ans, W, b, h0, wanted, **kw: urn_iterate_vjp(g, ans, W, b, h0, need_h0=2 in wanted,
-                                                                               **kw), wants=True)
+def _urn_iterate_joint_vjp(g, ans, W, b, h0, wanted, **kw):
+    # N^(0) (argument 2) is data in training: then the reverse pass skips dH_0, a full S x S product
+    return urn_iterate_vjp(g, ans, W, b, h0, need_h0=2 in wanted, **kw)
+
+
+defvjp_joint(urn_iterate, _urn_iterate_joint_vjp, wants=True)
 
 
 def _phi_mnp(name, a, slope):
