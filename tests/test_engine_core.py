@@ -435,3 +435,110 @@ def test_first_order_pass_over_the_tape_equals_the_sorted_graph_walk():
     for k in p:
         np.testing.assert_array_equal(g1[k], g0[k])
     assert not core._TAPES, "a tape outlived its trace"
+
+
+# --- stacked first-order rules (defvjp_stacked) ------------------------------------------------------------------
+
+
+def _unrolled(p, xs, mix):
+    """A recurrence that uses W, U, b at every step; b is also added against operands of other shapes (`mix`), and
+    V = 2 W is a non-leaf weight used at every step."""
+    V = p["W"] * 2.0
+    h = mnp.zeros((xs[0].shape[0], p["W"].shape[0]))
+    total = 0.0
+    for t, x in enumerate(xs):
+        h = mnp.tanh(x @ p["U"] + h @ p["W"] + p["b"])
+        total = total + mnp.sum((h @ V) ** 2)
+        if mix and t % 2:
+            total = total + mnp.sum(mnp.tanh(p["b"] + h[:1] * 0.5)) + mnp.sum(p["b"] * 0.1 + 1.0)
+    return total
+
+
+def _grads(f, *args, stacked=True, tape=True, combined=None):
+    """value_and_grad(f)(*args) with or without the stacked rules of matmul and add, on the tape walk or the sorted
+    graph walk; `combined` (a list) receives the number of items of every stacked combination."""
+    from minidsn.engine import core, transforms
+    from minidsn.numpy import _table
+
+    saved = {prim: prim.stacked_rules for prim in (_table.matmul, _table.add)}
+    real = core.backward
+    try:
+        for prim, rules in saved.items():
+            if not stacked:
+                prim.stacked_rules = None
+            elif combined is not None:
+                prim.stacked_rules = {
+                    a: (pack, lambda items, shape, dtype, c=comb: combined.append(len(items)) or c(items, shape, dtype))
+                    for a, (pack, comb) in rules.items()}
+        if not tape:
+            transforms.backward = lambda end, g, leaves, trace=None, tp=None: real(end, g, leaves, trace, None)
+        return value_and_grad(f)(*args)
+    finally:
+        for prim, rules in saved.items():
+            prim.stacked_rules = rules
+        transforms.backward = real
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000), steps=st.integers(1, 12), batch=st.integers(1, 4), width=st.integers(1, 5),
+       mix=st.booleans(), tape=st.booleans())
+def test_stacked_rules_equal_ordinary_rules(seed, steps, batch, width, mix, tape):
+    """Gradients of values used at every step of an unrolled recurrence (leaf and non-leaf weights, a bias
+    broadcast against operands of several shapes) are the same with the stacked rules as with the ordinary ones, up
+    to summation order; on the tape walk and on the sorted graph walk."""
+    rng = np.random.default_rng(seed)
+    p = {"W": rng.standard_normal((width, width)) * 0.5, "U": rng.standard_normal((3, width)),
+         "b": rng.standard_normal(width)}
+    xs = [rng.standard_normal((batch, 3)) for _ in range(steps)]
+    combined = []
+    v1, g1 = _grads(_unrolled, p, xs, mix, tape=tape, combined=combined)
+    v0, g0 = _grads(_unrolled, p, xs, mix, stacked=False, tape=tape)
+    assert v1 == v0
+    # W, V, U and b each: every use after the first is stacked
+    assert (sorted(combined) == [steps - 1] * 4) if steps > 1 and not mix else (steps == 1) == (not combined)
+    for k in p:
+        assert g1[k].shape == p[k].shape and g1[k].dtype == p[k].dtype
+        np.testing.assert_allclose(g1[k], g0[k], rtol=1e-12, atol=1e-12 * (1 + np.abs(g0[k]).max()))
+
+
+def test_stacked_rules_change_nothing_for_values_used_once():
+    rng = np.random.default_rng(1)
+    p = {"W1": rng.standard_normal((6, 5)), "b1": rng.standard_normal(5), "W2": rng.standard_normal((5, 2))}
+    x = rng.standard_normal((4, 6))
+
+    def mlp(p, x):
+        return mnp.sum(mnp.tanh(x @ p["W1"] + p["b1"]) @ p["W2"])
+
+    _, g1 = _grads(mlp, p, x)
+    _, g0 = _grads(mlp, p, x, stacked=False)
+    for k in p:
+        np.testing.assert_array_equal(g1[k], g0[k])
+
+
+def test_stacked_rules_are_used_and_checked():
+    """A stacked rule whose combined result has the wrong shape is reported like any rule; one registered for an
+    argument without an ordinary rule is refused."""
+    from minidsn.engine import EngineError, defvjp_stacked
+
+    @primitive
+    def scale(x, w):
+        return x * w
+
+    defvjp(scale, lambda g, ans, x, w: g * w, lambda g, ans, x, w: g * x)
+    calls = []
+
+    def pack(g, ans, x, w):
+        calls.append(1)
+        return g * x
+
+    defvjp_stacked(scale, 1, pack, lambda items, shape, dtype: np.add.reduce(np.stack(items), axis=0))
+    x = np.array([1.0, 2.0])
+    g = grad(lambda w: mnp.sum(scale(x, w)) + mnp.sum(scale(x * 3.0, w)) + mnp.sum(scale(x, w)))(np.ones(2))
+    np.testing.assert_allclose(g, [5.0, 10.0])
+    assert len(calls) == 2  # the first use met takes the ordinary rule
+
+    defvjp_stacked(scale, 1, pack, lambda items, shape, dtype: np.ones(7))
+    with pytest.raises(EngineError, match="does not reduce"):
+        grad(lambda w: mnp.sum(scale(x, w)) + mnp.sum(scale(x, w)))(np.ones(2))
+    with pytest.raises(ValueError, match="no ordinary VJP for argument 2"):
+        defvjp_stacked(scale, 2, pack, lambda items, shape, dtype: items[0])

@@ -148,6 +148,8 @@ class Primitive:
         # per argument: the rule a first-order pass uses (raw where registered, else the differentiable one); None
         # when a joint VJP is registered (then vjp_for is used)
         self.first_order_rules: dict[int, Callable | None] | None = None
+        # per argument: (pack, combine) of defvjp_stacked, used by first-order passes before first_order_rules
+        self.stacked_rules: dict[int, tuple[Callable, Callable]] | None = None
         self.__doc__ = fun.__doc__
         self.__name__ = self.name
         self.__wrapped__ = fun
@@ -269,6 +271,25 @@ def defvjp_raw(prim: Primitive, *rules: Callable | None) -> None:
     _update_first_order_rules(prim)
 
 
+def defvjp_stacked(prim: Primitive, argnum: int, pack: Callable, combine: Callable) -> None:
+    """A first-order rule for argument `argnum` that is summed over all uses of that argument at once.
+
+    pack(g, ans, *args, **kwargs) -> an item (or None: use the ordinary rule for this use); combine(items, shape,
+    dtype) -> the sum of the items' gradients (shape and dtype: the argument's). A first-order backward pass collects the items of every use of one value and combines
+    them when that value's gradient is needed (the engine's broadcasting rule then applies to the result, as to any
+    rule's). Example, matmul's right operand: item (a, g), combine = concatenate(a)^T @ concatenate(g): the weight
+    gradient of a net unrolled over T steps becomes one product instead of T products and T - 1 additions. The
+    first use met in the pass takes the ordinary rule (so a value used once costs nothing extra). The
+    result equals the sum of the ordinary rule over the uses up to rounding (summation order); with one use, the
+    rule must give exactly the ordinary rule's value. The ordinary rules (defvjp) stay, for every other pass.
+    """
+    if not isinstance(prim, Primitive):
+        raise TypeError(f"defvjp_stacked needs a Primitive (use @primitive), got {prim!r}")
+    if argnum not in prim.vjps:
+        raise ValueError(f"defvjp_stacked: '{prim.name}' has no ordinary VJP for argument {argnum}")
+    prim.stacked_rules = {**(prim.stacked_rules or {}), argnum: (pack, combine)}
+
+
 def _update_first_order_rules(prim: Primitive) -> None:
     if prim.joint_vjp is not None:
         prim.first_order_rules = None
@@ -375,6 +396,8 @@ def _backward_first_order(end: Node, g, leaves: list[Node], tape: list | None = 
     ndarray = np.ndarray
     grads: dict[Node, Any] = {end: g}
     pop, get = grads.pop, grads.get
+    # stacked rules (defvjp_stacked): node -> {combine: [items]}, combined when the node's gradient is needed
+    pending: dict[Node, dict] = {}
     if tape is not None:
         # Reverse creation order: every node after all its children. Leaves (made before the function ran) are not
         # on the tape, so their gradients stay in `grads`; nodes not on a path to `end` have no entry and are skipped.
@@ -383,6 +406,10 @@ def _backward_first_order(end: Node, g, leaves: list[Node], tape: list | None = 
         order, leaf_set, leaf_grads = _toposort(end), set(leaves), {}
     for node in order:
         g = pop(node, None)
+        if pending:
+            groups = pending.pop(node, None)
+            if groups is not None:
+                g = _combine_stacked(groups, node, g, unbroadcast)
         if g is None:
             continue
         parents = node.parents
@@ -392,23 +419,48 @@ def _backward_first_order(end: Node, g, leaves: list[Node], tape: list | None = 
             continue
         prim = node.prim
         rules = prim.first_order_rules
-        if rules is None:  # joint (kernel) VJPs, or a missing rule: vjp_for computes or reports it
-            parent_grads = prim.vjp_for(node, g)
+        if rules is None:  # joint (kernel) VJPs: vjp_for computes them
+            pairs = zip(parents, prim.vjp_for(node, g))
         else:
             ans, args, kwargs = node.ans, node.args, node.kwargs
-            parent_grads = []
-            for a, _ in parents:
+            stacked = prim.stacked_rules
+            pairs = []
+            for a, parent in parents:
+                if stacked is not None:
+                    pack_combine = stacked.get(a)
+                    # only from the second use on: a value used once (most weights) takes the ordinary path
+                    if pack_combine is not None and (parent in grads or parent in pending):
+                        item = pack_combine[0](g, ans, *args, **kwargs)
+                        if item is not None:
+                            groups = pending.get(parent)
+                            if groups is None:
+                                pending[parent] = {pack_combine[1]: [item]}
+                            else:
+                                groups.setdefault(pack_combine[1], []).append(item)
+                            continue
                 rule = rules.get(a)
                 if rule is None:
-                    parent_grads = prim.vjp_for(node, g)  # reports the missing rule
-                    break
-                parent_grads.append(rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args))
-        for (argnum, parent), pg in zip(parents, parent_grads):
+                    prim.vjp_for(node, g)  # reports the missing rule
+                    raise EngineError(f"'{prim.name}' has no VJP for argument {a}")
+                pairs.append(((a, parent), rule(g, ans, *args, **kwargs) if kwargs else rule(g, ans, *args)))
+        for (argnum, parent), pg in pairs:
             if type(pg) is not ndarray or pg.shape != parent.shape or pg.dtype != parent.dtype:
                 pg = unbroadcast(pg, parent.shape, parent.dtype, prim.name, argnum)
             prev = get(parent)
             grads[parent] = pg if prev is None else prev + pg
+    for node, groups in pending.items():  # leaves (not on the tape) whose uses were all stacked
+        leaf_grads[node] = _combine_stacked(groups, node, pop(node, None), unbroadcast)
     return [leaf_grads.get(leaf) for leaf in leaves]
+
+
+def _combine_stacked(groups: dict, node: Node, g, unbroadcast):
+    """`g` (or None) plus every stacked group's combined gradient, each reduced to the node's shape and dtype."""
+    for combine, items in groups.items():
+        gs = combine(items, node.shape, node.dtype)
+        if type(gs) is not np.ndarray or gs.shape != node.shape or gs.dtype != node.dtype:
+            gs = unbroadcast(gs, node.shape, node.dtype, getattr(combine, "__name__", "stacked rule"), -1)
+        g = gs if g is None else g + gs
+    return g
 
 
 # ----------------------------------------------------------------------------------------------------------------

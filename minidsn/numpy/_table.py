@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from minidsn.engine.core import Primitive, defvjp, defvjp_raw, primitive, stop_gradient
+from minidsn.engine.core import Primitive, defvjp, defvjp_raw, defvjp_stacked, primitive, stop_gradient
 
 # ------------------------------------------------------------------------------------------------ helpers
 
@@ -694,6 +694,59 @@ defvjp_raw(
 )
 defvjp_raw(log_softmax, lambda g, ans, x, axis=-1: g - np.exp(ans) * np.add.reduce(g, axis=axis, keepdims=True))
 defvjp_raw(softmax, lambda g, ans, x, axis=-1: ans * (g - np.sum(g * ans, axis=axis, keepdims=True)))
+
+
+# ------------------------------------------------------------------------------------------- stacked first-order rules
+# Gradients of a value used many times (a weight or bias shared by the steps of an unrolled recurrence) summed in one
+# operation when the value's gradient is needed, instead of one small product or reduction and one addition per use
+# (core.defvjp_stacked). With one use each gives exactly the ordinary rule's value; tests/test_engine_core.py checks
+# them against the ordinary rules.
+
+
+def _stack_matmul_b(g, ans, a, b):
+    # item (a, g) for 2-D operands; other shapes use the ordinary rule
+    if type(a) is np.ndarray and type(g) is np.ndarray and a.ndim == 2 and g.ndim == 2:
+        return a, g
+    return None
+
+
+def _sum_matmul_b(items, shape, dtype):
+    """sum_i a_i^T g_i as one product of the row-stacked a_i and g_i."""
+    if len(items) == 1:
+        a, g = items[0]
+        return a.T @ g
+    return np.concatenate([a for a, _ in items]).T @ np.concatenate([g for _, g in items])
+
+
+def _stack_broadcast_x(g, ans, x, y):
+    # the item is g itself when x was broadcast against the other operand (its reduction is the deferred work)
+    return g if type(g) is np.ndarray and np.shape(x) != g.shape else None
+
+
+def _stack_broadcast_y(g, ans, x, y):
+    return g if type(g) is np.ndarray and np.shape(y) != g.shape else None
+
+
+def _sum_broadcast(items, shape, dtype):
+    """The sum of gradients that each reduce to `shape` (the engine's broadcasting rule does the reduction): items
+    of one shape are added in one reduction over a stacked axis, then reduced once."""
+    if len(items) == 1:
+        return items[0]
+    from minidsn.engine._ops import unbroadcast_raw
+
+    by_shape: dict = {}
+    for it in items:
+        by_shape.setdefault(it.shape, []).append(it)
+    total = None
+    for group in by_shape.values():
+        part = unbroadcast_raw(np.add.reduce(np.stack(group), axis=0), shape, dtype, "add", -1)
+        total = part if total is None else total + part
+    return total
+
+
+defvjp_stacked(matmul, 1, _stack_matmul_b, _sum_matmul_b)
+defvjp_stacked(add, 0, _stack_broadcast_x, _sum_broadcast)
+defvjp_stacked(add, 1, _stack_broadcast_y, _sum_broadcast)
 
 
 def all_primitives() -> dict[str, Primitive]:
