@@ -455,24 +455,25 @@ def _unrolled(p, xs, mix):
 
 
 def _grads(f, *args, stacked=True, tape=True, combined=None):
-    """value_and_grad(f)(*args) with or without the stacked rules of matmul and add, on the tape walk or the sorted
-    graph walk; `combined` (a list) receives the number of items of every stacked combination."""
-    from minidsn.engine import core, transforms
+    """value_and_grad(f)(*args) with or without the stacked rules, on the tape walk or the sorted graph walk;
+    `combined` (a list) receives the number of items of every stacked combination of matmul and add."""
+    import contextlib
+
+    from minidsn.engine import core, stacked_rules_off, transforms
     from minidsn.numpy import _table
 
     saved = {prim: prim.stacked_rules for prim in (_table.matmul, _table.add)}
     real = core.backward
     try:
-        for prim, rules in saved.items():
-            if not stacked:
-                prim.stacked_rules = None
-            elif combined is not None:
+        if combined is not None:
+            for prim, rules in saved.items():
                 prim.stacked_rules = {
                     a: (pack, lambda items, shape, dtype, c=comb: combined.append(len(items)) or c(items, shape, dtype))
                     for a, (pack, comb) in rules.items()}
         if not tape:
             transforms.backward = lambda end, g, leaves, trace=None, tp=None: real(end, g, leaves, trace, None)
-        return value_and_grad(f)(*args)
+        with stacked_rules_off() if not stacked else contextlib.nullcontext():
+            return value_and_grad(f)(*args)
     finally:
         for prim, rules in saved.items():
             prim.stacked_rules = rules

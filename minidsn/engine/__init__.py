@@ -22,6 +22,7 @@ from minidsn.engine.core import (
     is_traced,
     nondifferentiable,
     primitive,
+    stacked_rules_off,
     stop_gradient,
 )
 from minidsn.engine.pytree import (
@@ -52,6 +53,7 @@ __all__ = [
     "jvp",
     "nondifferentiable",
     "primitive",
+    "stacked_rules_off",
     "register_pytree_node",
     "stop_gradient",
     "tree_flatten",

@@ -14,6 +14,8 @@ Design (after HIPS/autograd, see ../shared/notes/autodiff.md):
 
 from __future__ import annotations
 
+import contextlib
+
 import itertools
 import operator
 from typing import Any, Callable
@@ -288,6 +290,25 @@ def defvjp_stacked(prim: Primitive, argnum: int, pack: Callable, combine: Callab
     if argnum not in prim.vjps:
         raise ValueError(f"defvjp_stacked: '{prim.name}' has no ordinary VJP for argument {argnum}")
     prim.stacked_rules = {**(prim.stacked_rules or {}), argnum: (pack, combine)}
+    if prim not in _STACKED_PRIMS:
+        _STACKED_PRIMS.append(prim)
+
+
+_STACKED_PRIMS: list[Primitive] = []
+
+
+@contextlib.contextmanager
+def stacked_rules_off():
+    """Within this block first-order passes use the ordinary rules only: the reference the stacked rules are checked
+    against (tests/test_engine_core.py, `minidsn selfcheck`)."""
+    saved = [(prim, prim.stacked_rules) for prim in _STACKED_PRIMS]
+    try:
+        for prim, _ in saved:
+            prim.stacked_rules = None
+        yield
+    finally:
+        for prim, rules in saved:
+            prim.stacked_rules = rules
 
 
 def _update_first_order_rules(prim: Primitive) -> None:
