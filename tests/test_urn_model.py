@@ -147,3 +147,19 @@ def test_fused_step_reuses_memory_without_changing_results_or_old_states():
         np.testing.assert_array_equal(finals[True]["params"][k], finals[False]["params"][k])
         np.testing.assert_array_equal(finals[True]["opt"]["m"][k], finals[False]["opt"]["m"][k])
         np.testing.assert_array_equal(finals[True]["opt"]["v"][k], finals[False]["opt"]["v"][k])
+
+
+def test_activity_profile_of_a_finished_run(tmp_path, capsys):
+    """urn_report reads the run's checkpoint: at threshold 0 it counts what the run's own evaluation counted, and
+    the counts fall as the threshold rises."""
+    from minidsn.models import urn_report
+
+    final = _run_small(tmp_path, steps=150)
+    assert urn_report.main([str(tmp_path / "run"), "--thresholds", "0", "0.01", "1e9"]) == 0
+    rep = json.loads((tmp_path / "run" / "activity_profile.json").read_text())
+    n = [r["n_active"] for r in rep["rows"]]
+    assert n[0] == final["n_active"] and n[0] >= n[1] >= n[2] == 0
+    assert rep["rows"][0]["hidden_layer_sizes"] == [final[f"hidden_layer_sizes_{l}"] for l in range(1, 5)]
+    assert rep["step"] == 150 and "active" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="thresholds"):
+        urn_report.activity_profile(tmp_path / "run", [-1.0])
