@@ -277,9 +277,9 @@ def defvjp_stacked(prim: Primitive, argnum: int, pack: Callable, combine: Callab
     """A first-order rule for argument `argnum` that is summed over all uses of that argument at once.
 
     pack(g, ans, *args, **kwargs) -> an item (or None: use the ordinary rule for this use); combine(items, shape,
-    dtype) -> the sum of the items' gradients (shape and dtype: the argument's). A first-order backward pass collects the items of every use of one value and combines
-    them when that value's gradient is needed (the engine's broadcasting rule then applies to the result, as to any
-    rule's). Example, matmul's right operand: item (a, g), combine = concatenate(a)^T @ concatenate(g): the weight
+    dtype) -> the sum of the items' gradients (shape and dtype: the argument's). A first-order backward pass collects
+    the items of every use of one value and combines them when that value's gradient is needed (the engine's
+    broadcasting rule then applies to the result, as to any rule's). Example, matmul's right operand: item (a, g), combine = concatenate(a)^T @ concatenate(g): the weight
     gradient of a net unrolled over T steps becomes one product instead of T products and T - 1 additions. The
     first use met in the pass takes the ordinary rule (so a value used once costs nothing extra). The
     result equals the sum of the ordinary rule over the uses up to rounding (summation order); with one use, the
@@ -469,7 +469,7 @@ def _backward_first_order(end: Node, g, leaves: list[Node], tape: list | None = 
                 pg = unbroadcast(pg, parent.shape, parent.dtype, prim.name, argnum)
             prev = get(parent)
             grads[parent] = pg if prev is None else prev + pg
-    for node, groups in pending.items():  # leaves (not on the tape) whose uses were all stacked
+    for node, groups in pending.items():  # leaves: not on the tape, so their stacked items are combined here
         leaf_grads[node] = _combine_stacked(groups, node, pop(node, None), unbroadcast)
     return [leaf_grads.get(leaf) for leaf in leaves]
 
