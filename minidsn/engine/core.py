@@ -279,10 +279,10 @@ def defvjp_stacked(prim: Primitive, argnum: int, pack: Callable, combine: Callab
     pack(g, ans, *args, **kwargs) -> an item (or None: use the ordinary rule for this use); combine(items, shape,
     dtype) -> the sum of the items' gradients (shape and dtype: the argument's). A first-order backward pass collects
     the items of every use of one value and combines them when that value's gradient is needed (the engine's
-    broadcasting rule then applies to the result, as to any rule's). Example, matmul's right operand: item (a, g), combine = concatenate(a)^T @ concatenate(g): the weight
-    gradient of a net unrolled over T steps becomes one product instead of T products and T - 1 additions. The
-    first use met in the pass takes the ordinary rule (so a value used once costs nothing extra). The
-    result equals the sum of the ordinary rule over the uses up to rounding (summation order); with one use, the
+    broadcasting rule then applies to the result, as to any rule's). Example, matmul's right operand: item (a, g),
+    combine = concatenate(a)^T @ concatenate(g): the weight gradient of a net unrolled over T steps becomes one
+    product instead of T products and T - 1 additions. The first use met in the pass takes the ordinary rule (so a
+    value used once costs nothing extra). The result equals the sum of the ordinary rule over the uses up to rounding (summation order); with one use, the
     rule must give exactly the ordinary rule's value. The ordinary rules (defvjp) stay, for every other pass.
     """
     if not isinstance(prim, Primitive):
