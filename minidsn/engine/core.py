@@ -282,8 +282,9 @@ def defvjp_stacked(prim: Primitive, argnum: int, pack: Callable, combine: Callab
     broadcasting rule then applies to the result, as to any rule's). Example, matmul's right operand: item (a, g),
     combine = concatenate(a)^T @ concatenate(g): the weight gradient of a net unrolled over T steps becomes one
     product instead of T products and T - 1 additions. The first use met in the pass takes the ordinary rule (so a
-    value used once costs nothing extra). The result equals the sum of the ordinary rule over the uses up to rounding (summation order); with one use, the
-    rule must give exactly the ordinary rule's value. The ordinary rules (defvjp) stay, for every other pass.
+    value used once costs nothing extra). The result equals the sum of the ordinary rule over the uses up to
+    rounding (summation order); with one item, `combine` must give exactly the ordinary rule's value. The ordinary
+    rules (defvjp) stay, for every other pass.
     """
     if not isinstance(prim, Primitive):
         raise TypeError(f"defvjp_stacked needs a Primitive (use @primitive), got {prim!r}")
