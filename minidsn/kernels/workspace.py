@@ -42,6 +42,3 @@ class SpareArrays:
                 and sys.getrefcount(arr) == 2):
             return arr
         return np.empty(shape)
-
-    def clear(self) -> None:
-        self._held.clear()
