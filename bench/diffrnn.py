@@ -4,7 +4,7 @@
     python bench/diffrnn.py --hidden 35 --cycles 2000
     python bench/diffrnn.py --full 300000        # one whole G2 run on the hard task (wall time of the paper's length)
 
-Backends (minidsn.models.diffrnn_cycle): fused (compiled window kernel + compiled clip/Adagrad), kernel (engine
+Backends (minidsn.models.diffrnn.cycle): fused (compiled window kernel + compiled clip/Adagrad), kernel (engine
 value_and_grad through the rnn_window primitive + minidsn.optim), engine (minidsn.numpy reference), and, when
 PyTorch is installed, a PyTorch eager implementation of the same cycle (autograd over the 40 steps, clip, Adagrad
 in the min-char-rnn form). Sizes are held fixed during the timing (structure off) so that every backend does the
@@ -23,7 +23,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from minidsn.models.diffrnn import DiffRNNModel  # noqa: E402
+from minidsn.models.diffrnn.model import DiffRNNModel  # noqa: E402
 
 try:  # optional; never required
     import torch  # type: ignore
@@ -46,7 +46,7 @@ def time_backend(backend, H, cycles, warmup):
 
 def time_torch(H, cycles, warmup):
     """Same cycle in PyTorch eager mode (float64, one thread)."""
-    from minidsn.models.diffrnn_cycle import task_data
+    from minidsn.models.diffrnn.cycle import task_data
 
     torch.set_num_threads(1)
     model = DiffRNNModel()

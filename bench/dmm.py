@@ -17,9 +17,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's mini
 import minidsn.numpy as mnp
 import minidsn.optim as optim
 from minidsn.engine import value_and_grad
-from minidsn.models.dmm_compiled import EpisodePlan, episode_loss
-from minidsn.models.dmm_handcrafted import handcrafted_traces
-from minidsn.models.dmm_trainable import gates_to_matrix, hard_links, init_gates, soft_links, trainable_machine, \
+from minidsn.models.dmm.compiled import EpisodePlan, episode_loss
+from minidsn.models.dmm.handcrafted import handcrafted_traces
+from minidsn.models.dmm.trainable import gates_to_matrix, hard_links, init_gates, soft_links, trainable_machine, \
     vvalue_loss
 
 

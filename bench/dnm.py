@@ -33,9 +33,9 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this tree's minidsn, installed or not
 import minidsn.optim as optim  # noqa: E402
 from minidsn.engine import value_and_grad  # noqa: E402
-from minidsn.kernels import dag  # noqa: E402
-from minidsn.models.dnm_closeness import init_params  # noqa: E402
-from minidsn.models.dnm_net import Layout, LossSpec, closeness_of, network_loss  # noqa: E402
+from minidsn.models.dnm import dag_kernels as dag  # noqa: E402
+from minidsn.models.dnm.closeness import init_params  # noqa: E402
+from minidsn.models.dnm.net import Layout, LossSpec, closeness_of, network_loss  # noqa: E402
 
 N, N_IN, N_OUT, BATCH, PERIOD = 1000, 784, 10, 50, 28.0
 

@@ -65,7 +65,7 @@ def bare_products(W, H, I, repeat, d_in=None):
 
 
 def model_step(S, B, I, live, sparse, repeat, seed=0):
-    from minidsn.models.urn import URNModel
+    from minidsn.models.urn.model import URNModel
 
     m = URNModel()
     cfg = m.validate_config({"n_neurons": S, "n_iter": I, "batch_size": B, "n_train": 4 * B, "n_test": B,

@@ -7,6 +7,7 @@
     minidsn oracle export MODEL --seed S [--config FILE] [--set KEY=VALUE ...] --out CASE.npz
     minidsn oracle compare REF.npz OTHER.npz [--rtol R] [--atol A]
     minidsn data fetch mnist|fashion-mnist|cifar10 --dir DIR
+    minidsn report urn RUN_DIR [--thresholds T ...] [--samples N]   activity profile of a URN run's newest checkpoint
 
 Exit codes: 0 success; 1 error (bad config, missing file, failed comparison); 2 usage; 3 a step produced NaN/inf;
 130 interrupted (a checkpoint was written).
@@ -71,7 +72,7 @@ def _err(msg: str) -> int:
 
 # ---------------------------------------------------------------- list
 def cmd_list(args) -> int:
-    from minidsn.runs.api import get_model, list_models
+    from minidsn.models.api import get_model, list_models
     from minidsn.runs.config import find_reference_runs, load_run_file
 
     print("models:")
@@ -144,7 +145,7 @@ def cmd_run(args) -> int:
 
 
 def _resumed_spec(run_dir: Path, args):
-    from minidsn.runs.api import ConfigError, get_model
+    from minidsn.models.api import ConfigError, get_model
     from minidsn.runs.config import RunSpec
 
     try:
@@ -184,7 +185,7 @@ def _sweep_exit(sweep: dict) -> int:
 
 # ---------------------------------------------------------------- oracle
 def _parse_set(items) -> dict:
-    from minidsn.runs.api import ConfigError
+    from minidsn.models.api import ConfigError
 
     out = {}
     for item in items or []:
@@ -200,7 +201,7 @@ def _parse_set(items) -> dict:
 
 def cmd_oracle_export(args) -> int:
     from minidsn.oracle.export import export_case
-    from minidsn.runs.api import ConfigError
+    from minidsn.models.api import ConfigError
     from minidsn.runs.config import load_run_file
 
     config = {}
@@ -242,7 +243,51 @@ def cmd_data_fetch(args) -> int:
 def cmd_selfcheck(args) -> int:
     from minidsn.testing.selfcheck import main as selfcheck_main
 
-    return int(selfcheck_main(list(args.rest)) or 0)
+    def discover():
+        """Import every registered model package: each registers its kernel checks when imported."""
+        from minidsn.models.api import MODEL_MODULES, ModelNotAvailable, get_model
+
+        failed = []
+        for name in MODEL_MODULES:
+            try:
+                get_model(name)
+            except ModelNotAvailable as exc:
+                failed.append((MODEL_MODULES[name], exc))
+        return failed
+
+    return int(selfcheck_main(list(args.rest), discover=discover) or 0)
+
+
+# ---------------------------------------------------------------- report
+def urn_activity_profile(run_dir, thresholds=(0.0, 1e-3, 1e-2, 1e-1), samples=0) -> dict:
+    """Read a URN run folder (config.json and its newest good checkpoint) and return the activity profile of
+    minidsn.models.urn.report, with the run folder and the checkpoint's step."""
+    from minidsn.models.urn.report import activity_profile
+    from minidsn.runs.checkpoint import load_latest_checkpoint
+
+    run_dir = Path(run_dir)
+    raw = json.loads((run_dir / "config.json").read_text())
+    if raw.get("model") != "urn":
+        raise ValueError(f"{run_dir} is a run of model {raw.get('model')!r}, not 'urn'")
+    ck = load_latest_checkpoint(run_dir / "checkpoints")
+    if ck is None:
+        raise FileNotFoundError(f"{run_dir} has no checkpoint to read")
+    rep = activity_profile(ck.state, raw["config"], thresholds, samples)
+    return {"run": str(run_dir), "step": ck.step, **rep}
+
+
+def cmd_report(args) -> int:
+    from minidsn.models.urn.report import format_profile
+
+    try:
+        rep = urn_activity_profile(args.run_dir, args.thresholds, args.samples)
+    except (ValueError, FileNotFoundError) as exc:
+        return _err(str(exc))
+    print(format_profile(rep))
+    out = Path(args.run_dir) / "activity_profile.json"
+    out.write_text(json.dumps(rep, indent=2))
+    print(f"written {out}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -301,6 +346,14 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--dir", required=True, help="target directory (files go to DIR/<dataset>/)")
     f.add_argument("--base-url", help="mirror to use instead of the canonical URL (same file names)")
     f.set_defaults(func=cmd_data_fetch)
+
+    s = sub.add_parser("report", help="read-outs of finished runs")
+    rsub = s.add_subparsers(dest="report_command", metavar="MODEL", required=True)
+    r = rsub.add_parser("urn", help="activity profile of a URN run (active counts and layers by threshold)")
+    r.add_argument("run_dir", help="a URN run folder (config.json, checkpoints/)")
+    r.add_argument("--thresholds", type=float, nargs="+", default=[0.0, 1e-3, 1e-2, 1e-1])
+    r.add_argument("--samples", type=int, default=0, help="first N training samples only (0 = all)")
+    r.set_defaults(func=cmd_report)
     return p
 
 
@@ -315,7 +368,7 @@ def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
     from minidsn.data.errors import DataError
     from minidsn.oracle.format import OracleFormatError
-    from minidsn.runs.api import ConfigError, ModelNotAvailable
+    from minidsn.models.api import ConfigError, ModelNotAvailable
     from minidsn.runs.checkpoint import CheckpointError
 
     try:

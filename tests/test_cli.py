@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from minidsn.cli import main
-from minidsn.runs import api
+from minidsn.models import api
 
 RUN_TOML = """
 model = "mlp"
@@ -148,7 +148,7 @@ def test_oracle_export_and_compare(tmp_path, capsys, run_file):
 def test_selfcheck_dispatch(monkeypatch):
     seen = {}
     fake = types.ModuleType("minidsn.testing.selfcheck")
-    fake.main = lambda argv: seen.setdefault("argv", argv) and 5
+    fake.main = lambda argv, discover=None: seen.setdefault("argv", argv) and 5
     monkeypatch.setitem(sys.modules, "minidsn.testing.selfcheck", fake)
     import minidsn.testing
 

@@ -1,4 +1,4 @@
-"""Fused closeness kernel (minidsn.kernels.dag_closeness) against the engine closeness code it replaces."""
+"""Fused closeness kernel (minidsn.models.dnm.closeness_kernel) against the engine closeness code it replaces."""
 
 import numpy as np
 from hypothesis import given, settings
@@ -6,9 +6,9 @@ from hypothesis import strategies as st
 
 from minidsn.engine import grad
 from minidsn.testing.compare import assert_close_scaled as _close
-from minidsn.kernels.dag import allowed_mask
-from minidsn.kernels.dag_closeness import closeness_backward, closeness_forward, closeness_fused
-from minidsn.models.dnm_closeness import closeness, engine_ops, init_params, positions
+from minidsn.models.dnm.dag_kernels import allowed_mask
+from minidsn.models.dnm.closeness_kernel import closeness_backward, closeness_forward, closeness_fused
+from minidsn.models.dnm.closeness import closeness, engine_ops, init_params, positions
 from minidsn.testing import check_grads
 
 NAMES = ("alpha", "beta", "gamma", "theta", "phi", "sigma", "mu", "kappa")

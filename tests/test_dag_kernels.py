@@ -1,4 +1,4 @@
-"""DNM DAG kernels (minidsn.kernels.dag): compiled dense and sparse kernels against the NumPy references."""
+"""DNM DAG kernels (minidsn.models.dnm.dag_kernels): compiled dense and sparse kernels against the NumPy references."""
 
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minidsn.testing.compare import assert_close_scaled as assert_close
-from minidsn.kernels import dag
+from minidsn.models.dnm import dag_kernels as dag
 
 
 @st.composite

@@ -7,8 +7,8 @@ from hypothesis import strategies as st
 
 from minidsn.engine import EngineError, grad, value_and_grad
 from minidsn.testing.compare import assert_close_scaled as assert_close
-from minidsn.kernels import dag
-from minidsn.kernels.dag_primitive import dag_dense, dag_engine_reference, dag_sparse
+from minidsn.models.dnm import dag_kernels as dag
+from minidsn.models.dnm.dag_primitive import dag_dense, dag_engine_reference, dag_sparse
 from minidsn.testing import check_grads
 
 

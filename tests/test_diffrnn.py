@@ -10,11 +10,11 @@ from hypothesis import strategies as st
 
 import minidsn.optim as optim
 from minidsn.engine import grad, value_and_grad
-from minidsn.kernels.rnn_adagrad import clip_adagrad, clip_adagrad_ref
-from minidsn.models import diffrnn_cycle as cyc
-from minidsn.models import diffrnn_structure as structure
-from minidsn.models.diffrnn import DiffRNNModel
-from minidsn.models.diffrnn_loss import loss_and_grads, objective, window_ce_engine
+from minidsn.models.diffrnn.adagrad_kernel import clip_adagrad, clip_adagrad_ref
+from minidsn.models.diffrnn import cycle as cyc
+from minidsn.models.diffrnn import structure
+from minidsn.models.diffrnn.model import DiffRNNModel
+from minidsn.models.diffrnn.loss import loss_and_grads, objective, window_ce_engine
 from minidsn.testing import check_grads
 
 NAMES = ("Wxh", "Whh", "m", "Wiy", "bh", "by")
@@ -64,7 +64,7 @@ def test_kernel_primitive_equals_engine_reference(seed, H, T, gate, l1, with_m):
 
 def test_kernel_primitive_state_cotangent_equals_engine():
     """The primitive's second output (the carried state) is differentiable too: d(sum w * s_last)."""
-    from minidsn.kernels.rnn_primitive import rnn_window
+    from minidsn.models.diffrnn.window_primitive import rnn_window
 
     params, s0, inputs, targets = make_params(4, 3, T=6)
     w = np.array([0.3, -1.2, 0.7])
@@ -367,7 +367,7 @@ def test_data_pointer_and_task_switch_keep_state():
 
 def test_bad_config_is_named():
     model = DiffRNNModel()
-    from minidsn.runs.api import ConfigError
+    from minidsn.models.api import ConfigError
 
     with pytest.raises(ConfigError, match="p_del"):
         model.validate_config({"p_del": 1.5})
@@ -382,7 +382,7 @@ def test_bad_config_is_named():
 
 
 def test_registered():
-    from minidsn.runs.api import get_model
+    from minidsn.models.api import get_model
 
     assert get_model("diffrnn") is DiffRNNModel
 

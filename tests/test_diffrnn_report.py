@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from minidsn.models import diffrnn_report
+from minidsn.models.diffrnn import report as diffrnn_report
 
 
 def _write_run(root, name, per_seed):

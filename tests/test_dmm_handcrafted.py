@@ -3,14 +3,14 @@
 import numpy as np
 import pytest
 
-from minidsn.models.dmm_handcrafted import (
+from minidsn.models.dmm.handcrafted import (
     handcrafted_machine,
     handcrafted_matrix,
     handcrafted_traces,
     step_cycles,
 )
-from minidsn.models.dmm_lite import link_matrix
-from minidsn.models.dmm_neurons import LIBRARY, make_input
+from minidsn.models.dmm.lite import link_matrix
+from minidsn.models.dmm.neurons import LIBRARY, make_input
 from minidsn.vvalue import NUMBER, VValue
 
 

@@ -3,9 +3,9 @@
 import numpy as np
 
 from minidsn.engine import grad
-from minidsn.models.dmm_handcrafted import handcrafted_matrix, handcrafted_traces
-from minidsn.models.dmm_neurons import LIBRARY, NeuronType, make_input
-from minidsn.models.dmm_self import DMMSelf, rank6_from_lite, self_link
+from minidsn.models.dmm.handcrafted import handcrafted_matrix, handcrafted_traces
+from minidsn.models.dmm.neurons import LIBRARY, NeuronType, make_input
+from minidsn.models.dmm.self_modifying import DMMSelf, rank6_from_lite, self_link
 from minidsn.vvalue import NUMBER, VValue
 
 # The weight the machine rewrites: output.o.dict-1 <- const_1.c.const_1 (0 -> 0.5) and it deletes

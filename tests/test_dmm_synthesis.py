@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from minidsn.models.dmm_synthesis import DEFAULTS, link_table, new_state, synthesis_step
+from minidsn.models.dmm.synthesis import DEFAULTS, link_table, new_state, synthesis_step
 
 
 def _cfg(**kw):
@@ -41,7 +41,7 @@ def test_runs_to_final_phase():
 
 
 def test_ablation_order_removes_least_damaging_link_first():
-    from minidsn.models.dmm_synthesis import _plan_for, _prune_order
+    from minidsn.models.dmm.synthesis import _plan_for, _prune_order
 
     cfg = _cfg(prune_rule="ablation", ablation_links=10_000)
     st = new_state(cfg, np.random.default_rng(2))
@@ -84,7 +84,7 @@ def test_bad_rule_names():
 
 
 def test_lam_schedule_held_per_round_and_round_lengths():
-    from minidsn.models.dmm_synthesis import _round_lam, _round_steps
+    from minidsn.models.dmm.synthesis import _round_lam, _round_steps
 
     cfg = _cfg(lam_schedule=(0.01, 0.01, 0.03), round_steps_schedule=(2, 2, 5), loss_guard=1e9, loss_cap=1e9,
                target_links=10)
@@ -166,7 +166,7 @@ def test_recover_steps_train_the_end_of_each_round_at_lam_final():
 
 
 def test_prune_growth_lets_a_halved_fraction_grow_back_to_its_configured_value():
-    from minidsn.models.dmm_synthesis import _end_of_round
+    from minidsn.models.dmm.synthesis import _end_of_round
 
     cfg = _cfg(prune_growth=1.5, prune_fraction=0.2, loss_guard=1e9, loss_cap=1e9)
     st = new_state(cfg, np.random.default_rng(7))
@@ -198,7 +198,7 @@ def test_tail_phase_after_max_rounds_keeps_its_phase_through_reverts_and_ends_in
 
 def test_extra_strings_train_on_the_sum_of_the_episode_losses():
     from minidsn.engine import grad
-    from minidsn.models.dmm_synthesis import _plan_for
+    from minidsn.models.dmm.synthesis import _plan_for
 
     cfg = _cfg(extra_strings=("mississippi.",))
     st = new_state(cfg, np.random.default_rng(9))
@@ -217,7 +217,7 @@ def test_extra_strings_train_on_the_sum_of_the_episode_losses():
 
 
 def test_link_table_file_uses_the_runs_network_size(tmp_path):
-    from minidsn.models.dmm import DMMModel
+    from minidsn.models.dmm.model import DMMModel
 
     cfg = _cfg(n_layers=2, n_per_layer=1)
     st = new_state(cfg, np.random.default_rng(10))

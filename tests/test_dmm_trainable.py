@@ -7,9 +7,9 @@ from hypothesis import strategies as st
 
 import minidsn.numpy as mnp
 from minidsn.engine import value_and_grad
-from minidsn.models.dmm_compiled import EpisodePlan, backward_numpy, episode_loss, forward_numpy
-from minidsn.models.dmm_handcrafted import handcrafted_traces
-from minidsn.models.dmm_trainable import (
+from minidsn.models.dmm.compiled import EpisodePlan, backward_numpy, episode_loss, forward_numpy
+from minidsn.models.dmm.handcrafted import handcrafted_traces
+from minidsn.models.dmm.trainable import (
     N_GATES,
     gates_to_matrix,
     hard_links,

@@ -8,9 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from minidsn.engine import grad
-from minidsn.kernels.dag import allowed_count, allowed_mask
-from minidsn.models import dnm_losses as L
-from minidsn.models.dnm_closeness import closeness, engine_ops, init_params, positions
+from minidsn.models.dnm.dag_kernels import allowed_count, allowed_mask
+from minidsn.models.dnm import losses as L
+from minidsn.models.dnm.closeness import closeness, engine_ops, init_params, positions
 from minidsn.testing import check_grads
 
 

@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 
 from minidsn.engine import value_and_grad
-from minidsn.kernels import dag
-from minidsn.models import dnm_guards as guards
-from minidsn.models.dnm import DNMGuardError, DNMModel, resolve
-from minidsn.models.dnm_closeness import init_params
-from minidsn.models.dnm_data import toy_batch, toy_floor_mse
-from minidsn.models.dnm_net import Layout, LossSpec, network_loss
-from minidsn.runs.api import ConfigError, get_model
+from minidsn.models.dnm import dag_kernels as dag
+from minidsn.models.dnm import guards
+from minidsn.models.dnm.model import DNMGuardError, DNMModel, resolve
+from minidsn.models.dnm.closeness import init_params
+from minidsn.models.dnm.data import toy_batch, toy_floor_mse
+from minidsn.models.dnm.net import Layout, LossSpec, network_loss
+from minidsn.models.api import ConfigError, get_model
 
 
 def test_registered_and_defaults_resolve_by_variant():

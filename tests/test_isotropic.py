@@ -5,13 +5,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minidsn.models.isotropic_activation import (
+from minidsn.models.isotropic.activation import (
     elementwise_tanh,
     isotropic_from_norm,
     isotropic_tanh,
     isotropic_tanh_scale,
 )
-from minidsn.models.isotropic_net import (
+from minidsn.models.isotropic.net import (
     O_MODES,
     PSI_MODES,
     forward,

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minidsn.runs.api import ConfigError, get_model
+from minidsn.models.api import ConfigError, get_model
 
 pytest.importorskip("minidsn.engine")
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minidsn.models.isotropic_net import (
+from minidsn.models.isotropic.net import (
     O_MODES,
     PSI_MODES,
     forward,
@@ -14,7 +14,7 @@ from minidsn.models.isotropic_net import (
     net_config,
     sizes_of,
 )
-from minidsn.models.isotropic_ops import (
+from minidsn.models.isotropic.ops import (
     alternating_diagonalisation,
     auto_neuroadapt,
     count_parameters,

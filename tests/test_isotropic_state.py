@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from minidsn.models.isotropic_state import Editor
+from minidsn.models.isotropic.state import Editor
 
 
 def _net():

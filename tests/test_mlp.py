@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import minidsn.models.mlp as mlp
+import minidsn.models.mlp.model as mlp
 from minidsn.data import gaussian_blobs, spirals
 from minidsn.engine import grad
-from minidsn.runs.api import ConfigError, get_model
+from minidsn.models.api import ConfigError, get_model
 from minidsn.testing import check_grads
 
 

@@ -1,4 +1,4 @@
-"""The DiffRNN window kernel (minidsn.kernels.rnn): Numba == NumPy reference == JIT-off, gradients vs finite
+"""The DiffRNN window kernel (minidsn.models.diffrnn.window_kernel): Numba == NumPy reference == JIT-off, gradients vs finite
 differences (plain NumPy, central differences), bad input named."""
 
 import numpy as np
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from minidsn.kernels.rnn import check_window_args, window_fwd_bwd, window_fwd_bwd_ref
+from minidsn.models.diffrnn.window_kernel import check_window_args, window_fwd_bwd, window_fwd_bwd_ref
 
 NAMES = ("Wxh", "Whh", "m", "Wiy", "bh", "by", "s0")
 

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import minidsn.models.mlp  # noqa: F401  (registered before the tests copy the registry)
-from minidsn.runs import api
-from minidsn.runs.api import ConfigError, Model, ModelNotAvailable, Option, get_model, list_models, register_model
+import minidsn.models.mlp.model  # noqa: F401  (registered before the tests copy the registry)
+from minidsn.models import api
+from minidsn.models.api import ConfigError, Model, ModelNotAvailable, Option, get_model, list_models, register_model
 
 
 def test_option_coercions_and_rejections():

@@ -9,9 +9,9 @@ import threading
 import numpy as np
 import pytest
 
-import minidsn.models.mlp as mlp
-from minidsn.runs import api
-from minidsn.runs.api import ConfigError, register_model
+import minidsn.models.mlp.model as mlp
+from minidsn.models import api
+from minidsn.models.api import ConfigError, register_model
 from minidsn.runs.checkpoint import list_checkpoints, load_checkpoint, load_latest_checkpoint
 from minidsn.runs.config import RunSpec, resolve_run_spec
 from minidsn.runs.loop import NonFiniteError, run

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from minidsn.models.urn_core import (
+from minidsn.models.urn.core import (
     PHI_NAMES,
     embed_input,
     states_from_p,

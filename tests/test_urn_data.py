@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from minidsn.data.grid_embed import interpolate_images
-from minidsn.models import urn_data
-from minidsn.models.urn import URNModel
+from minidsn.models.urn import data as urn_data
+from minidsn.models.urn.model import URNModel
 
 
 def _write_idx(path, arr):

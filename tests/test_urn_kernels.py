@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from minidsn.engine import grad
-from minidsn.kernels.urn_adam import adam_l1_update, adam_l1_update_reference
+from minidsn.models.urn.adam_kernel import adam_l1_update, adam_l1_update_reference
 from minidsn.nn.regularizers import l1_weights, synaptic_length
 from minidsn.optim import Adam
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from minidsn.engine import value_and_grad
-from minidsn.models.urn import URNModel, build_spec
-from minidsn.models.urn_net import loss_terms
-from minidsn.runs.api import ConfigError, get_model
+from minidsn.models.urn.model import URNModel, build_spec
+from minidsn.models.urn.net import loss_terms
+from minidsn.models.api import ConfigError, get_model
 from minidsn.runs.config import REFERENCE_DIR, load_run_file, resolve_run_spec
 from minidsn.runs.loop import run
 
@@ -152,14 +152,14 @@ def test_fused_step_reuses_memory_without_changing_results_or_old_states():
 def test_activity_profile_of_a_finished_run(tmp_path, capsys):
     """urn_report reads the run's checkpoint: at threshold 0 it counts what the run's own evaluation counted, and
     the counts fall as the threshold rises."""
-    from minidsn.models import urn_report
+    from minidsn.cli import main as cli_main, urn_activity_profile
 
     final = _run_small(tmp_path, steps=150)
-    assert urn_report.main([str(tmp_path / "run"), "--thresholds", "0", "0.01", "1e9"]) == 0
+    assert cli_main(["report", "urn", str(tmp_path / "run"), "--thresholds", "0", "0.01", "1e9"]) == 0
     rep = json.loads((tmp_path / "run" / "activity_profile.json").read_text())
     n = [r["n_active"] for r in rep["rows"]]
     assert n[0] == final["n_active"] and n[0] >= n[1] >= n[2] == 0
     assert rep["rows"][0]["hidden_layer_sizes"] == [final[f"hidden_layer_sizes_{l}"] for l in range(1, 5)]
     assert rep["step"] == 150 and "active" in capsys.readouterr().out
     with pytest.raises(ValueError, match="thresholds"):
-        urn_report.activity_profile(tmp_path / "run", [-1.0])
+        urn_activity_profile(tmp_path / "run", [-1.0])

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from minidsn.engine import value_and_grad
-from minidsn.models.urn_net import (
+from minidsn.models.urn.net import (
     UrnSpec,
     grid_length_weights,
     init_params,

@@ -4,8 +4,8 @@ changes nothing."""
 import numpy as np
 from hypothesis import given, settings, strategies as st
 
-from minidsn.models.urn_net import UrnSpec, forward_logits, states
-from minidsn.models.urn_structure import (
+from minidsn.models.urn.net import UrnSpec, forward_logits, states
+from minidsn.models.urn.structure import (
     activity_map,
     layer_of_neurons,
     order_by_layer,

@@ -66,4 +66,3 @@ __all__ = [
     "vjp",
 ]
 
-import minidsn.numpy  # noqa: E402,F401 - binds the namespace behind Traced's operators

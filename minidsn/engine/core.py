@@ -39,16 +39,8 @@ __all__ = [
 ]
 
 
-class EngineError(RuntimeError):
-    """A rule of the engine was broken (a VJP of the wrong shape, a second derivative through a kernel, ...)."""
-
-
-class TracedConversionError(TypeError):
-    """A traced value was turned into a raw number/array inside a differentiated function (cutting the graph)."""
-
-
-class NotSupportedError(TypeError):
-    """A NumPy function without a minidsn version was applied to a traced value."""
+from minidsn.engine.broadcast import unbroadcast, unbroadcast_raw  # noqa: E402
+from minidsn.engine.errors import EngineError, NotSupportedError, TracedConversionError  # noqa: E402,F401
 
 
 _trace_counter = itertools.count(1)
@@ -341,18 +333,6 @@ def defvjp_joint(prim: Primitive, rule: Callable, differentiable: bool = False, 
 # Backward pass
 
 
-_OPS: list = []
-
-
-def _engine_ops():
-    """minidsn.engine._ops (the add / sum / astype primitives the engine itself uses), imported on first use."""
-    if not _OPS:
-        from minidsn.engine import _ops
-
-        _OPS.append(_ops)
-    return _OPS[0]
-
-
 def _toposort(end: Node) -> list:
     """Nodes reachable from `end`, children before parents (iterative; no recursion).
 
@@ -382,8 +362,8 @@ def backward(end: Node, g, leaves: list[Node], trace: int | None = None, tape: l
     raw = not FORCE_DIFFERENTIABLE_RULES and not (_ACTIVE_TRACES - {trace}) and not isinstance(g, Traced)
     if raw:
         return _backward_first_order(end, g, leaves, tape)
-    _ops = _engine_ops()
-    unbroadcast, add = _ops.unbroadcast, _ops.add
+    ns = namespace()
+    add = ns.add
     ndarray = np.ndarray
     leaf_set = set(leaves)
     grads: dict[Node, Any] = {end: g}
@@ -400,7 +380,7 @@ def backward(end: Node, g, leaves: list[Node], trace: int | None = None, tape: l
         parent_grads = prim.vjp_for(node, g)
         for (argnum, parent), pg in zip(node.parents, parent_grads):
             if not (type(pg) is ndarray and pg.shape == parent.shape and pg.dtype == parent.dtype):
-                pg = unbroadcast(pg, parent.shape, parent.dtype, prim.name, argnum)
+                pg = unbroadcast(pg, parent.shape, parent.dtype, prim.name, argnum, ns)
             prev = grads.get(parent)
             grads[parent] = pg if prev is None else add(prev, pg)  # out of place: never mutates a shared array
     return [leaf_grads.get(leaf) for leaf in leaves]
@@ -414,7 +394,7 @@ def _backward_first_order(end: Node, g, leaves: list[Node], tape: list | None = 
     Kept separate because it is the hot loop of every training step: per node it does one dict pop, one rule call
     per parent and one dict update, nothing else.
     """
-    unbroadcast = _engine_ops().unbroadcast_raw
+    unbroadcast = unbroadcast_raw
     ndarray = np.ndarray
     grads: dict[Node, Any] = {end: g}
     pop, get = grads.pop, grads.get
@@ -579,9 +559,7 @@ class Traced:
         )
 
     def __array_function__(self, func, types, args, kwargs):
-        import minidsn.numpy as mnp
-
-        fn = getattr(mnp, func.__name__, None)
+        fn = getattr(_mnp, func.__name__, None)
         if fn is not None and getattr(fn, "_mirrors_numpy", False):
             return fn(*args, **kwargs)
         raise NotSupportedError(
@@ -721,5 +699,37 @@ class Traced:
         return np.argmin(stop_gradient(self), axis=axis)
 
 
-# minidsn.numpy, set by that module when it is imported (it imports this one); the operators of Traced use it.
-_mnp: Any = None
+# The array namespace behind Traced's operators and the engine's own sums: minidsn.numpy installs itself here when
+# it is imported (install_namespace), so this module never imports it. Until one is installed, a stand-in loads the
+# default namespace by its name on first use, so `grad(lambda x: x * x)` works with only minidsn.engine imported.
+DEFAULT_NAMESPACE = "minidsn.numpy"
+
+
+class _NamespaceNotYetLoaded:
+    """Placeholder for the array namespace: the first attribute asked for imports DEFAULT_NAMESPACE (which installs
+    itself through install_namespace) and answers from it."""
+
+    def __getattr__(self, name):
+        import importlib
+
+        importlib.import_module(DEFAULT_NAMESPACE)
+        if isinstance(_mnp, _NamespaceNotYetLoaded):
+            raise EngineError(f"{DEFAULT_NAMESPACE} was imported but did not install itself as the array namespace")
+        return getattr(_mnp, name)
+
+
+_mnp: Any = _NamespaceNotYetLoaded()
+
+
+def install_namespace(ns) -> None:
+    """Make `ns` (a module with add, sum, astype, multiply, ... as primitives) the namespace behind Traced's operators
+    and the engine's own sums. minidsn.numpy calls this when it is imported."""
+    global _mnp
+    _mnp = ns
+
+
+def namespace():
+    """The installed array namespace (loading the default one if none is installed yet)."""
+    if isinstance(_mnp, _NamespaceNotYetLoaded):
+        _mnp.add  # noqa: B018 - loads and installs the default namespace
+    return _mnp

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from minidsn.engine.core import EngineError, Node, Traced, backward, enter_trace, exit_trace, new_trace_id
+from minidsn.engine.core import EngineError, Node, Traced, backward, enter_trace, exit_trace, namespace, new_trace_id
 from minidsn.engine.pytree import tree_flatten, tree_unflatten
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "hvp"]
@@ -219,8 +219,7 @@ def jvp(f: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
         return leaves
 
     def pairing(ct):
-        import minidsn.numpy as mnp
-
+        mnp = namespace()
         leaves = linear(ct)
         t_leaves = [np.asarray(t, dtype=np.float64) for tan in tangents for t in tree_flatten(tan)[0]]
         if len(leaves) != len(t_leaves):
@@ -238,7 +237,7 @@ def jvp(f: Callable, primals: tuple, tangents: tuple) -> tuple[Any, Any]:
 
 def hvp(f: Callable, x, v):
     """Hessian-vector product H(x) v of scalar f, as grad(<grad f(x), v>) (reverse over reverse)."""
-    import minidsn.numpy as mnp
+    mnp = namespace()
 
     v_leaves, v_def = tree_flatten(v)
 

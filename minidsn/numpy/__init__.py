@@ -206,9 +206,9 @@ for _name in _MIRRORS:
 
 import sys as _sys  # noqa: E402
 
-from minidsn.engine import core as _core  # noqa: E402
+from minidsn.engine.core import install_namespace as _install_namespace  # noqa: E402
 
-_core._mnp = _sys.modules[__name__]  # the namespace behind Traced's operators
+_install_namespace(_sys.modules[__name__])  # this module's primitives are behind Traced's operators
 
 
 def __getattr__(name):

@@ -2,7 +2,7 @@
 
 A rule is `lambda g, ans, *args, **kwargs: gradient for that argument`. Rules are written with these same primitives,
 so every rule is itself differentiable (grad of grad). They need not reduce a broadcast result back to the argument's
-shape: the engine does that once for all (minidsn/engine/_ops.py: unbroadcast).
+shape: the engine does that once for all (minidsn/engine/broadcast.py: unbroadcast).
 
 The forward functions are NumPy's own (or a few lines around them); the chain rules are the textbook ones. Where a
 rule makes a choice at a kink it says so: max/maximum/min/minimum split the gradient evenly between ties; abs has
@@ -732,7 +732,7 @@ def _sum_broadcast(items, shape, dtype):
     of one shape are added in one reduction over a stacked axis, then reduced once."""
     if len(items) == 1:
         return items[0]
-    from minidsn.engine._ops import unbroadcast_raw
+    from minidsn.engine.broadcast import unbroadcast_raw
 
     by_shape: dict = {}
     for it in items:

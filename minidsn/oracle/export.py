@@ -8,7 +8,7 @@ import numpy as np
 
 import minidsn
 from minidsn.oracle.format import KEY_SCHEME, build_arrays, conformance_notes, write_case
-from minidsn.runs.api import get_model
+from minidsn.models.api import get_model
 
 __all__ = ["make_case", "export_case"]
 

@@ -23,8 +23,8 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from minidsn.runs.api import ConfigError, Option, get_model, validate_config
-from minidsn.runs.api import non_negative as _non_negative, positive as _positive
+from minidsn.models.api import ConfigError, Option, get_model, validate_config
+from minidsn.models.api import non_negative as _non_negative, positive as _positive
 
 __all__ = ["RunSpec", "RUN_OPTIONS", "load_run_file", "resolve_run_spec", "find_reference_runs", "REFERENCE_DIR"]
 

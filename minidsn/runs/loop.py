@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import minidsn
-from minidsn.runs.api import get_model
+from minidsn.models.api import get_model
 from minidsn.runs.atomic import atomic_write_text
 from minidsn.runs.checkpoint import CheckpointError, load_latest_checkpoint, rng_from_state, save_checkpoint
 from minidsn.runs.config import RunSpec

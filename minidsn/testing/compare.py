@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["scaled_error", "assert_close_scaled"]
+__all__ = ["scaled_error", "worst_error", "assert_close_scaled"]
 
 
 def scaled_error(a, b) -> float:
@@ -24,3 +24,8 @@ def assert_close_scaled(a, b, what: str = "", rtol: float = 1e-12) -> None:
     """Assert a equals the reference b within rtol relative and rtol * max(1, max |b|) absolute."""
     scale = max(1.0, float(np.max(np.abs(np.asarray(b, dtype=np.float64)), initial=0.0)))
     np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * scale, err_msg=what)
+
+
+def worst_error(pairs) -> float:
+    """The largest scaled_error over (computed, reference) pairs: the figure a kernel self-check reports."""
+    return max(scaled_error(a, b) for a, b in pairs)

@@ -196,3 +196,54 @@ def allclose(a: VValue, b: VValue, rtol=1e-9, atol=0.0) -> bool:
         if not np.allclose(x, y, rtol=rtol, atol=atol):
             return False
     return True
+
+
+# --- operators of VValue, installed here so that core.py need not import this module ---------------------------
+def _v_add(self, other):
+    if not isinstance(other, VValue):
+        return NotImplemented
+    return add(self, other)
+
+
+def _v_sub(self, other):
+    if not isinstance(other, VValue):
+        return NotImplemented
+    return add(self, scale(-1.0, other))
+
+
+def _v_neg(self):
+    return scale(-1.0, self)
+
+
+def _v_pos(self):
+    return self
+
+
+def _v_mul(self, c):
+    if isinstance(c, VValue):
+        return NotImplemented
+    return scale(c, self)
+
+
+def _v_truediv(self, c):
+    if isinstance(c, VValue):
+        return NotImplemented
+    return scale(1.0 / c, self)
+
+
+def _v_eq(self, other):
+    """Equality as vectors (a missing key equals zero); defined for concrete leaves only."""
+    if not isinstance(other, VValue):
+        return NotImplemented
+    return allclose(self, other, rtol=0.0, atol=0.0)
+
+
+VValue.__add__ = _v_add
+VValue.__sub__ = _v_sub
+VValue.__neg__ = _v_neg
+VValue.__pos__ = _v_pos
+VValue.__mul__ = _v_mul
+VValue.__rmul__ = _v_mul
+VValue.__truediv__ = _v_truediv
+VValue.__eq__ = _v_eq
+VValue.__hash__ = None  # leaves may be arrays; equality is by value

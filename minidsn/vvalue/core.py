@@ -238,68 +238,12 @@ class VValue:
             out[k] = v
         return VValue._build(out)
 
-    # --- algebra (operators delegate to minidsn.vvalue.algebra) ----------------------------------------------------
-    def __add__(self, other):
-        from .algebra import add
-
-        if not isinstance(other, VValue):
-            return NotImplemented
-        return add(self, other)
-
-    def __sub__(self, other):
-        from .algebra import add, scale
-
-        if not isinstance(other, VValue):
-            return NotImplemented
-        return add(self, scale(-1.0, other))
-
-    def __neg__(self):
-        from .algebra import scale
-
-        return scale(-1.0, self)
-
-    def __pos__(self):
-        return self
-
-    def __mul__(self, c):
-        from .algebra import scale
-
-        if isinstance(c, VValue):
-            return NotImplemented
-        return scale(c, self)
-
-    __rmul__ = __mul__
-
-    def __truediv__(self, c):
-        from .algebra import scale
-
-        if isinstance(c, VValue):
-            return NotImplemented
-        return scale(1.0 / c, self)
-
-    def __eq__(self, other):
-        """Equality as vectors (a missing key equals zero); defined for concrete leaves only."""
-        if not isinstance(other, VValue):
-            return NotImplemented
-        from .algebra import allclose
-
-        return allclose(self, other, rtol=0.0, atol=0.0)
-
+    # The operators (+ - * / ==) are installed by minidsn.vvalue.algebra and the conversions (to_dict, to_json) by
+    # minidsn.vvalue.io when the package is imported, so this module never imports them.
     __hash__ = None  # leaves may be arrays; equality is by value
 
     def __repr__(self) -> str:
         return f"VValue({_repr_tree(self)})"
-
-    # --- conversions -----------------------------------------------------------------------------------------------
-    def to_dict(self) -> dict:
-        from .io import to_dict
-
-        return to_dict(self)
-
-    def to_json(self, **kw) -> str:
-        from .io import to_json
-
-        return to_json(self, **kw)
 
 
 def _sorted(d: dict) -> dict:

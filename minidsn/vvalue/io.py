@@ -99,3 +99,16 @@ def from_dense(paths, x) -> VValue:
             node = node.setdefault(label, {})
         node[p[-1]] = node.get(p[-1], 0.0) + float(val)
     return VValue(d)
+
+
+def _v_to_dict(self) -> dict:
+    return to_dict(self)
+
+
+def _v_to_json(self, **kw) -> str:
+    return to_json(self, **kw)
+
+
+# conversions of VValue, installed here so that core.py need not import this module
+VValue.to_dict = _v_to_dict
+VValue.to_json = _v_to_json

@@ -1,0 +1,312 @@
+"""The model interface every minidsn model implements, its option schema, and the model registry.
+
+Contract (docs/design.md, "Models and runs"):
+
+```python
+from minidsn.models.api import Model, Option, register_model
+
+@register_model
+class MyModel(Model):
+    name = "mlp"
+    description = "one line"
+    options = {"hidden": Option(int, 16, "hidden width", check=lambda v: None if v > 0 else "must be > 0")}
+    def init(self, cfg, rng, data_dir): ...            -> state
+    def step(self, state, cfg, rng, step): ...         -> (state, {metric: float})
+    def evaluate(self, state, cfg, rng, data_dir): ... -> {figure: float}
+    def oracle_case(self, cfg, rng, data_dir): ...     -> {"params", "inputs", "outputs", "losses", "grads"}
+    def plot(self, state, metrics, out_dir): ...       -> None (optional)
+```
+
+The registry maps the short names below to modules ``minidsn.models.<name>`` and imports a module only when its model
+is asked for, so a model whose module does not exist yet is reported as "not available yet" instead of breaking
+``minidsn list`` or the other models.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any, Callable
+
+__all__ = [
+    "Model",
+    "Option",
+    "ConfigError",
+    "ModelNotAvailable",
+    "ModelInfo",
+    "MODEL_MODULES",
+    "register_model",
+    "get_model",
+    "list_models",
+    "validate_config",
+]
+
+# Short name -> module that registers it (imported lazily by get_model / list_models).
+MODEL_MODULES: dict[str, str] = {
+    "mlp": "minidsn.models.mlp.model",
+    "dnm": "minidsn.models.dnm.model",
+    "diffrnn": "minidsn.models.diffrnn.model",
+    "urn": "minidsn.models.urn.model",
+    "isotropic": "minidsn.models.isotropic.model",
+    "dmm": "minidsn.models.dmm.model",
+}
+
+_REGISTRY: dict[str, type] = {}
+
+
+class ConfigError(ValueError):
+    """A configuration value is unknown, of the wrong type, or impossible. The message names the key."""
+
+
+class ModelNotAvailable(LookupError):
+    """The model name is unknown, or its module does not exist yet / failed to import."""
+
+
+def positive(v):
+    """Option check: the value must be > 0."""
+    return None if v > 0 else "must be > 0"
+
+
+def non_negative(v):
+    """Option check: the value must be >= 0."""
+    return None if v >= 0 else "must be >= 0"
+
+
+def probability(v):
+    """Option check: the value must lie in [0, 1]."""
+    return None if 0.0 <= v <= 1.0 else "must be a probability in [0, 1]"
+
+
+def _type_name(t) -> str:
+    if isinstance(t, tuple):
+        return " or ".join(x.__name__ for x in t)
+    return t.__name__
+
+
+@dataclass(frozen=True)
+class Option:
+    """One config key: its type, default, one-line help, and optionally allowed values or a check.
+
+    ``type`` is one of int, float, str, bool, list, tuple (or a tuple of those).  Coercions are the lossless ones a
+    TOML file needs: an int is accepted for a float option, a list for a tuple option and a tuple for a list option.
+    A bool is never accepted as an int or float (TOML ``true`` for a size is a mistake).  When ``default`` is None the
+    option may also be set to None (absent).  ``check(value)`` returns None when the value is fine, or a string saying
+    what is wrong (it may also raise ValueError).
+    """
+
+    type: Any
+    default: Any
+    help: str = ""
+    choices: tuple | None = None
+    check: Callable[[Any], str | None] | None = None
+
+    def validate(self, key: str, value: Any) -> Any:
+        """Return ``value`` coerced to this option's type, or raise ConfigError naming ``key``."""
+        if value is None:
+            if self.default is None:
+                return None
+            raise ConfigError(f"config key {key!r}: None is not allowed (expected {_type_name(self.type)})")
+        types = self.type if isinstance(self.type, tuple) else (self.type,)
+        coerced = _MISSING
+        for t in types:
+            coerced = _coerce(value, t)
+            if coerced is not _MISSING:
+                break
+        if coerced is _MISSING:
+            raise ConfigError(
+                f"config key {key!r}: expected {_type_name(self.type)}, got {type(value).__name__} {value!r}"
+            )
+        if self.choices is not None and coerced not in self.choices:
+            allowed = ", ".join(repr(c) for c in self.choices)
+            raise ConfigError(f"config key {key!r}: {coerced!r} is not allowed; allowed values: {allowed}")
+        if self.check is not None:
+            try:
+                problem = self.check(coerced)
+            except (ValueError, TypeError) as exc:
+                problem = str(exc)
+            if problem:
+                raise ConfigError(f"config key {key!r}: {coerced!r} {problem}")
+        return coerced
+
+    def describe(self) -> str:
+        """One line for `minidsn list -v` and error messages."""
+        s = f"{_type_name(self.type)}, default {self.default!r}"
+        if self.choices is not None:
+            s += f", one of {', '.join(repr(c) for c in self.choices)}"
+        return f"{s}: {self.help}" if self.help else s
+
+
+class _Missing:
+    def __repr__(self):
+        return "<missing>"
+
+
+_MISSING = _Missing()
+
+
+def _coerce(value, t):
+    if t is bool:
+        return value if isinstance(value, bool) else _MISSING
+    if isinstance(value, bool):
+        return _MISSING
+    if t is int:
+        return value if isinstance(value, int) else _MISSING
+    if t is float:
+        if isinstance(value, (int, float)):
+            return float(value)
+        return _MISSING
+    if t is str:
+        return value if isinstance(value, str) else _MISSING
+    if t is tuple:
+        return tuple(value) if isinstance(value, (list, tuple)) else _MISSING
+    if t is list:
+        return list(value) if isinstance(value, (list, tuple)) else _MISSING
+    if t is dict:
+        return dict(value) if isinstance(value, dict) else _MISSING
+    return value if isinstance(value, t) else _MISSING
+
+
+def validate_config(options: dict[str, Option], cfg: dict | None, model_name: str = "model") -> dict:
+    """Fill defaults and validate every key of ``cfg`` against ``options``; unknown keys are errors.
+
+    All problems are collected and reported together, each naming its key, so one edit fixes a config.
+    """
+    cfg = dict(cfg or {})
+    problems = []
+    unknown = sorted(set(cfg) - set(options))
+    for key in unknown:
+        known = ", ".join(sorted(options))
+        problems.append(f"unknown config key {key!r} for model {model_name!r}; known keys: {known}")
+    out = {}
+    for key, opt in options.items():
+        try:
+            out[key] = opt.validate(key, cfg[key]) if key in cfg else opt.default
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return out
+
+
+class Model:
+    """Base class of every model. Subclasses set ``name``, ``description``, ``options`` and implement the methods.
+
+    ``cfg`` is the validated dict of option values (defaults filled in).  Every random draw uses the ``rng``
+    (numpy.random.Generator) the harness passes; the harness checkpoints its state.  ``state`` is a nested
+    dict/list/tuple of ndarrays, ints, floats, bools and strings (network sizes that change during training live in
+    it), so the harness can checkpoint and restore it exactly.
+    """
+
+    name: str = ""
+    description: str = ""
+    options: dict[str, Option] = {}
+
+    @classmethod
+    def validate_config(cls, cfg: dict | None) -> dict:
+        return validate_config(cls.options, cfg, cls.name)
+
+    def init(self, cfg, rng, data_dir):
+        """Return the initial state (parameters, optimiser state, structure, data handles as arrays)."""
+        raise NotImplementedError(f"{type(self).__name__}.init")
+
+    def step(self, state, cfg, rng, step):
+        """One training step: return (new_state, metrics) with metrics a dict of python floats.
+
+        Must not modify ``state`` in place (return new arrays): on Ctrl-C the harness checkpoints the state of the
+        last completed step, and the NaN guard keeps the previous state as the last good one."""
+        raise NotImplementedError(f"{type(self).__name__}.step")
+
+    def evaluate(self, state, cfg, rng, data_dir):
+        """Final figures (dict of floats) for summary.json."""
+        raise NotImplementedError(f"{type(self).__name__}.evaluate")
+
+    def oracle_case(self, cfg, rng, data_dir):
+        """One oracle case: dict with keys params, inputs, outputs, losses, grads (pytrees of float64 arrays)."""
+        raise NotImplementedError(f"{type(self).__name__}.oracle_case")
+
+    def plot(self, state, metrics, out_dir):
+        """Optional extra figures; matplotlib may be absent. Default: nothing."""
+        return None
+
+    def steps_per_epoch(self, cfg):
+        """Optional: steps in one pass over the training data, so a run may say ``epochs`` instead of ``steps``.
+        Default None (the model has no epochs)."""
+        return None
+
+
+def register_model(cls=None, *, replace: bool = False):
+    """Class decorator: register a Model subclass under ``cls.name``.
+
+    Registering a second, different class under a name already taken is an error unless ``replace=True`` (tests).
+    Re-registering the same class (module reloaded) is allowed.
+    """
+
+    def _register(c):
+        if not (isinstance(c, type) and issubclass(c, Model)):
+            raise TypeError(f"register_model expects a subclass of minidsn.models.api.Model, got {c!r}")
+        if not isinstance(c.name, str) or not c.name:
+            raise TypeError(f"{c.__name__}.name must be a non-empty string")
+        if not isinstance(c.options, dict) or not all(isinstance(o, Option) for o in c.options.values()):
+            raise TypeError(f"{c.__name__}.options must be a dict of str -> Option")
+        for key, opt in c.options.items():  # a default that fails its own check is a bug in the model
+            if opt.default is not None:
+                opt.validate(key, opt.default)
+        old = _REGISTRY.get(c.name)
+        if old is not None and not replace and (old.__module__, old.__qualname__) != (c.__module__, c.__qualname__):
+            raise ValueError(f"model name {c.name!r} is already registered by {old.__module__}.{old.__qualname__}")
+        _REGISTRY[c.name] = c
+        return c
+
+    return _register(cls) if cls is not None else _register
+
+
+def _import_model_module(name: str) -> None:
+    module = MODEL_MODULES.get(name)
+    if module is None:
+        return
+    try:
+        importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and (module == exc.name or module.startswith(exc.name + ".")):
+            # the module (or its package) does not exist yet
+            raise ModelNotAvailable(f"model {name!r} is not available yet ({module} does not exist)") from None
+        raise ModelNotAvailable(f"model {name!r}: importing {module} failed: {exc}") from exc
+    except Exception as exc:  # a broken model module must not break the others
+        raise ModelNotAvailable(f"model {name!r}: importing {module} failed: {type(exc).__name__}: {exc}") from exc
+
+
+def get_model(name: str) -> type:
+    """Return the registered Model subclass for ``name`` (importing its module on first use)."""
+    if name not in _REGISTRY:
+        if name not in MODEL_MODULES:
+            known = ", ".join(sorted(set(MODEL_MODULES) | set(_REGISTRY)))
+            raise ModelNotAvailable(f"unknown model {name!r}; known models: {known}")
+        _import_model_module(name)
+        if name not in _REGISTRY:
+            raise ModelNotAvailable(
+                f"model {name!r}: {MODEL_MODULES[name]} was imported but registered no model named {name!r}"
+            )
+    return _REGISTRY[name]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    description: str
+    available: bool
+
+
+def list_models() -> list[ModelInfo]:
+    """Every known model, available or not, in a stable order (the six short names first, then extras)."""
+    out = []
+    names = list(MODEL_MODULES) + sorted(set(_REGISTRY) - set(MODEL_MODULES))
+    for name in names:
+        try:
+            cls = get_model(name)
+        except ModelNotAvailable as exc:
+            msg = str(exc)
+            desc = "not available yet" if "not available yet" in msg else msg
+            out.append(ModelInfo(name, desc, False))
+        else:
+            out.append(ModelInfo(name, cls.description, True))
+    return out

@@ -1,0 +1,227 @@
+"""One DiffRNN training cycle (read a window of T characters, update, change structure) and the initial state.
+
+Source: ../shared/notes/diffrnn.md ("G2 model", "Structural update", data pointer, task switches, "G3
+differences", fixed-size baseline); seed 001_678d4d4066cd8cbb.txt section 2.2.
+
+Cycle n (G2 and rnnAltern):
+  1. data pointer: if p + T + 1 >= len(data) or n == 0: carried state <- 0, p <- 0
+  2. inputs = data[p : p+T], targets = data[p+1 : p+T+1]
+  3. CE and gradient of CE + A T sum|m| (minidsn.models.diffrnn.loss), carried state <- s_last
+  4. smooth <- 0.999 smooth + 0.001 CE   (starts at T ln V)
+  5. every gradient clipped elementwise to [-5, 5]; Adagrad: M += d^2, theta -= 0.1 d / sqrt(M + 1e-8)
+  6. structural update (minidsn.models.diffrnn.structure): floor, threshold, deletion, addition
+  7. p += T; n += 1; when n reaches a switch point: next task, p <- 0 (the carried state is NOT reset)
+Fixed-size min-char-rnn: steps 1-5 without multipliers, no structural update.
+G3: no multipliers, no gradient clipping; RMSProp M += 0.01 (d^2 - M), step -0.01 d / sqrt(M + 1e-8) clipped to
++-0.01 (memories of Wxh and bh start at 0.01, the others at 0, as the HEAD code); then Wiy -= 1e-4 sign(Wiy),
+Whh -= 1e-4 sign(Whh); the structural update uses the outgoing-weight norm instead of m and no floor.
+
+Backends (all compute the same numbers; tests check it):
+  "engine": value_and_grad of the minidsn.numpy reference (slow: one engine node per operation);
+  "kernel": value_and_grad through the rnn_window primitive (one node; compiled forward + BPTT);
+  "fused":  the same compiled kernel called directly with cotangent (1, 0) plus the L1 gradient A T sign(m) added
+            by hand -- what the engine does with the primitive, without the tracing overhead (for 300k-cycle runs).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import minidsn.optim as optim
+from minidsn.data import charseq
+from minidsn.models.diffrnn.window_kernel import window_fwd_bwd
+from minidsn.models.diffrnn.adagrad_kernel import clip_adagrad
+
+from . import structure as structure
+from .loss import loss_and_grads
+
+__all__ = ["VARIANTS", "TASKS", "BACKENDS", "task_schedule", "task_data", "init_state", "cycle", "make_optimizer"]
+
+VARIANTS = ("g2", "altern", "g3", "fixed")
+TASKS = ("easy", "hard", "easy-hard-easy", "hard-easy")
+BACKENDS = ("fused", "kernel", "engine")
+DEFAULT_SWITCHES = {"easy": (), "hard": (), "easy-hard-easy": (100_000, 200_000), "hard-easy": (150_000,)}
+G3_MEMORY_INIT = {"Wxh": 0.01, "bh": 0.01, "Whh": 0.0, "Wiy": 0.0, "by": 0.0}
+
+_DATA_CACHE: dict = {}
+
+
+def task_schedule(cfg):
+    """(list of task names per phase, switch cycles)."""
+    task = cfg["task"]
+    phases = task.split("-")
+    switches = tuple(DEFAULT_SWITCHES[task] if cfg.get("switch_at") is None else cfg["switch_at"])
+    if len(switches) != len(phases) - 1:
+        raise ValueError(f"task {task!r} has {len(phases)} phases and needs {len(phases) - 1} switch cycles, "
+                         f"got switch_at={switches!r}")
+    if list(switches) != sorted(set(switches)) or any(s <= 0 for s in switches):
+        raise ValueError(f"switch_at must be increasing positive cycle numbers, got {switches!r}")
+    return phases, switches
+
+
+def task_data(name, cfg):
+    """The text of task ``name`` (int64 indices into "()ab"), generated once per (task, data_seed, ...) and cached.
+
+    All runs share one text per task, as the original's 20 seeds shared the committed data files; the text depends
+    on ``data_seed`` only, not on the run's rng.
+    """
+    key = (name, cfg["data_seed"], cfg["p_continue"], cfg["group_letters"])
+    if key not in _DATA_CACHE:
+        rng = np.random.default_rng([cfg["data_seed"], 0 if name == "easy" else 1])
+        data = charseq.task_text(name, rng, p_continue=cfg["p_continue"], group_letters=cfg["group_letters"])
+        data.setflags(write=False)
+        _DATA_CACHE[key] = data
+    return _DATA_CACHE[key]
+
+
+def make_optimizer(cfg):
+    if cfg["variant"] == "g3":
+        return optim.RMSProp(lr=cfg["g3_lr"], rho=cfg["g3_rho"], eps=1e-8, max_step=cfg["g3_max_step"])
+    return optim.Adagrad(lr=cfg["lr"], eps=1e-8)
+
+
+def init_state(cfg, rng):
+    """Parameters (Wxh, Whh, Wiy ~ 0.01 N(0,1) drawn in that order; bh, by = 0; m = 1), optimiser memories, carried
+    state 0, data pointer 0, cycle 0, smoothed loss T ln V."""
+    V = len(charseq.VOCAB)
+    H = cfg["hidden_size"]
+    if H is None:
+        H = 100 if cfg["variant"] == "fixed" else 1
+    s = cfg["init_scale"]
+    params = {
+        "Wxh": s * rng.standard_normal((H, V)),
+        "Whh": s * rng.standard_normal((H, H)),
+        "Wiy": s * rng.standard_normal((V, H)),
+        "bh": np.zeros(H),
+        "by": np.zeros(V),
+    }
+    if cfg["variant"] in ("g2", "altern"):
+        params["m"] = np.ones(H)
+    opt_state = make_optimizer(cfg).init(params)
+    if cfg["variant"] == "g3":
+        opt_state["mean_sq"] = {k: np.full_like(v, G3_MEMORY_INIT[k]) for k, v in params.items()}
+    return {
+        "params": params,
+        "opt": opt_state,
+        "carried": np.zeros(H),
+        "p": 0,
+        "n": 0,
+        "phase": 0,
+        "smooth": cfg["seq_length"] * math.log(V),
+        "n_added": 0,
+        "n_deleted": 0,
+    }
+
+
+def _grads_fused(params, carried, inputs, targets, l1, gate):
+    m = params.get("m")
+    m_in = np.ones(carried.shape[0]) if m is None else m
+    # no per-cycle argument check here: shapes hold by construction and a NaN anywhere reaches the loss, which
+    # cycle() checks; the engine paths check through the primitive.
+    ce, s_last, g = window_fwd_bwd(params["Wxh"], params["Whh"], m_in, params["Wiy"], params["bh"], params["by"],
+                                   carried, inputs, targets, gate, 1.0, None, True)
+    grads = {"Wxh": g[0], "Whh": g[1], "Wiy": g[3], "bh": g[4], "by": g[5]}
+    if m is not None:
+        # d/dm of l1 * T * sum|m| = l1 * T * sign(m), added to dCE/dm (the original adds l1 sign(m) at each step)
+        grads["m"] = g[2] + (l1 * inputs.shape[0]) * np.sign(m)
+    return ce, s_last, grads
+
+
+def _clip_adagrad_fused(params, grads, opt_state, cfg):
+    """clip_elementwise + Adagrad.update on the minidsn.optim.Adagrad state, compiled per leaf (bit-identical)."""
+    new_p, new_M = {}, {}
+    M = opt_state["sum_sq"]
+    for k in params:
+        new_p[k], new_M[k] = clip_adagrad(params[k], grads[k], M[k], cfg["lr"], 1e-8, cfg["clip"])
+    return new_p, {"step": opt_state["step"] + 1, "sum_sq": new_M}
+
+
+def cycle(state, cfg, rng):
+    """One cycle (module doc). Returns (new state, metrics). ``state`` is not modified."""
+    variant = cfg["variant"]
+    T = cfg["seq_length"]
+    phases, switches = task_schedule(cfg)
+    data = task_data(phases[state["phase"]], cfg)
+    params, opt_state = state["params"], state["opt"]
+    carried, p, n = state["carried"], state["p"], state["n"]
+
+    if p + T + 1 >= data.shape[0] or n == 0:
+        carried = np.zeros_like(carried)
+        p = 0
+    inputs = data[p:p + T]
+    targets = data[p + 1:p + T + 1]
+
+    gate = variant == "altern"
+    l1 = cfg["l1"] if variant in ("g2", "altern") else 0.0
+    if cfg["backend"] == "fused":
+        ce, carried, grads = _grads_fused(params, carried, inputs, targets, l1, gate)
+    else:
+        ce, carried, grads = loss_and_grads(params, carried, inputs, targets, l1=l1, path=cfg["backend"], gate=gate)
+    if not math.isfinite(ce):
+        raise FloatingPointError(f"diffrnn: loss is {ce} at cycle {n}")
+    smooth = cfg["smooth_decay"] * state["smooth"] + (1.0 - cfg["smooth_decay"]) * ce
+
+    if cfg["backend"] == "fused" and variant != "g3":
+        params, opt_state = _clip_adagrad_fused(params, grads, opt_state, cfg)
+    else:
+        opt = make_optimizer(cfg)
+        if variant != "g3" and cfg["clip"] > 0:
+            grads = optim.clip_elementwise(grads, cfg["clip"])
+        params, opt_state = opt.update(grads, opt_state, params)
+
+    n_del = 0
+    added = False
+    if variant == "g3":
+        params = dict(params)
+        params["Wiy"] = params["Wiy"] - cfg["g3_weight_penalty"] * np.sign(params["Wiy"])
+        params["Whh"] = params["Whh"] - cfg["g3_weight_penalty"] * np.sign(params["Whh"])
+    if variant != "fixed" and cfg["structure"]:
+        if variant == "g3":
+            score = structure.g3_outgoing_norm(params)
+        else:
+            params = dict(params)
+            params["m"] = np.maximum(params["m"], cfg["m_min"])  # 1. floor
+            score = params["m"]
+        idx = structure.choose_deletions(score, cfg["t_d"], cfg["k"], cfg["p_del"], rng)  # 2-3.
+        if idx.size:
+            params, opt_state, carried = structure.delete_neurons(params, opt_state, carried, idx)
+            score = np.delete(score, idx)
+            n_del = int(idx.size)
+        if structure.addition_wanted(score, cfg["t_d"], cfg["k"], cfg["p_add"], rng,  # 4.
+                                     max_hidden=cfg["max_hidden"], p_spontaneous=cfg["p_spontaneous"]):
+            add = structure.add_neuron_g3 if variant == "g3" else structure.add_neuron_g2
+            params, opt_state, carried = add(params, opt_state, carried, rng, cfg["t_d"])
+            added = True
+
+    p += T
+    n += 1
+    phase = state["phase"]
+    if n in switches:
+        phase += 1
+        p = 0
+    new_state = {
+        "params": params,
+        "opt": opt_state,
+        "carried": carried,
+        "p": p,
+        "n": n,
+        "phase": phase,
+        "smooth": smooth,
+        "n_added": state["n_added"] + int(added),
+        "n_deleted": state["n_deleted"] + n_del,
+    }
+    H = carried.shape[0]
+    metrics = {
+        "loss": float(ce),
+        "smooth_loss": float(smooth),
+        "hidden_size": float(H),
+        "added": float(added),
+        "deleted": float(n_del),
+        "phase": float(phase),
+    }
+    if "m" in params:
+        metrics["sum_m"] = float(params["m"].sum())
+        metrics["n_above_threshold"] = float((params["m"] > cfg["t_d"]).sum())
+    return new_state, metrics

@@ -1,0 +1,122 @@
+"""DiffRNN: a recurrent network that grows and prunes its own hidden neurons (Miconi 2016), registered as `diffrnn`.
+
+Seed 001_678d4d4066cd8cbb.txt ("Neural networks with differentiable structure"); the exact algorithm of the
+original code (generation G2, which the seed text describes; rnnAltern; G3) is in ../shared/notes/diffrnn.md.
+One Model.step = one cycle (a window of 40 characters, one update, one structural update).
+
+Pieces: minidsn.data.charseq (tasks), minidsn.models.diffrnn.window_kernel (+ rnn_primitive) (window forward + BPTT),
+minidsn.models.diffrnn.loss (objective, engine and kernel paths), diffrnn_structure (deletion / addition),
+diffrnn_cycle (the training cycle), diffrnn_oracle (oracle case). docs/models/diffrnn.md explains the choices.
+"""
+
+from __future__ import annotations
+
+from minidsn.models.api import Model, Option, register_model
+from minidsn.models.api import non_negative as _nonneg, positive as _positive, probability as _prob
+
+from . import cycle as _cycle
+
+__all__ = ["DiffRNNModel"]
+
+
+def _switches(v):
+    if v is None:
+        return None
+    if not all(isinstance(x, int) and not isinstance(x, bool) and x > 0 for x in v):
+        return "must be positive integers (cycle numbers)"
+    if list(v) != sorted(set(v)):
+        return "must be strictly increasing"
+    return None
+
+
+@register_model
+class DiffRNNModel(Model):
+    name = "diffrnn"
+    description = "DiffRNN: RNN with L1-regularised neuron multipliers that adds and deletes hidden neurons"
+    options = {
+        "variant": Option(str, "g2", "g2 = code the seed describes; altern = multiplier also gates the recurrence; "
+                          "g3 = no multipliers, RMSProp, outgoing-weight norm; fixed = plain min-char-rnn",
+                          choices=_cycle.VARIANTS),
+        "task": Option(str, "hard", "task schedule", choices=_cycle.TASKS),
+        "switch_at": Option(tuple, None, "cycles at which the task switches (None: 100000, 200000 for "
+                            "easy-hard-easy; 150000 for hard-easy)", check=_switches),
+        "backend": Option(str, "fused", "fused = compiled kernel called directly; kernel = through the engine "
+                          "primitive; engine = minidsn.numpy reference (slow)", choices=_cycle.BACKENDS),
+        "structure": Option(bool, True, "add / delete neurons (False: multipliers kept, size fixed)"),
+        # the six structural parameters, paper defaults (seed section 2.2)
+        "k": Option(int, 1, "sub-threshold neurons kept in reserve (NBMARGIN)", check=_nonneg),
+        "t_d": Option(float, 0.05, "deletion threshold T_D (on m; on the outgoing norm for g3)", check=_positive),
+        "m_min": Option(float, 0.025, "floor M_min of the multipliers", check=_positive),
+        "p_add": Option(float, 0.05, "probability of an addition when no neuron is in reserve (g3 code: 0.01)",
+                        check=_prob),
+        "p_del": Option(float, 0.25, "probability of deleting each excess sub-threshold neuron (g3 code: 0.05)",
+                        check=_prob),
+        "l1": Option(float, 3e-5, "A_L1reg, added to dm at each of the T steps (objective A T sum|m|)",
+                     check=_nonneg),
+        # code constants
+        "max_hidden": Option(int, 99, "no addition once H reaches this (original: H < 100 - 1)", check=_positive),
+        "p_spontaneous": Option(float, 1e-4, "per-cycle probability of an unconditional addition (code only)",
+                                check=_prob),
+        "hidden_size": Option(int, None, "initial H (None: 1; 100 for fixed)", check=_positive),
+        "init_scale": Option(float, 0.01, "std of the initial and new weights", check=_positive),
+        "seq_length": Option(int, 40, "characters per cycle T", check=_positive),
+        "lr": Option(float, 0.1, "Adagrad learning rate (g2, altern, fixed)", check=_positive),
+        "clip": Option(float, 5.0, "elementwise gradient clip before Adagrad (0: none)", check=_nonneg),
+        "g3_lr": Option(float, 0.01, "g3 RMSProp learning rate", check=_positive),
+        "g3_rho": Option(float, 0.01, "g3 RMSProp: M += rho (d^2 - M)", check=_prob),
+        "g3_max_step": Option(float, 0.01, "g3: each RMSProp step clipped to +- this", check=_positive),
+        "g3_weight_penalty": Option(float, 1e-4, "g3: W -= c sign(W) on Wiy and Whh after each update",
+                                    check=_nonneg),
+        "smooth_decay": Option(float, 0.999, "smooth <- d smooth + (1 - d) loss (g3 code: 0.99)", check=_prob),
+        "data_seed": Option(int, 0, "seed of the task texts (shared by all run seeds, as the original's files)"),
+        "p_continue": Option(float, 0.6, "easy task: probability of another 'ab' (code and data; G3 text 0.75)",
+                             check=lambda v: None if 0 <= v < 1 else "must be in [0, 1)"),
+        "group_letters": Option(int, 6, "hard task: letters per group (code and data 6; paper text 5)",
+                                check=_positive),
+        "eval_cycles": Option(int, 1000, "evaluate: mean CE over this many further windows, no updates",
+                              check=_nonneg),
+    }
+
+    def init(self, cfg, rng, data_dir=None):
+        if cfg["m_min"] >= cfg["t_d"] and cfg["variant"] in ("g2", "altern"):
+            raise ValueError(f"m_min ({cfg['m_min']}) must be below t_d ({cfg['t_d']}): a floored neuron must "
+                             "stay deletable")
+        _cycle.task_schedule(cfg)  # validates switch_at against the task
+        return _cycle.init_state(cfg, rng)
+
+    def step(self, state, cfg, rng, step):
+        return _cycle.cycle(state, cfg, rng)
+
+    def evaluate(self, state, cfg, rng, data_dir=None):
+        """Final figures: size, smoothed loss, and the mean CE per window over ``eval_cycles`` further windows of
+        the current task without updates (state carried on), with the note's lowest reachable loss for the task."""
+        from minidsn.data import charseq
+
+        from .eval import eval_windows
+
+        phases, _ = _cycle.task_schedule(cfg)
+        task = phases[state["phase"]]
+        out = {
+            "hidden_size": float(state["carried"].shape[0]),
+            "smooth_loss": float(state["smooth"]),
+            "cycles": float(state["n"]),
+            "n_added": float(state["n_added"]),
+            "n_deleted": float(state["n_deleted"]),
+            "lowest_reachable_loss": charseq.lowest_loss_per_window(task, cfg["seq_length"], cfg["p_continue"],
+                                                                     cfg["group_letters"]),
+        }
+        if cfg["eval_cycles"] > 0:
+            out["eval_loss"] = eval_windows(state, cfg, cfg["eval_cycles"])
+        if "m" in state["params"]:
+            m = state["params"]["m"]
+            out["n_above_threshold"] = float((m > cfg["t_d"]).sum())
+            out["sum_m"] = float(m.sum())
+        return out
+
+    def oracle_case(self, cfg, rng, data_dir=None):
+        from .oracle import oracle_case
+
+        return oracle_case(cfg, rng)
+
+    def plot(self, state, metrics, out_dir):
+        return None

@@ -1,0 +1,177 @@
+"""DNM closeness matrix: positions, parameter transforms, initialisations, strict cutoff.
+
+Source: seed 000_15970d877694e0b4 ("Network Structure": sine-to-a-power times gaussian, cutoff, rescale) and the note
+shared/notes/dnm.md ("Trainable variables", "Closeness matrix"), which records what the original notebooks compute.
+
+For non-input neuron i (row r = i - n_in) and source j (column, j < N - n_out):
+
+    P[r, j]  = j - i + D_r,       D = linspace(n_in, n_out, N - n_in)                       (note, "Closeness matrix")
+    gauss    = exp(-(P - mu_i)^2 / (2 softplus(sigma_i)^2))
+    s        = (0.501 + 0.5 sin(2 pi P / (T softplus(theta_i)/ln 2) + phi_i)) ** (beta_i + 1)
+    v        = (2 sigmoid(alpha_i) - 1) * gauss * (s - sigmoid(gamma_i))
+    c        = sigmoid(kappa)                                                              (trainable cutoff)
+    d[r, j]  = sign(v) (|v| - c) / (1 - c)   if |v| > c (strict)   else 0;   0 outside the allowed entries.
+
+The same code runs on plain NumPy arrays (the reference, `NUMPY_OPS`) and inside the engine (`engine_ops()`), so the
+gradient of d reaches every parameter and kappa: inside the cutoff dd/dv = 1/(1-c) and dd/dc = sign(v)(|v|-1)/(1-c)^2
+(sign(v) carries no gradient, as tf.sign); outside it everything is 0.
+"""
+
+from __future__ import annotations
+
+import math
+import types
+
+import numpy as np
+import scipy.special
+
+from minidsn.models.dnm.dag_kernels import allowed_mask
+
+__all__ = [
+    "CLOSENESS_PARAMS",
+    "INITS",
+    "NUMPY_OPS",
+    "engine_ops",
+    "positions",
+    "init_params",
+    "closeness",
+    "cutoff_value",
+]
+
+# the seven per-neuron closeness parameters (note, "Trainable variables"); each has shape [N]
+CLOSENESS_PARAMS = ("alpha", "beta", "gamma", "theta", "phi", "sigma", "mu")
+
+
+def _toy_init(n_neurons, n_in):
+    # note table, "toy init N(mean, sd)" column (= the toy notebook's tf.random_normal calls)
+    return {
+        "alpha": (5.0, 0.1),
+        "beta": (0.0, 0.01),
+        "gamma": (0.0, 0.1),
+        "theta": (0.0, 0.1),
+        "phi": (0.5 * math.pi, 0.001 * math.pi),
+        "sigma": (n_in**0.75, n_neurons**0.133),
+        "mu": (0.0, 2.0),
+    }
+
+
+def _mnist_init(n_neurons, n_in):
+    # note table, "MNIST init" column (= the MNIST notebook)
+    return {
+        "alpha": (5.0, 1.0),
+        "beta": (0.0, 0.01),
+        "gamma": (0.0, 1.0),
+        "theta": (0.0, 1.0),
+        "phi": (0.5 * math.pi, 0.01 * math.pi),
+        "sigma": (n_in**0.66, n_neurons**0.33),
+        "mu": (0.0, 14.0),
+    }
+
+
+INITS = {"toy": _toy_init, "mnist": _mnist_init}
+
+
+def positions(n_neurons: int, n_in: int, n_out: int) -> np.ndarray:
+    """P[r, j] = j - i + D_r with i = n_in + r, D = linspace(n_in, n_out, N - n_in) (note, "Closeness matrix").
+
+    Shape [N - n_in, N - n_out]. The displacement puts the zero of the position axis at the first input's output for
+    the first computational neuron and at the last computational neuron's output for the last output neuron.
+    """
+    if not (n_in >= 1 and n_out >= 1 and n_neurons >= n_in + n_out):
+        raise ValueError(f"positions: need n_in, n_out >= 1 and N >= n_in + n_out, got N={n_neurons}, {n_in}, {n_out}")
+    i = np.arange(n_in, n_neurons, dtype=np.float64)[:, None]
+    j = np.arange(n_neurons - n_out, dtype=np.float64)[None, :]
+    disp = np.linspace(n_in, n_out, n_neurons - n_in)[:, None]
+    return j - i + disp
+
+
+def init_params(rng: np.random.Generator, n_neurons: int, n_in: int, n_out: int, init: str = "toy",
+                kappa0: float = -1.0) -> dict:
+    """Initial trainable parameters (note, "Trainable variables" table).
+
+    Returns {"alpha".."mu": [N], "w": [N], "b": [N], "kappa": [] (0-d)}. Each parameter has one entry per neuron, as
+    in the notebooks ([N,1] and [1,N] there); the rows of input neurons and the w, b of output neurons exist but are
+    never used (their gradient is 0). w, b ~ N(0, 1). Draw order: the seven closeness parameters in CLOSENESS_PARAMS
+    order, then w, then b.
+    """
+    if init not in INITS:
+        raise ValueError(f"init must be one of {sorted(INITS)}, got {init!r}")
+    spec = INITS[init](n_neurons, n_in)
+    params = {}
+    for name in CLOSENESS_PARAMS:
+        mean, sd = spec[name]
+        params[name] = rng.normal(mean, sd, size=n_neurons)
+    params["w"] = rng.normal(0.0, 1.0, size=n_neurons)
+    params["b"] = rng.normal(0.0, 1.0, size=n_neurons)
+    params["kappa"] = np.array(float(kappa0))
+    return params
+
+
+def _np_softplus(x):
+    return np.logaddexp(0.0, x)
+
+
+NUMPY_OPS = types.SimpleNamespace(
+    exp=np.exp,
+    sin=np.sin,
+    abs=np.abs,
+    where=np.where,
+    sigmoid=scipy.special.expit,
+    softplus=_np_softplus,
+    stop_gradient=lambda a: a,
+    reshape=np.reshape,
+)
+
+
+def engine_ops():
+    """The same operations from the differentiable namespace (imported lazily: the engine may be absent)."""
+    import minidsn.numpy as mnp
+    from minidsn.engine import stop_gradient
+    from minidsn.nn.activations import softplus
+    from minidsn.scipy.special import expit
+
+    return types.SimpleNamespace(
+        exp=mnp.exp,
+        sin=mnp.sin,
+        abs=mnp.abs,
+        where=mnp.where,
+        sigmoid=expit,
+        softplus=softplus,
+        stop_gradient=stop_gradient,
+        reshape=mnp.reshape,
+    )
+
+
+def cutoff_value(kappa, ops=NUMPY_OPS):
+    """c = sigmoid(kappa) (note, "Trainable variables": scalar cutoff, init -1.0, trained)."""
+    return ops.sigmoid(kappa)
+
+
+def closeness(params: dict, P: np.ndarray, mask: np.ndarray, n_in: int, period: float, ops=NUMPY_OPS):
+    """Closeness values (module docstring equations). Returns (d, v, c).
+
+    params: the dict of init_params (arrays, or traced values under the engine). P: positions(); mask:
+    allowed_mask(); period: T (5 toy, 28 MNIST). v is the pre-cutoff value (used by the smooth sparsity surrogate).
+    """
+
+    def row(name):  # per-neuron parameter of the non-input neurons as a column [N - n_in, 1]
+        return ops.reshape(params[name][n_in:], (-1, 1))
+
+    a = 2.0 * ops.sigmoid(row("alpha")) - 1.0
+    expo = row("beta") + 1.0
+    g = ops.sigmoid(row("gamma"))
+    th = ops.softplus(row("theta")) / math.log(2.0)
+    ph = row("phi")
+    sg = ops.softplus(row("sigma"))
+    mu = row("mu")
+
+    gauss = ops.exp(-((P - mu) ** 2) / (2.0 * sg**2))
+    base = 0.501 + 0.5 * ops.sin((2.0 * math.pi) / (period * th) * P + ph)
+    s = base**expo
+    v = a * (gauss * (s - g))
+    c = cutoff_value(params["kappa"], ops)
+    absv = ops.abs(v)
+    sign = np.sign(ops.stop_gradient(v))  # tf.sign: no gradient
+    keep = np.asarray(ops.stop_gradient(absv) > ops.stop_gradient(c)) & mask
+    d = ops.where(keep, sign * (absv - c) / (1.0 - c), 0.0)
+    return d, v, c

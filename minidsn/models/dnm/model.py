@@ -1,0 +1,256 @@
+"""Dynamic Neural Manifold (M. Woods 2018), registered as the `dnm` model.
+
+Seed 000_15970d877694e0b4; facts of the original notebooks: shared/notes/dnm.md. Equations and where they live:
+  closeness matrix          minidsn/models/dnm/closeness.py
+  DAG forward / backward    minidsn/models/dnm/dag_kernels.py (kernels + NumPy references), dag_primitive.py (engine)
+  losses                    minidsn/models/dnm/losses.py;   loss assembly: minidsn/models/dnm/net.py
+  guards                    minidsn/models/dnm/guards.py;   data: minidsn/models/dnm/data.py
+Variants (docs/models/dnm.md lists every difference and its effect):
+  faithful  the notebooks: squared outputs, sparsity counted (no gradient)
+  text      the seed's description where the code departs from it: outputs not squared, a differentiable
+            sparsity term (smooth count of live connections)
+Each switch is also its own option (square_outputs, sparsity); None means "as the variant says".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import minidsn.optim as optim
+from minidsn.engine import tree_map, value_and_grad
+from minidsn.models.dnm import dag_kernels as dag
+from minidsn.models.dnm import guards
+from minidsn.models.dnm.closeness import INITS, init_params
+from minidsn.models.dnm.data import load_mnist_split, toy_batch, toy_floor_mse
+from minidsn.models.dnm.losses import SPARSITY_SURROGATES
+from minidsn.models.dnm.net import (
+    CLOSENESS_IMPLS,
+    DAG_IMPLS,
+    OBJECTIVES,
+    Layout,
+    LossSpec,
+    closeness_of,
+    network_loss,
+    predict,
+)
+from minidsn.models.api import Model, Option, register_model
+from minidsn.models.api import non_negative as _nonneg, positive as _pos
+
+__all__ = ["DNMModel", "VARIANTS", "resolve", "DNMGuardError"]
+
+DNMGuardError = guards.DNMGuardError
+
+# what each variant sets when the individual option is None
+VARIANTS = {
+    "faithful": {"square_outputs": True, "sparsity": "count"},
+    "text": {"square_outputs": False, "sparsity": "smooth_count"},
+}
+DATASETS = ("toy", "mnist")
+# dataset -> (objective, init) when those options are None (note, "Losses" and "Trainable variables")
+DATASET_DEFAULTS = {"toy": ("mse", "toy"), "mnist": ("softmax_ce", "mnist")}
+
+
+def resolve(cfg: dict) -> dict:
+    """cfg with every None filled from the variant / dataset, and sizes checked against the dataset."""
+    out = dict(cfg)
+    for key, val in VARIANTS[cfg["variant"]].items():
+        if out[key] is None:
+            out[key] = val
+    objective, init = DATASET_DEFAULTS[cfg["dataset"]]
+    if out["objective"] is None:
+        out["objective"] = objective
+    if out["init"] is None:
+        out["init"] = init
+    if cfg["dataset"] == "toy" and (cfg["n_inputs"], cfg["n_outputs"]) != (5, 4):
+        raise ValueError(f"dataset 'toy' has 5 inputs and 4 outputs; got n_inputs={cfg['n_inputs']}, "
+                         f"n_outputs={cfg['n_outputs']}")
+    if cfg["dataset"] == "mnist" and (cfg["n_inputs"], cfg["n_outputs"]) != (784, 10):
+        raise ValueError(f"dataset 'mnist' has 784 inputs and 10 outputs; got n_inputs={cfg['n_inputs']}, "
+                         f"n_outputs={cfg['n_outputs']}")
+    if cfg["n_neurons"] < cfg["n_inputs"] + cfg["n_outputs"]:
+        raise ValueError(f"n_neurons={cfg['n_neurons']} must be >= n_inputs + n_outputs")
+    return out
+
+
+@register_model
+class DNMModel(Model):
+    name = "dnm"
+    description = "Dynamic Neural Manifold: closeness DAG with trainable cutoff, flow and sparsity losses"
+    options = {
+        "variant": Option(str, "faithful", "faithful = the notebooks; text = the seed text's description",
+                          choices=tuple(VARIANTS)),
+        "dataset": Option(str, "toy", "toy add/subtract set or MNIST (from --data-dir)", choices=DATASETS),
+        "n_neurons": Option(int, 25, "total neurons N (toy 25, MNIST 1000)", check=_pos),
+        "n_inputs": Option(int, 5, "input neurons (toy 5, MNIST 784)", check=_pos),
+        "n_outputs": Option(int, 4, "output neurons (toy 4, MNIST 10)", check=_pos),
+        "period": Option(float, 5.0, "sine period T (toy 5 = number of inputs, MNIST 28 = image width)", check=_pos),
+        "init": Option(str, None, "parameter initialisation table column; None = the dataset's",
+                       choices=tuple(INITS)),
+        "kappa_init": Option(float, -1.0, "initial cutoff parameter kappa (c = sigmoid(kappa))"),
+        "batch_size": Option(int, 50, "batch size (train and test batches)", check=_pos),
+        "lr": Option(float, 1e-3, "Adam learning rate (toy 0.001, MNIST 0.002)", check=_pos),
+        "adam_eps_form": Option(str, "efficient", "Adam epsilon placement; 'efficient' = TensorFlow 1.x (original)",
+                                choices=("efficient", "algorithm1")),
+        "c_obj": Option(float, 1e4, "objective coefficient (toy 1e4, MNIST 1e3)", check=_nonneg),
+        "c_flow": Option(float, 1.0, "flow coefficient (toy 1, MNIST 1e-4)", check=_nonneg),
+        "c_sp": Option(float, 0.1, "sparsity coefficient (0.1 in both notebooks)", check=_nonneg),
+        "square_outputs": Option(bool, None, "y_hat = out**2 (None = variant: faithful yes, text no)"),
+        "sparsity": Option(str, None, "sparsity term: count (no gradient), mean_abs, smooth_count; None = variant",
+                           choices=SPARSITY_SURROGATES),
+        "sparsity_temperature": Option(float, 0.01, "tau of the smooth_count surrogate", check=_pos),
+        "objective": Option(str, None, "mse or softmax_ce; None = the dataset's", choices=OBJECTIVES),
+        "slope": Option(float, dag.DEFAULT_SLOPE, "leaky_relu slope of computational neurons", check=_nonneg),
+        "dag_impl": Option(str, "sparse", "DAG evaluation: sparse / dense kernels or the engine reference",
+                           choices=DAG_IMPLS),
+        "closeness_impl": Option(str, "engine", "closeness matrix: engine operations (reference) or fused kernel",
+                                 choices=CLOSENESS_IMPLS),
+        "on_guard": Option(str, "raise", "when a guard fires: raise DNMGuardError, or record it in the metrics",
+                           choices=("raise", "record")),
+        "test_every": Option(int, 1, "single-batch test metric every N steps (the notebooks' curve)", check=_pos),
+    }
+
+    def __init__(self):
+        self._layouts = {}
+
+    # -- helpers ------------------------------------------------------------------------------------------------
+    def _layout(self, cfg) -> Layout:
+        key = (cfg["n_neurons"], cfg["n_inputs"], cfg["n_outputs"], float(cfg["period"]))
+        if key not in self._layouts:
+            self._layouts[key] = Layout(*key)
+        return self._layouts[key]
+
+    @staticmethod
+    def _spec(rc) -> LossSpec:
+        return LossSpec(
+            square_outputs=rc["square_outputs"], objective=rc["objective"], sparsity=rc["sparsity"],
+            sparsity_temperature=rc["sparsity_temperature"], c_obj=rc["c_obj"], c_flow=rc["c_flow"],
+            c_sp=rc["c_sp"], dag_impl=rc["dag_impl"], slope=rc["slope"],
+            closeness_impl=rc["closeness_impl"],
+        )
+
+    @staticmethod
+    def _opt(rc):
+        return optim.Adam(lr=rc["lr"], beta1=0.9, beta2=0.999, eps=1e-8, eps_form=rc["adam_eps_form"])
+
+    @staticmethod
+    def _train_batch(state, rc, rng):
+        if rc["dataset"] == "toy":
+            return toy_batch(rng, rc["batch_size"]), state["data"]
+        data = load_mnist_split(state["data_dir"] or None)
+        perm, cursor = state["data"]["perm"], int(state["data"]["cursor"])
+        B = rc["batch_size"]
+        if cursor + B > perm.shape[0]:  # new epoch: reshuffle (as TensorFlow's next_batch does)
+            perm, cursor = rng.permutation(data.train_x.shape[0]), 0
+        idx = perm[cursor : cursor + B]
+        xb = data.to_float(data.train_x[idx])
+        return (xb, data.one_hot(data.train_y[idx])), {"perm": perm, "cursor": cursor + B}
+
+    @staticmethod
+    def _test_batch(state, rc, rng):
+        if rc["dataset"] == "toy":
+            return toy_batch(rng, rc["batch_size"])
+        data = load_mnist_split(state["data_dir"] or None)
+        idx = rng.choice(data.test_x.shape[0], size=rc["batch_size"], replace=False)
+        return data.to_float(data.test_x[idx]), data.one_hot(data.test_y[idx])
+
+    def _guard(self, rc, message, step):
+        if message is not None and rc["on_guard"] == "raise":
+            raise DNMGuardError(f"dnm guard at step {step}: {message}")
+
+    # -- Model interface ----------------------------------------------------------------------------------------
+    def init(self, cfg, rng, data_dir):
+        rc = resolve(cfg)
+        layout = self._layout(rc)
+        params = init_params(rng, layout.n_neurons, layout.n_in, layout.n_out, rc["init"], rc["kappa_init"])
+        state = {"params": params, "opt": self._opt(rc).init(params), "data_dir": str(data_dir or ""),
+                 "data": {"perm": np.zeros(0, dtype=np.int64), "cursor": 0}}
+        if rc["dataset"] == "mnist":
+            data = load_mnist_split(data_dir)  # fail now, with the loader's message, if the files are missing
+            state["data"] = {"perm": rng.permutation(data.train_x.shape[0]), "cursor": 0}
+        return state
+
+    def step(self, state, cfg, rng, step):
+        rc = resolve(cfg)
+        layout, spec = self._layout(rc), self._spec(rc)
+        params = state["params"]
+        (x, t), data_state = self._train_batch(state, rc, rng)
+
+        exp_msg = guards.check_exponent(params["beta"], layout.n_in)
+        self._guard(rc, exp_msg, step)
+        (loss, aux), grads = value_and_grad(network_loss, has_aux=True)(params, x, t, layout, spec)
+        fin_msg = guards.check_finite({"loss": loss, **{f"grad {k}": v for k, v in grads.items()}})
+        if fin_msg is not None:  # never hand NaN to the optimiser, whatever on_guard says
+            raise DNMGuardError(f"dnm guard at step {step}: {fin_msg} (objective={aux['objective']:.4g}, "
+                                f"flow={aux['flow']:.4g}, pct={aux['pct']:.4g}, cutoff={aux['cutoff']:.4g})")
+        ip, ix = aux["structure"]
+        reach = guards.reachable_outputs(ip, ix, layout.n_in, layout.n_src)
+        cut_msg = guards.check_connected(reach)
+        self._guard(rc, cut_msg, step)
+
+        opt = self._opt(rc)
+        new_params, new_opt = opt.update(grads, state["opt"], params)
+        metrics = {
+            "loss": float(loss),
+            "objective": aux["objective"],
+            "flow": aux["flow"],
+            "F_in": aux["F_in"],
+            "F_out": aux["F_out"],
+            "pct": aux["pct"],
+            "sparsity_term": aux["sparsity"],
+            "cutoff": aux["cutoff"],
+            "outputs_reachable": float(reach.mean()),
+            "guard_exponent": 0.0 if exp_msg is None else 1.0,
+            "guard_cut_off": 0.0 if cut_msg is None else 1.0,
+        }
+        if (step + 1) % rc["test_every"] == 0:
+            xt, tt = self._test_batch(state, rc, rng)
+            y = predict(new_params, xt, layout, spec)
+            if rc["dataset"] == "toy":
+                metrics["test_mse"] = float(np.mean((tt - y) ** 2))
+            else:
+                metrics["test_acc_batch"] = float(np.mean(np.argmax(y, 1) == np.argmax(tt, 1)))
+        new_state = {"params": new_params, "opt": new_opt, "data_dir": state["data_dir"], "data": data_state}
+        return new_state, metrics
+
+    def evaluate(self, state, cfg, rng, data_dir):
+        rc = resolve(cfg)
+        layout, spec = self._layout(rc), self._spec(rc)
+        params = state["params"]
+        d, _, c = closeness_of(params, layout)
+        from minidsn.models.dnm.losses import flow_loss, pct_live
+
+        out = {"pct": pct_live(d, layout.mask, layout.K), "flow": float(flow_loss(d, layout.n_in, layout.n_out)),
+               "cutoff": float(c)}
+        ip, ix = dag.live_structure(d, layout.n_in, layout.n_out)
+        out["outputs_reachable"] = float(guards.reachable_outputs(ip, ix, layout.n_in, layout.n_src).mean())
+        if rc["dataset"] == "toy":
+            xb, tb = toy_batch(rng, rc["batch_size"])  # the notebook's figure: one fresh batch
+            out["test_mse_batch"] = float(np.mean((tb - predict(params, xb, layout, spec)) ** 2))
+            xl, tl = toy_batch(rng, 100_000)  # the same quantity with a small standard error
+            out["test_mse_100k"] = float(np.mean((tl - predict(params, xl, layout, spec)) ** 2))
+            out["floor_mse_squared_outputs"] = toy_floor_mse()
+        else:
+            data = load_mnist_split(state["data_dir"] or data_dir or None)
+            xs = data.to_float(data.test_x)
+            y = predict(params, xs, layout, spec)
+            out["test_accuracy_10k"] = float(np.mean(np.argmax(y, 1) == data.test_y))
+            idx = rng.choice(xs.shape[0], size=rc["batch_size"], replace=False)
+            out["test_accuracy_one_batch"] = float(np.mean(np.argmax(y[idx], 1) == data.test_y[idx]))
+        return out
+
+    def oracle_case(self, cfg, rng, data_dir):
+        rc = resolve(cfg)
+        layout, spec = self._layout(rc), self._spec(rc)
+        state = self.init(cfg, rng, data_dir)
+        params = state["params"]
+        (x, t), _ = self._train_batch(state, rc, rng)
+        (loss, aux), grads = value_and_grad(network_loss, has_aux=True)(params, x, t, layout, spec)
+        d, _, _ = closeness_of(params, layout)
+        return {
+            "params": tree_map(lambda a: np.asarray(a, dtype=np.float64), params),
+            "inputs": {"x": x, "target": t},
+            "outputs": {"y_hat": predict(params, x, layout, spec), "closeness": d},
+            "losses": {k: np.float64(aux[k]) for k in ("objective", "flow", "pct", "sparsity")}
+            | {"total": np.float64(loss)},
+            "grads": tree_map(lambda a: np.asarray(a, dtype=np.float64), grads),
+        }

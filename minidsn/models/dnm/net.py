@@ -1,0 +1,164 @@
+"""DNM network: closeness -> DAG forward -> prediction -> losses, as one differentiable function of the parameters.
+
+    d, v, c  = closeness(params)                         minidsn.models.dnm.closeness (engine operations)
+    out      = DAG(d, w[:N-n_out], b[:N-n_out], x)       minidsn.models.dnm.dag_primitive (one primitive, or engine ref.)
+    y_hat    = out**2 (square_outputs) or out            note, "Forward pass" / "Text versus code" 3
+    L        = c_obj L_obj(y_hat, t) + c_flow L_flow(d) + c_sp S^2     minidsn.models.dnm.losses
+
+`dag_impl` picks how the DAG runs: "dense" / "sparse" compiled kernels (sparse over the live entries of d, the
+structure read from the value of d at this step), or "engine" (mnp operations; slow, any-order gradients).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from minidsn.models.dnm import dag_kernels as dag
+from minidsn.models.dnm import losses
+from minidsn.models.dnm.closeness import NUMPY_OPS, closeness, engine_ops, positions
+
+__all__ = ["Layout", "LossSpec", "DAG_IMPLS", "CLOSENESS_IMPLS", "OBJECTIVES", "network_loss", "predict",
+           "closeness_of"]
+
+DAG_IMPLS = ("dense", "sparse", "engine")
+CLOSENESS_IMPLS = ("engine", "kernel")
+OBJECTIVES = ("mse", "softmax_ce")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Sizes of the net and the constant arrays derived from them (positions P, allowed mask, K)."""
+
+    n_neurons: int
+    n_in: int
+    n_out: int
+    period: float
+    P: np.ndarray = field(init=False, repr=False, compare=False)
+    mask: np.ndarray = field(init=False, repr=False, compare=False)
+    K: int = field(init=False, compare=False)
+
+    def __post_init__(self):
+        if not (self.n_in >= 1 and self.n_out >= 1 and self.n_neurons >= self.n_in + self.n_out):
+            raise ValueError(
+                f"DNM sizes: need n_inputs >= 1, n_outputs >= 1 and n_neurons >= n_inputs + n_outputs, got "
+                f"n_neurons={self.n_neurons}, n_inputs={self.n_in}, n_outputs={self.n_out}"
+            )
+        if not self.period > 0:
+            raise ValueError(f"DNM period must be > 0, got {self.period}")
+        object.__setattr__(self, "P", positions(self.n_neurons, self.n_in, self.n_out))
+        object.__setattr__(self, "mask", dag.allowed_mask(self.n_neurons, self.n_in, self.n_out))
+        object.__setattr__(self, "K", dag.allowed_count(self.n_neurons, self.n_in, self.n_out))
+
+    @property
+    def n_src(self) -> int:
+        return self.n_neurons - self.n_out
+
+
+@dataclass(frozen=True)
+class LossSpec:
+    """Every switch of the loss (each one a config option of the dnm model)."""
+
+    square_outputs: bool = True
+    objective: str = "mse"
+    sparsity: str = "count"
+    sparsity_temperature: float = 0.01
+    c_obj: float = 1e4
+    c_flow: float = 1.0
+    c_sp: float = 0.1
+    dag_impl: str = "dense"
+    slope: float = dag.DEFAULT_SLOPE
+    closeness_impl: str = "engine"
+
+    def __post_init__(self):
+        if self.objective not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.objective!r}")
+        if self.sparsity not in losses.SPARSITY_SURROGATES:
+            raise ValueError(f"sparsity must be one of {losses.SPARSITY_SURROGATES}, got {self.sparsity!r}")
+        if self.dag_impl not in DAG_IMPLS:
+            raise ValueError(f"dag_impl must be one of {DAG_IMPLS}, got {self.dag_impl!r}")
+        if self.closeness_impl not in CLOSENESS_IMPLS:
+            raise ValueError(f"closeness_impl must be one of {CLOSENESS_IMPLS}, got {self.closeness_impl!r}")
+
+
+def closeness_of(params, layout: Layout, ops=NUMPY_OPS, impl: str = "engine", need_v: bool = True):
+    """(d, v, c) for these parameters: dnm_closeness.closeness ("engine", the reference) or the fused kernel
+    minidsn.models.dnm.closeness_kernel ("kernel"; same equations, one compiled pass each way). need_v=False lets the
+    kernel leave v at 0 on provably dead entries (d is unchanged): for callers that never read v."""
+    if impl == "engine":
+        return closeness(params, layout.P, layout.mask, layout.n_in, layout.period, ops)
+    from minidsn.models.dnm.closeness_kernel import closeness_fused
+
+    names = ("alpha", "beta", "gamma", "theta", "phi", "sigma", "mu", "kappa")
+    dv = closeness_fused(*(params[k] for k in names), P=layout.P, n_in=layout.n_in, n_out=layout.n_out,
+                         period=float(layout.period), exact_v=need_v)
+    return dv[0], dv[1], ops.sigmoid(params["kappa"])
+
+
+def _dag_out(d, d_raw, w, b, x, layout: Layout, spec: LossSpec, structure=None):
+    from minidsn.models.dnm.dag_primitive import dag_dense, dag_engine_reference, dag_sparse
+
+    n_in, n_out = layout.n_in, layout.n_out
+    if spec.dag_impl == "dense":
+        return dag_dense(d, w, b, x, n_in=n_in, n_out=n_out, slope=spec.slope)
+    if spec.dag_impl == "sparse":
+        ip, ix = structure if structure is not None else dag.live_structure(d_raw, n_in, n_out)
+        return dag_sparse(d, w, b, x, n_in=n_in, n_out=n_out, indptr=ip, indices=ix, slope=spec.slope)
+    return dag_engine_reference(d, w, b, x, n_in, n_out, slope=spec.slope)
+
+
+def _objective(y_hat, target, spec: LossSpec):
+    if spec.objective == "mse":
+        return losses.mse(y_hat, target)
+    from minidsn.scipy.special import log_softmax
+
+    return losses.softmax_cross_entropy(y_hat, target, lambda z: log_softmax(z, axis=-1))
+
+
+def network_loss(params, x, target, layout: Layout, spec: LossSpec):
+    """Total loss and its parts; differentiate with value_and_grad(..., has_aux=True).
+
+    Returns (L, aux) with aux = {"objective", "flow", "F_in", "F_out", "pct", "sparsity", "cutoff"} as floats and
+    "structure": the CSR (indptr, indices) of the live entries (for the guards and the sparse kernel).
+    """
+    from minidsn.engine import stop_gradient
+
+    ops = engine_ops()
+    d, v, c = closeness_of(params, layout, ops, spec.closeness_impl, need_v=spec.sparsity == "smooth_count")
+    d_raw = np.asarray(stop_gradient(d))
+    structure = dag.live_structure(d_raw, layout.n_in, layout.n_out)
+    n = layout.n_src
+    out = _dag_out(d, d_raw, params["w"][:n], params["b"][:n], x, layout, spec, structure)
+    y_hat = out**2 if spec.square_outputs else out
+    obj = _objective(y_hat, target, spec)
+    f_in, f_out = losses.flow_terms(d, layout.n_in, layout.n_out, ops)
+    flow = (f_in - f_out) ** 2
+    S = losses.sparsity_value(spec.sparsity, d, v, c, layout.mask, layout.K, spec.sparsity_temperature, ops)
+    total = spec.c_obj * obj + spec.c_flow * flow + spec.c_sp * S**2
+    aux = {
+        "objective": float(stop_gradient(obj)),
+        "flow": float(stop_gradient(flow)),
+        "F_in": float(stop_gradient(f_in)),
+        "F_out": float(stop_gradient(f_out)),
+        "pct": losses.pct_live(d_raw, layout.mask, layout.K),
+        "sparsity": float(stop_gradient(S)),
+        "cutoff": float(stop_gradient(c)),
+        "structure": structure,
+    }
+    return total, aux
+
+
+def predict(params, x, layout: Layout, spec: LossSpec, chunk: int = 2000) -> np.ndarray:
+    """y_hat for inputs x [B, n_in] with plain arrays (no gradient), in chunks of `chunk` rows."""
+    d, _, _ = closeness_of(params, layout, NUMPY_OPS)
+    n = layout.n_src
+    w = np.ascontiguousarray(params["w"][:n])
+    b = np.ascontiguousarray(params["b"][:n])
+    outs = []
+    for s in range(0, x.shape[0], chunk):
+        out, _ = dag.dense_forward(d, w, b, np.ascontiguousarray(x[s : s + chunk]), layout.n_in, layout.n_out,
+                                   slope=spec.slope)
+        outs.append(out)
+    out = np.concatenate(outs, axis=0)
+    return out**2 if spec.square_outputs else out

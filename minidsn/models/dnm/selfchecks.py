@@ -1,0 +1,87 @@
+"""DNM kernel self-checks, registered with `minidsn selfcheck` when this package is imported.
+
+Each check builds a seeded random problem, runs the compiled kernel and its plain reference, and returns the largest
+relative difference over every output and gradient (scaled by the reference's magnitude, as the kernel tests do).
+The hypothesis tests in tests/ compare the same pairs over many random sizes; these are the one-shot versions a user
+runs on a new machine, where a different CPU or LLVM could change what the compiled code does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minidsn.testing.compare import worst_error as _worst
+from minidsn.testing.selfcheck import register_kernel_check
+
+SELF_CHECK_TOL = 1e-11
+
+
+def _dag_problem(seed=0, n_in=7, n_comp=23, n_out=4, batch=5, density=0.3):
+    from minidsn.models.dnm import dag_kernels as dag
+
+    rng = np.random.default_rng(seed)
+    N = n_in + n_comp + n_out
+    mask = dag.allowed_mask(N, n_in, n_out)
+    d = np.where(mask, rng.uniform(-1, 1, mask.shape) * (rng.random(mask.shape) < density), 0.0)
+    return dict(d=d, w=rng.normal(size=N - n_out), b=rng.normal(size=N - n_out), x=rng.normal(size=(batch, n_in)),
+                g=rng.normal(size=(batch, n_out)), n_in=n_in, n_out=n_out)
+
+
+def check_dag_dense() -> float:
+    """DNM dense DAG kernel (forward and VJP) against dag.forward_reference / backward_reference."""
+    from minidsn.models.dnm import dag_kernels as dag
+
+    c = _dag_problem()
+    out, cache = dag.dense_forward(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
+    grads = dag.dense_backward(c["g"], c["d"], c["w"], c["n_in"], cache)
+    rout = dag.forward_reference(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
+    rgrads = dag.backward_reference(c["g"], c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
+    return _worst([(out, rout), *zip(grads, rgrads)])
+
+
+def check_dag_sparse() -> float:
+    """DNM sparse DAG kernel (CSR of live entries) against the references (gradient of d on live entries)."""
+    from minidsn.models.dnm import dag_kernels as dag
+
+    c = _dag_problem(seed=1, density=0.15)
+    ip, ix = dag.live_structure(c["d"], c["n_in"], c["n_out"])
+    out, cache = dag.sparse_forward(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], ip, ix)
+    gd, gw, gb, gx = dag.sparse_backward(c["g"], c["d"], c["w"], c["n_in"], ip, ix, cache)
+    rout = dag.forward_reference(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
+    rgd, rgw, rgb, rgx = dag.backward_reference(c["g"], c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
+    live = c["d"] != 0
+    return _worst([(out, rout), (gd[live], rgd[live]), (gw, rgw), (gb, rgb), (gx, rgx)])
+
+
+def check_dnm_closeness() -> float:
+    """DNM fused closeness kernel (d, v and all eight parameter gradients) against the engine closeness code."""
+    from minidsn.engine import value_and_grad
+    from minidsn.models.dnm.dag_kernels import allowed_mask
+    from minidsn.models.dnm.closeness_kernel import closeness_fused
+    from minidsn.models.dnm.closeness import closeness, engine_ops, init_params, positions
+
+    names = ("alpha", "beta", "gamma", "theta", "phi", "sigma", "mu", "kappa")
+    rng = np.random.default_rng(2)
+    n_in, n_comp, n_out, period = 5, 16, 4, 5.0
+    N = n_in + n_comp + n_out
+    p = init_params(rng, N, n_in, n_out, "toy")
+    P, m = positions(N, n_in, n_out), allowed_mask(N, n_in, n_out)
+    wd, wv = rng.normal(size=m.shape), rng.normal(size=m.shape)
+    ops = engine_ops()
+
+    def engine_f(q):
+        d, v, _ = closeness(q, P, m, n_in, period, ops)
+        return (d * wd).sum() + (ops.where(m, v, 0.0) * wv).sum()
+
+    def kernel_f(q):
+        dv = closeness_fused(*(q[k] for k in names), P=P, n_in=n_in, n_out=n_out, period=period)
+        return (dv[0] * wd).sum() + (dv[1] * wv).sum()
+
+    ve, ge = value_and_grad(engine_f)(p)
+    vk, gk = value_and_grad(kernel_f)(p)
+    return _worst([(vk, ve)] + [(gk[k], ge[k]) for k in names])
+
+
+register_kernel_check("dag dense kernel (DNM)", check_dag_dense, SELF_CHECK_TOL)
+register_kernel_check("dag sparse kernel (DNM)", check_dag_sparse, SELF_CHECK_TOL)
+register_kernel_check("dnm closeness kernel", check_dnm_closeness, SELF_CHECK_TOL)

@@ -1,0 +1,255 @@
+"""`isotropic` model: isotropic-tanh MLPs with diagonalisation, neurogenesis and neurodegeneration
+(G. Bird, seed 003_65f8765f7dcd8253 = v1 abstract; v2 algebra and experiments in note isotropic.md).
+
+One Model.step is one AdamW minibatch step (lr 1e-3, weight decay 1e-3, batch 48: note "Network").  At every epoch
+boundary the structural schedule runs: the linear width schedule of the v1 experiment (``width_target``; pretrain
+epochs at the start width, then the width moves linearly over ``schedule_epochs``) and/or automatic
+neuro-adaptation (tau, K), each applied deepest layer first, optimiser state transformed with the network.
+``experiment`` selects the extra figures Model.evaluate computes: "invariance" (v2 Exp 1 table), "sparsify"
+(v2 Exp 5), or none ("train").
+Modules: isotropic_activation (f), isotropic_net (MLP), isotropic_ops (structure), isotropic_state (optimiser
+state edits), isotropic_data (data), isotropic_experiments (evaluation figures).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from minidsn.models.api import Model, Option, register_model
+
+from .data import DATASETS, load_dataset
+from .experiments import invariance_table, sparsify_figures
+from .net import (
+    ACTIVATIONS,
+    O_MODES,
+    PSI_MODES,
+    accuracy,
+    forward,
+    init_network,
+    loss_fn,
+    net_config,
+    sizes_of,
+)
+from .ops import auto_neuroadapt, neurogenesis, resize_hidden
+from minidsn.models.api import non_negative as _non_negative, positive as _positive
+
+__all__ = ["IsotropicModel", "scheduled_width"]
+
+
+def _widths(v):
+    if len(v) < 1 or not all(isinstance(w, int) and w > 0 for w in v):
+        return "must be a non-empty list of positive ints"
+    return None
+
+
+def scheduled_width(epoch, start, target, pretrain_epochs, schedule_epochs):
+    """Width after ``epoch`` completed epochs: start during pretraining, then linear to target over
+    schedule_epochs (v1 Fig. 3/4: 24 pretraining epochs, 48 epochs of adaptation), rounded to the nearest int."""
+    if target <= 0 or epoch <= pretrain_epochs:
+        return start
+    frac = min(1.0, (epoch - pretrain_epochs) / max(1, schedule_epochs))
+    return int(round(start + (target - start) * frac))
+
+
+@register_model
+class IsotropicModel(Model):
+    name = "isotropic"
+    description = "isotropic-tanh MLP: diagonalisation, exact neurogenesis, compensated neurodegeneration"
+    options = {
+        "dataset": Option(str, "mnist", "data set (synthetic needs no files)", choices=DATASETS),
+        "hidden": Option(list, [100, 100], "hidden widths", check=_widths),
+        "activation": Option(str, "isotropic", "isotropic tanh or the elementwise-tanh control", choices=ACTIVATIONS),
+        "o_mode": Option(str, "trainable", "intrinsic length o: none / constant / trainable (exp theta)",
+                         choices=O_MODES),
+        "o_init": Option(float, 1e-6, "initial o", check=_non_negative),
+        "o_positive": Option(bool, True, "trainable o as exp(theta) (True) or o itself (False)"),
+        "psi_mode": Option(str, "trainable_decay", "psi: none (v1) / zeros / trainable / trainable_decay / "
+                           "expectation", choices=PSI_MODES),
+        "psi_decay": Option(float, 0.1, "psi penalty weight in trainable_decay", check=_non_negative),
+        "eps": Option(float, 1e-3, "guard radius near r = 0", check=_positive),
+        "guard": Option(str, "series", "series = exact limit and derivative; code = author's constant",
+                        choices=("series", "code")),
+        "lr": Option(float, 1e-3, "AdamW learning rate", check=_positive),
+        "weight_decay": Option(float, 1e-3, "AdamW weight decay", check=_non_negative),
+        "batch_size": Option(int, 48, "minibatch size", check=_positive),
+        "train_limit": Option(int, 0, "use the first N training examples (0 = all)", check=_non_negative),
+        "test_limit": Option(int, 0, "use the first N test examples (0 = all)", check=_non_negative),
+        "width_target": Option(int, 0, "v1 width schedule: target hidden width (0 = off)", check=_non_negative),
+        "pretrain_epochs": Option(int, 24, "epochs at the start width before the schedule", check=_non_negative),
+        "schedule_epochs": Option(int, 48, "epochs over which the width moves linearly", check=_positive),
+        "auto_adapt": Option(bool, False, "automatic neuro-adaptation once per epoch"),
+        "tau": Option(float, 0.95, "auto-adaptation: scaffold threshold on singular values", check=_positive),
+        "K": Option(int, 5, "auto-adaptation: scaffold neurons to keep per layer", check=_positive),
+        "experiment": Option(str, "train", "extra evaluation figures", choices=("train", "invariance", "sparsify")),
+        "invariance_layer": Option(int, 1, "layer fully diagonalised and resized in the invariance table",
+                                   check=_non_negative),
+        "invariance_counts": Option(list, [1, 5, 25, 50, 75], "neurons added / removed in the invariance table"),
+        "param_threshold": Option(float, 1e-4, "|p| above which a parameter counts (sparsify)", check=_positive),
+        "synthetic_dim": Option(int, 20, "synthetic data: input dimension", check=_positive),
+        "synthetic_classes": Option(int, 5, "synthetic data: classes", check=_positive),
+    }
+
+    # ----------------------------------------------------------------------------------------------------------
+    @staticmethod
+    def _net_cfg(cfg):
+        return net_config(**{k: cfg[k] for k in ("activation", "o_mode", "o_init", "o_positive", "psi_mode",
+                                                  "psi_decay", "eps", "guard")})
+
+    @staticmethod
+    def _data(cfg, data_dir):
+        return load_dataset(cfg["dataset"], data_dir, train_limit=cfg["train_limit"], test_limit=cfg["test_limit"],
+                            synthetic_dim=cfg["synthetic_dim"], synthetic_classes=cfg["synthetic_classes"])
+
+    @staticmethod
+    def _opt(cfg):
+        from minidsn.optim import AdamW
+
+        return AdamW(lr=cfg["lr"], weight_decay=cfg["weight_decay"])
+
+    def steps_per_epoch(self, cfg):
+        """ceil(n_train / batch_size): the last, shorter batch closes the epoch."""
+        n = {"mnist": 60000, "fashion-mnist": 60000, "cifar10": 50000, "synthetic": 2000}[cfg["dataset"]]
+        if cfg["train_limit"]:
+            n = cfg["train_limit"] if cfg["dataset"] == "synthetic" else min(n, cfg["train_limit"])
+        return math.ceil(n / cfg["batch_size"])
+
+    def init(self, cfg, rng, data_dir):
+        ncfg = self._net_cfg(cfg)
+        if cfg["activation"] == "elementwise" and cfg["auto_adapt"]:
+            raise ValueError("auto_adapt needs isotropic activations (singular-value based)")
+        xtr, ytr, xte, yte = self._data(cfg, data_dir)
+        sizes = [xtr.shape[1]] + list(cfg["hidden"]) + [int(max(ytr.max(), yte.max())) + 1]
+        net = init_network(sizes, ncfg, rng)
+        return {"net": net, "opt": self._opt(cfg).init(net["params"]), "epoch": 0, "pos": 0,
+                "perm": rng.permutation(len(xtr)), "data_dir": "" if data_dir is None else str(data_dir)}
+
+    def step(self, state, cfg, rng, step):
+        from minidsn import numpy as mnp
+        from minidsn.engine import value_and_grad
+
+        ncfg = self._net_cfg(cfg)
+        xtr, ytr, _, _ = self._data(cfg, state["data_dir"] or None)
+        bs = cfg["batch_size"]
+        idx = state["perm"][state["pos"]:state["pos"] + bs]
+        xb, yb = xtr[idx], ytr[idx]
+        net = state["net"]
+        loss, grads = value_and_grad(loss_fn)(net["params"], net["buffers"], xb, yb, ncfg, mnp)
+        params, opt_state = self._opt(cfg).update(grads, state["opt"], net["params"])
+        net = {"params": params, "buffers": net["buffers"]}
+        pos, epoch, perm = state["pos"] + bs, state["epoch"], state["perm"]
+        logits = forward(params, net["buffers"], xb, ncfg, xp=np)
+        metrics = {"loss": float(loss), "batch_acc": float(np.mean(np.argmax(logits, axis=1) == yb))}
+        if pos >= len(xtr):  # epoch boundary: structural schedule, then a fresh shuffle
+            epoch += 1
+            pos = 0
+            perm = rng.permutation(len(xtr))
+            net, opt_state = self._restructure(net, opt_state, ncfg, cfg, epoch, rng, xb)
+            metrics["epoch_done"] = float(epoch)
+        metrics["width"] = float(sum(sizes_of(net)[1:-1]))
+        metrics["epoch"] = epoch + pos / len(xtr)
+        return {"net": net, "opt": opt_state, "epoch": epoch, "pos": pos, "perm": perm,
+                "data_dir": state["data_dir"]}, metrics
+
+    def _restructure(self, net, opt_state, ncfg, cfg, epoch, rng, x_ref):
+        """Width schedule and auto-adaptation at the end of ``epoch`` (deepest hidden layer first)."""
+        hidden = len(cfg["hidden"])
+        if cfg["width_target"]:
+            for k in range(hidden - 1, -1, -1):
+                w = scheduled_width(epoch, cfg["hidden"][k], cfg["width_target"], cfg["pretrain_epochs"],
+                                    cfg["schedule_epochs"])
+                net, opt_state, _ = resize_hidden(net, ncfg, k, w, rng, opt_state, x_ref=x_ref)
+        if cfg["auto_adapt"]:
+            net, opt_state, _ = auto_neuroadapt(net, ncfg, cfg["tau"], cfg["K"], rng, opt_state, x_ref=x_ref)
+        return net, opt_state
+
+    def evaluate(self, state, cfg, rng, data_dir):
+        ncfg = self._net_cfg(cfg)
+        xtr, ytr, xte, yte = self._data(cfg, data_dir if data_dir is not None else (state["data_dir"] or None))
+        net = state["net"]
+        out = {"test_acc": accuracy(net["params"], net["buffers"], xte, yte, ncfg),
+               "epochs": float(state["epoch"] + state["pos"] / len(xtr))}
+        for k, w in enumerate(sizes_of(net)[1:-1]):
+            out[f"width_{k}"] = float(w)
+        if cfg["experiment"] == "invariance":
+            out.update(invariance_table(net, ncfg, xte, yte, cfg["invariance_layer"], cfg["invariance_counts"], rng))
+        elif cfg["experiment"] == "sparsify":
+            out.update(sparsify_figures(net, ncfg, xte, yte, cfg["param_threshold"]))
+        return out
+
+    def oracle_case(self, cfg, rng, data_dir):
+        """Small isotropic MLPs in every o / psi mode (params, inputs, logits, loss, gradients) and a network
+        before and after neurogenesis (its logits must agree to rounding).
+
+        Sub-case <name> has params/<name>/..., its non-trained buffers (constant psi) in inputs/<name>/buffers/...,
+        outputs/<name> (logits) and losses/<name>; losses/total is the sum of the sub-case losses, so grads/<name>/...
+        (the gradient of total) is each sub-case's own gradient: the sub-cases share no parameters."""
+        from minidsn import numpy as mnp
+        from minidsn.engine import value_and_grad
+
+        sizes = [5, 4, 3, 2]
+        x = rng.standard_normal((3, sizes[0]))
+        y = np.array([0, 1, 1])
+        case = {"params": {}, "inputs": {"x": x, "labels": y.astype(np.float64)}, "outputs": {}, "losses": {},
+                "grads": {}}
+        for om in O_MODES:
+            for pm in PSI_MODES:
+                ncfg = net_config(o_mode=om, psi_mode=pm, o_init=0.01)
+                net = init_network(sizes, ncfg, rng)
+                net = _perturb(net, rng)
+                name = f"o_{om}__psi_{pm}"
+                loss, g = value_and_grad(loss_fn)(net["params"], net["buffers"], x, y, ncfg, mnp)
+                case["params"][name] = net["params"]
+                case["inputs"][name] = {"buffers": net["buffers"]}
+                case["outputs"][name] = forward(net["params"], net["buffers"], x, ncfg, xp=np)
+                case["losses"][name] = np.asarray(float(loss))
+                case["grads"][name] = g
+        ncfg = net_config()
+        net = _perturb(init_network(sizes, ncfg, rng), rng)
+        grown, _, _ = neurogenesis(net, ncfg, 0, 2, rng)
+        grown, _, _ = neurogenesis(grown, ncfg, 1, 1, rng)
+        for name, n in (("genesis_before", net), ("genesis_after", grown)):
+            loss, g = value_and_grad(loss_fn)(n["params"], n["buffers"], x, y, ncfg, mnp)
+            case["params"][name] = n["params"]
+            case["inputs"][name] = {"buffers": n["buffers"]}
+            case["outputs"][name] = forward(n["params"], n["buffers"], x, ncfg, xp=np)
+            case["losses"][name] = np.asarray(float(loss))
+            case["grads"][name] = g
+        case["losses"]["total"] = np.asarray(float(sum(float(v) for v in case["losses"].values())))
+        return case
+
+    def plot(self, state, metrics, out_dir):
+        try:
+            import matplotlib
+
+            matplotlib.use("Agg")
+            import matplotlib.pyplot as plt
+        except ImportError:
+            return None
+        steps = [m["step"] for m in metrics if "width" in m]
+        if not steps:
+            return None
+        fig, ax = plt.subplots(1, 2, figsize=(9, 3.5))
+        ax[0].plot(steps, [m["loss"] for m in metrics if "width" in m])
+        ax[0].set_xlabel("step")
+        ax[0].set_ylabel("training loss")
+        ax[1].plot(steps, [m["width"] for m in metrics if "width" in m])
+        ax[1].set_xlabel("step")
+        ax[1].set_ylabel("total hidden width")
+        fig.tight_layout()
+        fig.savefig(f"{out_dir}/isotropic_training.png", dpi=100)
+        plt.close(fig)
+        return None
+
+
+def _perturb(net, rng):
+    """Nonzero biases / psi / o so every term of the forward pass is exercised."""
+    P, B = net["params"], net["buffers"]
+    P["b"] = [0.3 * rng.standard_normal(b.shape) for b in P["b"]]
+    for tree in (P, B):
+        if "psi" in tree:
+            tree["psi"] = [0.3 * rng.standard_normal(v.shape) for v in tree["psi"]]
+    if "log_o" in P:
+        P["log_o"] = [np.array(math.log(0.05)) for _ in P["log_o"]]
+    return net

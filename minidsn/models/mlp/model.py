@@ -1,0 +1,194 @@
+"""A plain multilayer perceptron on a built-in synthetic set: the model the harness tests and demos use.
+
+Forward (layers l = 1..L, h_0 = x):   h_l = phi(h_{l-1} W_l + b_l) for l < L,   z = h_{L-1} W_L + b_L  (logits)
+Loss:  cross_entropy = -(1/n) sum_i log softmax(z_i)[y_i];   l2 = (l2 / 2) sum_l ||W_l||_F^2;   total = sum of both.
+Init:  Glorot-uniform W_l ~ U(-a, a), a = sqrt(6 / (fan_in + fan_out))  (Glorot & Bengio 2010, eq. 16), b_l = 0.
+Train: Adam (minidsn.optim.Adam) on mini-batches; each epoch visits the training set in a fresh random order.
+Gradients come from minidsn.engine.value_and_grad.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+import minidsn.numpy as mnp
+from minidsn.data.synthetic import gaussian_blobs, spirals
+from minidsn.engine import value_and_grad
+from minidsn.nn import relu
+from minidsn.optim import Adam
+from minidsn.models.api import Model, Option, register_model
+from minidsn.scipy.special import log_softmax
+from minidsn.models.api import positive as _positive
+
+__all__ = ["MLPModel", "init_params", "forward", "loss_terms", "make_data"]
+
+
+def _hidden_ok(v):
+    if not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in v):
+        return "must be a list of positive integers"
+    return None
+
+
+def init_params(rng: np.random.Generator, sizes: list[int]) -> dict:
+    """Glorot-uniform weights, zero biases, for layer widths ``sizes`` = [n_in, hidden..., n_out]."""
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        a = math.sqrt(6.0 / (fan_in + fan_out))
+        layers.append({"W": rng.uniform(-a, a, (fan_in, fan_out)), "b": np.zeros(fan_out)})
+    return {"layers": layers}
+
+
+def forward(params, x, activation: str):
+    """Return (logits, [h_1, ..., h_{L-1}]) (works on arrays and on traced values)."""
+    phi = mnp.tanh if activation == "tanh" else relu
+    h, hidden = x, []
+    layers = params["layers"]
+    for layer in layers[:-1]:
+        h = phi(h @ layer["W"] + layer["b"])
+        hidden.append(h)
+    last = layers[-1]
+    return h @ last["W"] + last["b"], hidden
+
+
+def loss_terms(params, x, y, activation: str, l2: float):
+    """(total, {"cross_entropy", "l2"}, logits, hidden): the loss equation in the module docstring."""
+    logits, hidden = forward(params, x, activation)
+    logp = log_softmax(logits, axis=1)
+    ce = -mnp.mean(mnp.take_along_axis(logp, y[:, None], axis=1))
+    reg = 0.0
+    for layer in params["layers"]:
+        reg = reg + mnp.sum(layer["W"] ** 2)
+    reg = 0.5 * l2 * reg
+    return ce + reg, {"cross_entropy": ce, "l2": reg}, logits, hidden
+
+
+def _total_loss(params, x, y, activation, l2):
+    total, terms, _, _ = loss_terms(params, x, y, activation, l2)
+    return total, terms
+
+
+def make_data(cfg, rng, with_centers: bool = False):
+    """(x_train, y_train, x_test, y_test) for cfg["dataset"], drawn from ``rng`` (+ the blob centers, or None)."""
+    n, C = cfg["n_train"], cfg["n_classes"]
+    centers = None
+    if cfg["dataset"] == "blobs":
+        x, y, centers = gaussian_blobs(rng, n, C, cfg["n_features"], spread=cfg["noise"])
+        xt, yt, _ = gaussian_blobs(rng, cfg["n_test"], C, cfg["n_features"], spread=cfg["noise"], centers=centers)
+    else:
+        x, y = spirals(rng, n, C, noise=cfg["noise"])
+        xt, yt = spirals(rng, cfg["n_test"], C, noise=cfg["noise"])
+    return (x, y, xt, yt, centers) if with_centers else (x, y, xt, yt)
+
+
+def nearest_center_accuracy(x, y, centers) -> float:
+    """Accuracy of assigning each point to its nearest true blob center.  With equal spherical covariances and
+    (near-)equal class shares this is the Bayes-optimal rule, so it is the ceiling an MLP can approach."""
+    d2 = ((x[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
+    return float(np.mean(np.argmin(d2, axis=1) == y))
+
+
+def _accuracy(logits, y) -> float:
+    return float(np.mean(np.argmax(logits, axis=1) == y))
+
+
+@register_model
+class MLPModel(Model):
+    name = "mlp"
+    description = "plain MLP (tanh/relu, softmax cross-entropy, Adam) on seeded Gaussian blobs or spirals"
+    options = {
+        "dataset": Option(str, "blobs", "synthetic training set", choices=("blobs", "spirals")),
+        "n_train": Option(int, 512, "training points", check=_positive),
+        "n_test": Option(int, 256, "test points", check=_positive),
+        "n_classes": Option(int, 3, "classes", check=lambda v: None if v >= 2 else "must be >= 2"),
+        "n_features": Option(int, 2, "input dimension (spirals: must be 2)", check=_positive),
+        "noise": Option(float, 1.0, "blobs: cluster std; spirals: noise std",
+                        check=lambda v: None if v >= 0 else "must be >= 0"),
+        "hidden": Option(list, [32, 32], "hidden layer widths", check=_hidden_ok),
+        "activation": Option(str, "tanh", "hidden activation", choices=("tanh", "relu")),
+        "lr": Option(float, 0.01, "Adam learning rate", check=_positive),
+        "batch_size": Option(int, 64, "mini-batch size; 0 = full batch",
+                             check=lambda v: None if v >= 0 else "must be >= 0"),
+        "l2": Option(float, 0.0, "L2 weight penalty coefficient", check=lambda v: None if v >= 0 else "must be >= 0"),
+        "oracle_batch": Option(int, 8, "training points in an oracle case", check=_positive),
+    }
+
+    @classmethod
+    def validate_config(cls, cfg):
+        out = super().validate_config(cfg)
+        if out["dataset"] == "spirals" and out["n_features"] != 2:
+            from minidsn.models.api import ConfigError
+
+            raise ConfigError(f"config key 'n_features': spirals are 2-dimensional, got {out['n_features']}")
+        return out
+
+    def _batch(self, cfg):
+        return cfg["n_train"] if cfg["batch_size"] == 0 else min(cfg["batch_size"], cfg["n_train"])
+
+    def steps_per_epoch(self, cfg):
+        return math.ceil(cfg["n_train"] / self._batch(cfg))
+
+    def _sizes(self, cfg):
+        d = 2 if cfg["dataset"] == "spirals" else cfg["n_features"]
+        return [d, *cfg["hidden"], cfg["n_classes"]]
+
+    def _opt(self, cfg):
+        return Adam(lr=cfg["lr"])
+
+    def init(self, cfg, rng, data_dir):
+        x, y, xt, yt, centers = make_data(cfg, rng, with_centers=True)
+        params = init_params(rng, self._sizes(cfg))
+        data = {"x_train": x, "y_train": y, "x_test": xt, "y_test": yt}
+        if centers is not None:
+            data["centers"] = centers
+        return {
+            "params": params,
+            "opt": self._opt(cfg).init(params),
+            "data": data,
+            "order": rng.permutation(cfg["n_train"]),
+            "pos": 0,
+        }
+
+    def step(self, state, cfg, rng, step):
+        n, B = cfg["n_train"], self._batch(cfg)
+        order, pos = state["order"], state["pos"]
+        if pos + B > n:  # start a new epoch in a fresh order (the tail of the old one is dropped)
+            order, pos = rng.permutation(n), 0
+        idx = order[pos:pos + B]
+        x, y = state["data"]["x_train"][idx], state["data"]["y_train"][idx]
+        (loss, terms), grads = value_and_grad(_total_loss, has_aux=True)(
+            state["params"], x, y, cfg["activation"], cfg["l2"])
+        params, opt_state = self._opt(cfg).update(grads, state["opt"], state["params"])
+        logits, _ = forward(state["params"], x, cfg["activation"])
+        new_state = {**state, "params": params, "opt": opt_state, "order": order, "pos": pos + B}
+        return new_state, {"loss": float(loss), "acc": _accuracy(logits, y)}
+
+    def evaluate(self, state, cfg, rng, data_dir):
+        out = {}
+        d = state["data"]
+        for split in ("train", "test"):
+            x, y = d[f"x_{split}"], d[f"y_{split}"]
+            total, terms, logits, _ = loss_terms(state["params"], x, y, cfg["activation"], cfg["l2"])
+            out[f"{split}_loss"] = float(terms["cross_entropy"])
+            out[f"{split}_acc"] = _accuracy(logits, y)
+        if "centers" in d:
+            out["test_acc_bayes"] = nearest_center_accuracy(d["x_test"], d["y_test"], d["centers"])
+        return out
+
+    def oracle_case(self, cfg, rng, data_dir):
+        x, y, _, _ = make_data(cfg, rng)
+        params = init_params(rng, self._sizes(cfg))
+        nb = min(cfg["oracle_batch"], cfg["n_train"])
+        x, y = x[:nb], y[:nb]
+        total, terms, logits, hidden = loss_terms(params, x, y, cfg["activation"], cfg["l2"])
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        (_, _), grads = value_and_grad(_total_loss, has_aux=True)(params, x, y, cfg["activation"], cfg["l2"])
+        return {
+            "params": params,
+            "inputs": {"x": x, "y": y},
+            "outputs": {"hidden": hidden, "logits": logits, "probs": probs},
+            "losses": {"total": total, **terms},
+            "grads": grads,
+        }
