@@ -60,3 +60,42 @@ def test_replay_refuses_a_different_draw_and_unused_draws():
 def test_an_unrecorded_method_is_refused():
     with pytest.raises(AttributeError, match="not recorded"):
         RecordingGenerator(np.random.default_rng(0)).exponential()
+
+
+def _toy_step(cfg, state, inputs, rng):
+    """A step that draws, changes a shape and reports an event (stand-in for a model's trajectory step)."""
+    u = rng.random()
+    w = state["w"] - cfg["lr"] * inputs["g"]
+    events = []
+    if u < 0.5:
+        w = np.append(w, rng.normal(size=1))
+        events.append({"kind": "added", "index": w.size - 1})
+    return {"w": w, "t": state["t"] + 1}, {"total": float(w.sum())}, {"w": inputs["g"]}, events
+
+
+def test_record_step_then_replay_step_is_bit_identical():
+    from minidsn.models.draws import record_step, replay_step
+
+    state = {"w": np.arange(3.0), "t": 0}
+    rng = np.random.default_rng(1)
+    steps = []
+    for _ in range(6):
+        rec = record_step(_toy_step, {"lr": 0.1}, state, {"g": np.ones(state["w"].size)}, rng)
+        steps.append(rec)
+        state = rec["state_after"]
+    assert any(s["events"] for s in steps) and any(not s["events"] for s in steps)
+    for s in steps:
+        after, losses, grads, events = replay_step(_toy_step, {"lr": 0.1}, s["state_before"], s["inputs"], s["draws"])
+        np.testing.assert_array_equal(after["w"], s["state_after"]["w"])
+        assert losses == s["losses"] and events == s["events"] and after["t"] == s["state_after"]["t"]
+
+
+def test_record_step_refuses_a_step_that_writes_into_its_state():
+    from minidsn.models.draws import record_step
+
+    def bad(cfg, state, inputs, rng):
+        state["w"] -= 1.0
+        return state, {"total": 0.0}, {}, []
+
+    with pytest.raises(RuntimeError, match="in place"):
+        record_step(bad, {}, {"w": np.zeros(2)}, {}, np.random.default_rng(0))

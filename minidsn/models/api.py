@@ -14,6 +14,8 @@ class MyModel(Model):
     def step(self, state, cfg, rng, step): ...         -> (state, {metric: float})
     def evaluate(self, state, cfg, rng, data_dir): ... -> {figure: float}
     def oracle_case(self, cfg, rng, data_dir): ...     -> {"params", "inputs", "outputs", "losses", "grads"}
+    def trajectory(self, cfg, rng, data_dir, steps): ...             -> {"meta", "steps"} (optional)
+    def trajectory_step(self, cfg, state_before, inputs, draws): ... -> (state_after, losses, grads, events)
     def plot(self, state, metrics, out_dir): ...       -> None (optional)
 ```
 
@@ -223,6 +225,51 @@ class Model:
     def oracle_case(self, cfg, rng, data_dir):
         """One oracle case: dict with keys params, inputs, outputs, losses, grads (pytrees of float64 arrays)."""
         raise NotImplementedError(f"{type(self).__name__}.oracle_case")
+
+    # Optional: trajectory cases for the oracle (docs/oracle.md, "Trajectory cases"). A model that has them
+    # implements both methods; minidsn.models.draws.record_step / replay_step do the recording and replaying.
+    trajectory_defaults: dict = {}
+    """Config values a trajectory case uses unless the user sets them (``--set``): sizes that keep the file small
+    and settings that make every event kind occur. Recorded in the case's meta."""
+
+    def trajectory(self, cfg, rng, data_dir, steps):
+        """K = ``steps`` consecutive training steps from a seeded start, for the oracle's trajectory case.
+
+        Returns ``{"meta": {...}, "steps": [step_0, ..., step_{K-1}]}``. ``meta`` is JSON-able: at least
+        ``variant``, ``forced`` (option -> why the case forces it), ``event_kinds`` (every kind that occurs), and
+        anything a backend author must know (sizes, which draws happen where). Each step is a dict:
+
+        - ``state_before``: pytree (nested dicts/lists of float64 / int64 / bool arrays, Python ints / floats) of
+          everything the step reads: parameters, optimiser state, carried state (a hidden state, a data pointer);
+        - ``inputs``: pytree, the step's data (the batch x, y; a text window; ...);
+        - ``draws``: list of minidsn.models.draws.Draw, every random number the step consumed, in order (the step
+          runs on a RecordingGenerator, so a recorded run is bit-identical to an unrecorded one);
+        - ``losses``: {"total": float, <term>: float, ...}, the loss the gradient is of, and its terms;
+        - ``grads``: pytree shaped like the parameters the update used (the gradient of losses["total"]);
+        - ``state_after``: pytree like ``state_before`` (shapes may differ after a structural event);
+        - ``events``: list of dicts ``{"kind": str, <field>: int | float | array, ...}``, the structural events of
+          the step in the order they happened (added / deleted / pruned / rotated: indices, the new values
+          written, the new shapes).
+
+        Pytree rules (the case format's): dict keys are strings without "/", never digits only (a component of
+        digits only reads back as a list index); tuples read back as lists; every leaf has a fixed dtype.
+        Step k+1's state_before equals step k's state_after."""
+        raise NotImplementedError(f"{type(self).__name__}.trajectory")
+
+    def trajectory_step(self, cfg, state_before, inputs, draws):
+        """The same training step as a pure function of its recorded inputs: ``(state_after, losses, grads,
+        events)`` from ``state_before``, ``inputs`` and the recorded ``draws`` (replayed through
+        minidsn.models.draws.ReplayGenerator, which raises if the step asks for any other draw).
+
+        ``cfg`` is the case's resolved config (meta["config"]). ``state_before`` may come back from a file: 0-d
+        arrays where the model stored Python scalars are restored as Python scalars, lists as lists. Replaying
+        minidsn's own case through this method must reproduce it bit for bit (the oracle checks it)."""
+        raise NotImplementedError(f"{type(self).__name__}.trajectory_step")
+
+    def has_trajectory(self) -> bool:
+        """True when the model implements trajectory cases (both methods above)."""
+        cls = type(self)
+        return cls.trajectory is not Model.trajectory and cls.trajectory_step is not Model.trajectory_step
 
     def plot(self, state, metrics, out_dir):
         """Optional extra figures; matplotlib may be absent. Default: nothing."""

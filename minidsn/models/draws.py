@@ -17,6 +17,9 @@ A model may name what a draw is for, so that the case says "add_coin" rather tha
 Each record: ``Draw(label, method, args, value)`` where value is a float64 or int64 ndarray (a scalar draw is a
 0-d array). Supported methods: the ones minidsn's models call (random, uniform, normal, standard_normal, integers,
 choice, permutation); any other raises, so a new kind of draw cannot go unrecorded.
+
+``record_step`` / ``replay_step`` build a model's ``trajectory`` / ``trajectory_step`` (minidsn.models.api.Model) from
+one function ``step_fn(cfg, state, inputs, rng) -> (state_after, losses, grads, events)``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Draw", "RecordingGenerator", "ReplayGenerator", "draw_label", "DrawReplayError", "SUPPORTED_METHODS"]
+__all__ = ["Draw", "RecordingGenerator", "ReplayGenerator", "draw_label", "DrawReplayError", "SUPPORTED_METHODS",
+           "record_step", "replay_step", "copy_tree"]
 
 SUPPORTED_METHODS = ("random", "uniform", "normal", "standard_normal", "integers", "choice", "permutation")
 
@@ -144,3 +148,46 @@ def draw_label(rng, label: str):
         yield rng
     finally:
         rng._label = old
+
+
+def copy_tree(tree):
+    """A deep copy of a pytree of dicts / lists / tuples, arrays and scalars (arrays copied)."""
+    if isinstance(tree, dict):
+        return {k: copy_tree(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return type(tree)(copy_tree(v) for v in tree)
+    if isinstance(tree, np.ndarray):
+        return tree.copy()
+    return tree
+
+
+def _same_tree(a, b) -> bool:
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same_tree(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return isinstance(b, (list, tuple)) and len(a) == len(b) and all(_same_tree(x, y) for x, y in zip(a, b))
+    return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=np.asarray(a).dtype.kind == "f")
+
+
+def record_step(step_fn, cfg, state, inputs, rng: np.random.Generator) -> dict:
+    """Run one step ``step_fn(cfg, state, inputs, rec)`` with ``rec = RecordingGenerator(rng)`` and return it as a
+    trajectory step dict (state_before, inputs, draws, losses, grads, state_after, events; Model.trajectory).
+
+    state_before and inputs are copies taken before the call; a step that writes into its input state raises
+    (the recorded state_before would be wrong)."""
+    before, inp = copy_tree(state), copy_tree(inputs)
+    rec = RecordingGenerator(rng)
+    state_after, losses, grads, events = step_fn(cfg, state, inputs, rec)
+    if not (_same_tree(before, state) and _same_tree(inp, inputs)):
+        raise RuntimeError("record_step: the step modified its input state or inputs in place")
+    return {"state_before": before, "inputs": inp, "draws": rec.draws, "losses": dict(losses), "grads": grads,
+            "state_after": state_after, "events": list(events)}
+
+
+def replay_step(step_fn, cfg, state, inputs, draws: list[Draw]):
+    """``step_fn(cfg, state, inputs, ReplayGenerator(draws))``, checking every recorded draw was used; returns
+    (state_after, losses, grads, events)."""
+    rep = ReplayGenerator(draws)
+    out = step_fn(cfg, state, inputs, rep)
+    rep.finish()
+    return out
