@@ -344,6 +344,22 @@ def test_cycle_floor_threshold_and_new_neuron_in_reserve():
         assert state["opt"]["sum_sq"][k].shape == v.shape
 
 
+def test_floor_applies_without_structure():
+    """structure = false keeps the size fixed but still floors m at M_min (the L1 term assumes m > 0)."""
+    model = DiffRNNModel()
+    for variant in ("g2", "altern"):
+        cfg = model.validate_config({"variant": variant, "structure": False, "hidden_size": 5})
+        rng = np.random.default_rng(0)
+        state = model.init(cfg, rng, None)
+        # one Adagrad step moves an entry by at most lr = 0.1: without the floor these stay near -1
+        state["params"]["m"] = np.array([-1.0, 0.0, 0.01, 0.5, 1.0])
+        state, _ = model.step(state, cfg, rng, 0)
+        m = state["params"]["m"]
+        assert m.shape == (5,)
+        assert m.min() >= cfg["m_min"]
+        assert np.all(m[:3] == cfg["m_min"])
+
+
 # ---- data pointer, task schedule -------------------------------------------------------------------------------
 
 

@@ -9,7 +9,8 @@ Cycle n (G2 and rnnAltern):
   3. CE and gradient of CE + A T sum|m| (minidsn.models.diffrnn.loss), carried state <- s_last
   4. smooth <- 0.999 smooth + 0.001 CE   (starts at T ln V)
   5. every gradient clipped elementwise to [-5, 5]; Adagrad: M += d^2, theta -= 0.1 d / sqrt(M + 1e-8)
-  6. structural update (minidsn.models.diffrnn.structure): floor, threshold, deletion, addition
+  6. floor m <- max(m, M_min) (always, structure = false included); structural update
+     (minidsn.models.diffrnn.structure): threshold, deletion, addition
   7. p += T; n += 1; when n reaches a switch point: next task, p <- 0 (the carried state is NOT reset)
 Fixed-size min-char-rnn: steps 1-5 without multipliers, no structural update.
 G3: no multipliers, no gradient clipping; RMSProp M += 0.01 (d^2 - M), step -0.01 d / sqrt(M + 1e-8) clipped to
@@ -177,13 +178,12 @@ def cycle(state, cfg, rng):
         params = dict(params)
         params["Wiy"] = params["Wiy"] - cfg["g3_weight_penalty"] * np.sign(params["Wiy"])
         params["Whh"] = params["Whh"] - cfg["g3_weight_penalty"] * np.sign(params["Whh"])
+    if variant in ("g2", "altern"):
+        # 1. floor, also with structure = false: the L1 term A T sum|m| is only the intended penalty while m > 0
+        params = dict(params)
+        params["m"] = np.maximum(params["m"], cfg["m_min"])
     if variant != "fixed" and cfg["structure"]:
-        if variant == "g3":
-            score = structure.g3_outgoing_norm(params)
-        else:
-            params = dict(params)
-            params["m"] = np.maximum(params["m"], cfg["m_min"])  # 1. floor
-            score = params["m"]
+        score = structure.g3_outgoing_norm(params) if variant == "g3" else params["m"]
         idx = structure.choose_deletions(score, cfg["t_d"], cfg["k"], cfg["p_del"], rng)  # 2-3.
         if idx.size:
             params, opt_state, carried = structure.delete_neurons(params, opt_state, carried, idx)
