@@ -2,7 +2,8 @@
 
     minidsn selfcheck [...]                       engine/model self-check table (minidsn.testing.selfcheck)
     minidsn list [-v]                             registered models and reference runs
-    minidsn run NAME|FILE.toml [--seed S] [--steps N | --epochs E] [--out DIR] [--data-dir DIR] [--jobs N]
+    minidsn run NAME|FILE.toml [--seed S | --seeds 0-19] [--steps N | --epochs E] [--out DIR] [--data-dir DIR]
+                [--jobs N] [--executor local|dask|dask://HOST:PORT] [--return-files]
     minidsn run --resume DIR [--steps N]          continue a run (or a sweep) from its newest good checkpoint
     minidsn oracle export MODEL --seed S [--config FILE] [--set KEY=VALUE ...] --out CASE.npz
     minidsn oracle compare REF.npz OTHER.npz [--rtol R] [--atol A]
@@ -102,11 +103,16 @@ def cmd_list(args) -> int:
 def cmd_run(args) -> int:
     from minidsn.runs.config import RunSpec, load_run_file, locate_run, resolve_run_spec
     from minidsn.runs.loop import EXIT_ERROR, NonFiniteError, run
+    from minidsn.runs.executors import ExecutorError
     from minidsn.runs.sweep import run_sweep, sweep_dirs, sweep_seeds
 
+    sweep_opts = dict(jobs=args.jobs, executor=args.executor, return_files=args.return_files,
+                      progress=args.progress)
+    if args.jobs is not None and args.jobs < 1:
+        return _err(f"--jobs: {args.jobs} must be >= 1")
     if args.resume:
-        if args.target or args.seed is not None or args.epochs is not None or args.out:
-            return _err("--resume DIR takes only --steps, --jobs and --data-dir")
+        if args.target or args.seed is not None or args.seeds is not None or args.epochs is not None or args.out:
+            return _err("--resume DIR takes only --steps, --jobs, --executor, --return-files and --data-dir")
         out = Path(args.resume)
         if (out / "config.json").exists():
             spec = _resumed_spec(out, args)
@@ -120,21 +126,34 @@ def cmd_run(args) -> int:
         started = {sp.seed for sp in specs}
         specs += [specs[0].with_seed(x) for x in order if x not in started]
         specs.sort(key=lambda sp: order.index(sp.seed) if sp.seed in order else len(order) + sp.seed)
-        sweep = run_sweep(specs[0], out, jobs=args.jobs, resume=True, specs=specs)
+        try:
+            sweep = run_sweep(specs[0], out, resume=True, specs=specs, **sweep_opts)
+        except ExecutorError as exc:
+            return _err(str(exc))
         return _sweep_exit(sweep)
 
     if not args.target:
         return _err("give a reference-run name or a .toml file (see `minidsn list`), or --resume DIR")
     path = locate_run(args.target)
     name = path.stem
+    if args.seed is not None and args.seeds is not None:
+        return _err("give --seed S (one run) or --seeds LIST (a sweep), not both")
     spec = resolve_run_spec(load_run_file(path), name, source=path, seed=args.seed, steps=args.steps,
                             epochs=args.epochs, data_dir=args.data_dir)
+    if args.seeds is not None:
+        from minidsn.runs.seeds import parse_seeds
+
+        seeds = parse_seeds(args.seeds)
+        spec.seeds, spec.seed = seeds, seeds[0]
     out = Path(args.out) if args.out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
     if (out / "config.json").exists() or any(out.glob("seed-*")):
         return _err(f"{out} already holds a run; use --resume {out} or another --out")
     print(f"run {name} ({spec.model}) -> {out}", file=sys.stderr)
-    if len(spec.seeds) > 1:
-        sweep = run_sweep(spec, out, jobs=args.jobs)
+    if len(spec.seeds) > 1 or args.seeds is not None or args.executor != "local":
+        try:
+            sweep = run_sweep(spec, out, **sweep_opts)
+        except ExecutorError as exc:
+            return _err(str(exc))
         return _sweep_exit(sweep)
     try:
         res = run(spec, out, progress=args.progress, plots=not args.no_plots)
@@ -172,12 +191,15 @@ def _finish(res) -> int:
 
 def _sweep_exit(sweep: dict) -> int:
     for seed, r in sweep["seeds"].items():
-        print(f"seed {seed}: {r['status']}", file=sys.stderr)
+        err = f"  ({r['error']})" if r.get("error") else ""
+        print(f"seed {seed}: {r['status']}{err}", file=sys.stderr)
     for k, st in sweep["final_stats"].items():
         print(f"  {k}: mean {st['mean']:.4g}  std {st['std']:.3g}  (n={st['n']})", file=sys.stderr)
     statuses = {r["status"] for r in sweep["seeds"].values()}
     if "nonfinite" in statuses:
         return 3
+    if "failed" in statuses:
+        return 1
     if "interrupted" in statuses or "not started" in statuses:
         return 130
     return 0
@@ -315,7 +337,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--data-dir", help="data directory (default: $MINIDSN_DATA, then the run file's data_dir)")
     s.add_argument("--threads", type=int, default=None,
                    help="BLAS threads (default 1 unless OPENBLAS/OMP/MKL_NUM_THREADS is set; 0 = library default)")
-    s.add_argument("--jobs", type=int, default=1, help="parallel processes for a sweep over seeds")
+    s.add_argument("--seeds", metavar="LIST", help="a sweep over these seeds: 0-19, 0,3,7 or 0-4,10 (into OUT/seed-S/)")
+    s.add_argument("--jobs", type=int, default=1,
+                   help="parallel processes for a sweep (with --executor dask: workers of the local cluster, >= 2)")
+    s.add_argument("--executor", default="local", metavar="WHERE",
+                   help="where the seeds of a sweep run: local (default), dask (a local Dask cluster started for "
+                        "the sweep) or dask://HOST:PORT (an existing scheduler); needs pip install -e \".[dask]\"")
+    s.add_argument("--return-files", action="store_true",
+                   help="Dask workers without a shared filesystem: send each finished seed's files back to this "
+                        "process (checkpoints stay on the workers)")
     s.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its newest good checkpoint")
     s.add_argument("--no-progress", dest="progress", action="store_const", const=False, default=None,
                    help="no live progress line (it is shown only on a terminal anyway)")

@@ -283,7 +283,6 @@ def test_an_interrupted_sweep_stops_and_its_resume_runs_every_seed(tmp_path, mon
     from minidsn.cli import main
 
     import minidsn.runs.loop as loop_mod
-    import minidsn.runs.sweep as sweep_mod
 
     s = spec(steps=30, seeds=[0, 1, 2])
     s.model = Interrupting.name
@@ -301,7 +300,7 @@ def test_an_interrupted_sweep_stops_and_its_resume_runs_every_seed(tmp_path, mon
             SEED1_CFG[0] = spec_.config
         return real_run(spec_, out_dir, **kw)
 
-    monkeypatch.setattr(sweep_mod, "run", run_marking)
+    monkeypatch.setattr(loop_mod, "run", run_marking)  # each seed runs through loop.run
     monkeypatch.setattr(Interrupting, "step", step_interrupting_seed_1)
     out = tmp_path / "sw"
     sweep = run_sweep(s, out, jobs=1, stream=io.StringIO())
@@ -311,7 +310,7 @@ def test_an_interrupted_sweep_stops_and_its_resume_runs_every_seed(tmp_path, mon
     assert json.loads((out / "sweep.json").read_text())["seeds"]["2"]["status"] == "not started"
 
     monkeypatch.setattr(Interrupting, "step", real_step)
-    monkeypatch.setattr(sweep_mod, "run", real_run)
+    monkeypatch.setattr(loop_mod, "run", real_run)
     for d in out.glob("seed-*"):  # resume as the plain mlp (same numbers: Interrupting only adds the interrupt)
         cfg = json.loads((d / "config.json").read_text())
         cfg["model"] = "mlp"

@@ -125,9 +125,10 @@ def _restore_sigterm(old) -> None:
 
 
 def run(spec: RunSpec, out_dir, *, resume: bool = False, progress: bool | None = None, stream=None,
-        plots: bool = True) -> RunResult:
+        plots: bool = True, on_step=None) -> RunResult:
     """Run (or resume) ``spec`` into ``out_dir``. Ctrl-C (or SIGTERM) and NaN/inf end the run with a
-    checkpoint and a summary.
+    checkpoint and a summary. ``on_step(done, metrics)``, if given, is called after every committed step (a sweep's
+    progress display); it must be cheap and must not raise.
 
     Raises ConfigError / ModelNotAvailable / CheckpointError before any training on a bad setup.
     """
@@ -204,6 +205,8 @@ def run(spec: RunSpec, out_dir, *, resume: bool = False, progress: bool | None =
                     ckpt(done, state)
                     last_ckpt = done
                 prog.update(done, metrics)
+                if on_step is not None:
+                    on_step(done, metrics)
     except KeyboardInterrupt:
         status = "interrupted"
         ckpt(done, state, rng_state=committed_rng)  # the RNG as it was after the last completed step
