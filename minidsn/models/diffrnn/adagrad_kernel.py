@@ -16,7 +16,11 @@ __all__ = ["clip_adagrad_ref", "clip_adagrad"]
 
 
 def clip_adagrad_ref(p, g, M, lr, eps, clip):
-    """NumPy reference: returns new (p, M); clip <= 0 means no clipping. Inputs are not modified."""
+    """NumPy reference: returns new (p, M); clip <= 0 means no clipping. Inputs are not modified.
+
+    Source: seed 001 Sec. 2.2 (min-char-rnn's update); ThomasMiconi/DiffRNN@8b2491f rnn.py:120-121 (clip every
+        gradient to [-5, 5]), rnn.py:175-179 (M += d^2; theta -= 0.1 d / sqrt(M + 1e-8)).
+    """
     if clip > 0:
         g = np.clip(g, -clip, clip)
     M = M + g * g
@@ -35,7 +39,11 @@ def _clip_adagrad_flat(p, g, M, lr, eps, clip, p_out, M_out):
 
 
 def clip_adagrad(p, g, M, lr, eps, clip):
-    """Compiled ``clip_adagrad_ref`` (new arrays out, inputs untouched)."""
+    """Compiled ``clip_adagrad_ref`` (new arrays out, inputs untouched).
+
+    Source: seed 001 Sec. 2.2; ThomasMiconi/DiffRNN@8b2491f rnn.py:120-121,175-179 (compiled form of clip_adagrad_ref;
+        held equal by tests/test_diffrnn.py and the selfcheck 'rnn_clip_adagrad').
+    """
     # Outputs are allocated C-contiguous on purpose: np.empty_like would copy a Fortran layout, and reshape(-1) of
     # such an array is a copy, so the kernel's writes would be lost (an earlier version had exactly this bug).
     p_out = np.empty(p.shape, dtype=np.float64)

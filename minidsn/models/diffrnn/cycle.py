@@ -50,7 +50,11 @@ _DATA_CACHE: dict = {}
 
 
 def task_schedule(cfg):
-    """(list of task names per phase, switch cycles)."""
+    """(list of task names per phase, switch cycles).
+
+    Source: seed 001 Sec. 4.2 (easy-hard-easy, hard-easy); ThomasMiconi/DiffRNN@8b2491f rnn.py:251-259 (switches at
+        NBSTEPS/3, NBSTEPS/2, 2 NBSTEPS/3 set p = 0, h is not reset).
+    """
     task = cfg["task"]
     phases = task.split("-")
     switches = tuple(DEFAULT_SWITCHES[task] if cfg.get("switch_at") is None else cfg["switch_at"])
@@ -67,6 +71,10 @@ def task_data(name, cfg):
 
     All runs share one text per task, as the original's 20 seeds shared the committed data files; the text depends
     on ``data_seed`` only, not on the run's rng.
+
+    Source: seed 001 Sec. 3.1; ThomasMiconi/DiffRNN@8b2491f gentext.py:3-18 (hard: reverse, flip one of six letters),
+        gentext.py:19-24 (easy: '(ab', more 'ab' while random() < 0.6, ')'); minidsn choice: generated from data_seed
+        (the original's files were generated unseeded and committed).
     """
     key = (name, cfg["data_seed"], cfg["p_continue"], cfg["group_letters"])
     if key not in _DATA_CACHE:
@@ -78,6 +86,10 @@ def task_data(name, cfg):
 
 
 def make_optimizer(cfg):
+    """Source: seed 001 Sec. 2.2; ThomasMiconi/DiffRNN@8b2491f rnn.py:175-179 (Adagrad, lr 0.1, memories start at 0);
+        ThomasMiconi/DiffRNN@5b95733 rnn.py:141-142,174-181 (G3: RMSProp M += 0.01 (d^2 - M), step clipped to
+        +-MAXDW).
+    """
     if cfg["variant"] == "g3":
         return optim.RMSProp(lr=cfg["g3_lr"], rho=cfg["g3_rho"], eps=1e-8, max_step=cfg["g3_max_step"])
     return optim.Adagrad(lr=cfg["lr"], eps=1e-8)
@@ -85,7 +97,12 @@ def make_optimizer(cfg):
 
 def init_state(cfg, rng):
     """Parameters (Wxh, Whh, Wiy ~ 0.01 N(0,1) drawn in that order; bh, by = 0; m = 1), optimiser memories, carried
-    state 0, data pointer 0, cycle 0, smoothed loss T ln V."""
+    state 0, data pointer 0, cycle 0, smoothed loss T ln V.
+
+    Source: seed 001 Sec. 2.1 (start from one node); ThomasMiconi/DiffRNN@8b2491f rnn.py:62-74 (H = 1; Wxh, Whh, Wiy ~
+        0.01 N(0,1); bh, by = 0; m = 1), rnn.py:143-145 (Adagrad memories 0; smooth = T ln V);
+        ThomasMiconi/DiffRNN@5b95733 rnn.py:141-142 (G3 memories of Wxh, bh start at 0.01).
+    """
     V = len(charseq.VOCAB)
     H = cfg["hidden_size"]
     if H is None:
@@ -140,7 +157,14 @@ def _clip_adagrad_fused(params, grads, opt_state, cfg):
 
 
 def cycle(state, cfg, rng):
-    """One cycle (module doc). Returns (new state, metrics). ``state`` is not modified."""
+    """One cycle (module doc). Returns (new state, metrics). ``state`` is not modified.
+
+    Source: seed 001 Sec. 2.1-2.2; ThomasMiconi/DiffRNN@8b2491f rnn.py:150-154 (data pointer), rnn.py:163-164 (loss,
+        smoothing), rnn.py:175-179 (Adagrad), rnn.py:188 (floor M_min), rnn.py:192-222 (deletion), rnn.py:224-245
+        (addition), rnn.py:249-259 (pointer, task switches); ThomasMiconi/DiffRNN@5b95733 rnn.py:178-181 (RMSProp),
+        rnn.py:184-185 (weight L1 step), rnn.py:189 (G3 score); minidsn choice: the floor also applies with structure
+        = false.
+    """
     variant = cfg["variant"]
     T = cfg["seq_length"]
     phases, switches = task_schedule(cfg)

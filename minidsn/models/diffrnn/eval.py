@@ -18,6 +18,9 @@ __all__ = ["eval_windows"]
 
 
 def eval_windows(state, cfg, n_windows):
+    """Source: none (minidsn's update-free evaluation: mean CE per window, the forward of ThomasMiconi/DiffRNN@8b2491f
+        rnn.py:88-96 without updates; the original reports only the smoothed training loss)
+    """
     phases, _ = task_schedule(cfg)
     data = task_data(phases[state["phase"]], cfg)
     T = cfg["seq_length"]

@@ -44,7 +44,12 @@ def _log_softmax_at(y, k):
 
 
 def window_ce_engine(params, s0, inputs, targets, gate=False):
-    """(CE, s_last) with engine ops, one time step at a time (module doc equations)."""
+    """(CE, s_last) with engine ops, one time step at a time (module doc equations).
+
+    Source: seed 001 Sec. 2.1; ThomasMiconi/DiffRNN@8b2491f rnn.py:92 (h_t = tanh(Wxh x_t + Whh h_{t-1} + bh)),
+        rnn.py:93 (q_t = m * h_t), rnn.py:94-96 (y_t = Wiy q_t + by, CE); ThomasMiconi/DiffRNN@8b2491f
+        rnnAltern.py:101-103 (altern: h_t = tanh(Wxh x + Whh q_{t-1} + bh)).
+    """
     Wxh, Whh, Wiy, bh, by = params["Wxh"], params["Whh"], params["Wiy"], params["bh"], params["by"]
     m = params.get("m")
     s = s0
@@ -59,7 +64,11 @@ def window_ce_engine(params, s0, inputs, targets, gate=False):
 
 
 def window_ce_kernel(params, s0, inputs, targets, gate=False):
-    """(CE, s_last) through the compiled primitive; s_last is returned without gradient (it is carried over)."""
+    """(CE, s_last) through the compiled primitive; s_last is returned without gradient (it is carried over).
+
+    Source: ThomasMiconi/DiffRNN@8b2491f rnn.py:88-96 (the forward), rnn.py:102-119 (its BPTT, in the compiled window
+        kernel).
+    """
     from minidsn.models.diffrnn.window_primitive import rnn_window
 
     m = params.get("m")
@@ -72,7 +81,12 @@ def window_ce_kernel(params, s0, inputs, targets, gate=False):
 
 
 def objective(params, s0, inputs, targets, *, l1=0.0, path="kernel", gate=False):
-    """CE + l1 * T * sum|m|; returns (objective, (CE, s_last)) for value_and_grad(..., has_aux=True)."""
+    """CE + l1 * T * sum|m|; returns (objective, (CE, s_last)) for value_and_grad(..., has_aux=True).
+
+    Source: seed 001 Sec. 2.1 (L1 on the multipliers), Sec. 2.2 (A_L1reg = 3e-5); ThomasMiconi/DiffRNN@8b2491f
+        rnn.py:110-111 (A sign(m) added inside the 40-step loop: the gradient of A T sum|m|);
+        ThomasMiconi/DiffRNN@8803ff8 rnn.py:109 (G1's buggy dm = dq * m, not reproduced).
+    """
     if path == "engine":
         ce, s_last = window_ce_engine(params, s0, inputs, targets, gate)
     elif path == "kernel":
@@ -86,7 +100,11 @@ def objective(params, s0, inputs, targets, *, l1=0.0, path="kernel", gate=False)
 
 
 def loss_and_grads(params, s0, inputs, targets, *, l1=0.0, path="kernel", gate=False):
-    """(CE as float, s_last ndarray, grads dict like params) of ``objective`` (unclipped gradients)."""
+    """(CE as float, s_last ndarray, grads dict like params) of ``objective`` (unclipped gradients).
+
+    Source: ThomasMiconi/DiffRNN@8b2491f rnn.py:78-122 (lossFun: loss, gradients and last hidden state; clipping is
+        the optimiser step's, rnn.py:120-121).
+    """
     if s0.shape != params["bh"].shape:
         raise ValueError(f"carried state has shape {s0.shape}, expected {params['bh'].shape} (one value per neuron)")
 

@@ -78,6 +78,7 @@ class DiffRNNModel(Model):
     }
 
     def init(self, cfg, rng, data_dir=None):
+        """Source: none (run-harness adapter; the state is built by cycle.init_state)"""
         if cfg["m_min"] >= cfg["t_d"] and cfg["variant"] in ("g2", "altern"):
             raise ValueError(f"m_min ({cfg['m_min']}) must be below t_d ({cfg['t_d']}): a floored neuron must "
                              "stay deletable")
@@ -85,11 +86,15 @@ class DiffRNNModel(Model):
         return _cycle.init_state(cfg, rng)
 
     def step(self, state, cfg, rng, step):
+        """Source: none (run-harness adapter; the rule is cycle.cycle)"""
         return _cycle.cycle(state, cfg, rng)
 
     def evaluate(self, state, cfg, rng, data_dir=None):
         """Final figures: size, smoothed loss, and the mean CE per window over ``eval_cycles`` further windows of
-        the current task without updates (state carried on), with the note's lowest reachable loss for the task."""
+        the current task without updates (state carried on), with the note's lowest reachable loss for the task.
+
+        Source: none (reporting; the lowest reachable losses follow from ThomasMiconi/DiffRNN@8b2491f gentext.py:3-24)
+        """
         from minidsn.data import charseq
 
         from .eval import eval_windows
@@ -114,9 +119,11 @@ class DiffRNNModel(Model):
         return out
 
     def oracle_case(self, cfg, rng, data_dir=None):
+        """Source: none (oracle export; the formulas are in loss.py)"""
         from .oracle import oracle_case
 
         return oracle_case(cfg, rng)
 
     def plot(self, state, metrics, out_dir):
+        """Source: none (figures of a run; no formula)"""
         return None

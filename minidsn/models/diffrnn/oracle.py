@@ -21,6 +21,7 @@ __all__ = ["oracle_case"]
 
 
 def oracle_case(cfg, rng):
+    """Source: none (oracle export of one window; the formulas are in loss.py)"""
     if cfg["variant"] not in ("g2", "altern"):
         raise ValueError(f"the diffrnn oracle case exports g2 or altern, not variant {cfg['variant']!r}")
     H = cfg["hidden_size"] or 5

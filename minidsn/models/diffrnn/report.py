@@ -24,7 +24,10 @@ KEYS = ("hidden_size", "smooth_loss")
 
 
 def load_seed_curves(run_dir):
-    """{seed name: {step: {key: value}}} from the training lines of each seed's metrics.jsonl."""
+    """{seed name: {step: {key: value}}} from the training lines of each seed's metrics.jsonl.
+
+    Source: none (reads run folders)
+    """
     out = {}
     for d in sorted(Path(run_dir).glob("seed-*")):
         f = d / "metrics.jsonl"
@@ -41,7 +44,10 @@ def load_seed_curves(run_dir):
 
 
 def summarise(run_dir):
-    """Rows (step, n, median/q25/q75 per key) over the steps every loaded seed has; also writes curves.csv."""
+    """Rows (step, n, median/q25/q75 per key) over the steps every loaded seed has; also writes curves.csv.
+
+    Source: seed 001 Fig. 1 (median and inter-quartile range over 20 runs: the statistic computed here)
+    """
     curves = load_seed_curves(run_dir)
     if not curves:
         raise FileNotFoundError(f"no seed-*/metrics.jsonl with {KEYS} under {run_dir}")
@@ -83,7 +89,10 @@ def summarise(run_dir):
 def compare_plot(rows_by_dir: dict, out, key="smooth_loss") -> bool:
     """One figure with the median and IQR of ``key`` of several runs ({run dir: summarise(run dir)}; e.g. the fixed
     sizes against the variable-size network on the hard task, as the paper's figure 2); returns False when matplotlib
-    is missing."""
+    is missing.
+
+    Source: seed 001 Fig. 2 (fixed sizes against the variable-size network, hard task)
+    """
     try:
         import matplotlib
 
@@ -108,6 +117,7 @@ def compare_plot(rows_by_dir: dict, out, key="smooth_loss") -> bool:
 
 
 def main(argv=None):
+    """Source: none (command line)"""
     argv = list(sys.argv[1:] if argv is None else argv)
     compare = None
     if "--compare" in argv:  # --compare OUT.png: also one figure of all the given runs together

@@ -17,7 +17,10 @@ SELF_CHECK_TOL = 1e-11
 
 
 def check_rnn_window() -> float:
-    """DiffRNN 40-step forward + BPTT kernel (G2 and rnnAltern) against the engine reference path."""
+    """DiffRNN 40-step forward + BPTT kernel (G2 and rnnAltern) against the engine reference path.
+
+    Source: none (kernel self-check against the reference; formulas in window_kernel.py)
+    """
     from minidsn.models.diffrnn.loss import loss_and_grads
 
     rng = np.random.default_rng(3)
@@ -36,7 +39,10 @@ def check_rnn_window() -> float:
 
 
 def check_rnn_clip_adagrad() -> float:
-    """DiffRNN fused clip + Adagrad step against its NumPy reference (C and Fortran layouts)."""
+    """DiffRNN fused clip + Adagrad step against its NumPy reference (C and Fortran layouts).
+
+    Source: none (kernel self-check against the reference; formulas in adagrad_kernel.py)
+    """
     from minidsn.models.diffrnn.adagrad_kernel import clip_adagrad, clip_adagrad_ref
 
     rng = np.random.default_rng(4)

@@ -45,6 +45,10 @@ def choose_deletions(score, threshold, k, p_del, rng):
 
     Draws: one permutation of the sub-threshold indices and one uniform per sub-threshold index beyond the first k,
     only when sum(score > threshold) < H - k.
+
+    Source: seed 001 Sec. 2.1 (T_D, k, P_del); ThomasMiconi/DiffRNN@8b2491f rnn.py:192-205 (sel = m > T_D; if sum(sel)
+        < H - k: shuffle sub-threshold, keep k, keep each other with prob 1 - P_del); ThomasMiconi/DiffRNN@5b95733
+        rnn.py:205-218 (same rule on the G3 score).
     """
     score = np.asarray(score)
     H = score.shape[0]
@@ -58,7 +62,11 @@ def choose_deletions(score, threshold, k, p_del, rng):
 
 
 def addition_wanted(score, threshold, k, p_add, rng, *, max_hidden=99, p_spontaneous=1e-4):
-    """Rule 4's decision. Draws two uniforms whenever H < max_hidden (none otherwise, as the original)."""
+    """Rule 4's decision. Draws two uniforms whenever H < max_hidden (none otherwise, as the original).
+
+    Source: seed 001 Sec. 2.1 (P_add); ThomasMiconi/DiffRNN@8b2491f rnn.py:224-226 (H < MAX - 1 and [(sum(m > T_D) > H
+        - k and rand < P_add) or rand < 1e-4], both uniforms drawn).
+    """
     score = np.asarray(score)
     H = score.shape[0]
     if H >= max_hidden:
@@ -69,7 +77,11 @@ def addition_wanted(score, threshold, k, p_add, rng, *, max_hidden=99, p_spontan
 
 
 def delete_neurons(params, opt_state, carried, idx):
-    """Remove neurons ``idx`` from every parameter (HIDDEN_AXES), every optimiser slot and the carried state."""
+    """Remove neurons ``idx`` from every parameter (HIDDEN_AXES), every optimiser slot and the carried state.
+
+    Source: ThomasMiconi/DiffRNN@8b2491f rnn.py:209-222 (rows of Wxh, bh, m, h_prev, row and column of Whh, column of
+        Wiy, and their Adagrad memories).
+    """
     idx = np.asarray(idx, dtype=np.int64)
     if idx.size == 0:
         return params, opt_state, carried
@@ -84,6 +96,8 @@ def insert_neuron(params, opt_state, carried, blocks, slot_values=None):
 
     Whh gets its row first (axis 0, 1 x H), then its column (axis 1, (H+1) x 1), as in the original.
     slot_values: optional {(name, axis): {slot: values}} for optimisers whose new memories are not 0 (G3).
+
+    Source: ThomasMiconi/DiffRNN@8b2491f rnn.py:228-242 (Whh row, then Whh column, Wxh row, Wiy column; memories 0).
     """
     H = carried.shape[0]
     for (name, axis), values in blocks.items():
@@ -93,7 +107,11 @@ def insert_neuron(params, opt_state, carried, blocks, slot_values=None):
 
 
 def add_neuron_g2(params, opt_state, carried, rng, threshold, scale=0.01):
-    """G2's new neuron (module doc, rule 4), appended at index H; also used by rnnAltern."""
+    """G2's new neuron (module doc, rule 4), appended at index H; also used by rnnAltern.
+
+    Source: seed 001 Sec. 2.1; ThomasMiconi/DiffRNN@8b2491f rnn.py:228-244 (0.01 N(0,1) rows/columns, bh = 0, h = 0, m
+        = T_D, memories 0).
+    """
     H = carried.shape[0]
     V = params["Wxh"].shape[1]
     whh_row = scale * rng.standard_normal((1, H))
@@ -112,7 +130,10 @@ def add_neuron_g2(params, opt_state, carried, rng, threshold, scale=0.01):
 
 
 def g3_outgoing_norm(params):
-    """G3 score n_j = 0.5 (sum_o |Wiy_oj| + 4 sum_i |Whh_ij| / H) (note, "G3 differences")."""
+    """G3 score n_j = 0.5 (sum_o |Wiy_oj| + 4 sum_i |Whh_ij| / H) (note, "G3 differences").
+
+    Source: ThomasMiconi/DiffRNN@5b95733 rnn.py:189 (normz = 0.5 (sum_o |Why_oj| + 4 sum_i |Whh_ij| / H)).
+    """
     H = params["Whh"].shape[0]
     return 0.5 * (np.abs(params["Wiy"]).sum(axis=0) + 4.0 * np.abs(params["Whh"]).sum(axis=0) / H)
 
@@ -121,7 +142,11 @@ def add_neuron_g3(params, opt_state, carried, rng, threshold, memory_init=0.01):
     """G3's new neuron (original HEAD code): Whh row 0.01 N(0,1) (1 x H), Wxh row 0.01 N(0,1), then an outgoing
     column of Wiy w ~ N(0,1) rescaled to L1 norm T_D / 2 (w <- 0.5 T_D w / (1e-8 + sum|w|)), then a Whh column
     c ~ N(0,1) ((H+1) x 1) rescaled to c <- 0.5 H T_D c / (1e-8 + 4 sum|c|) (H the old size), drawn in that order;
-    bh = 0, state 0; the new RMSProp memories start at 0.01."""
+    bh = 0, state 0; the new RMSProp memories start at 0.01.
+
+    Source: ThomasMiconi/DiffRNN@5b95733 rnn.py:242-266 (new rows 0.01 N(0,1); Why column rescaled to L1 0.5 T_D, Whh
+        column to 0.5 H T_D / 4; RMSProp memories 0.01).
+    """
     H = carried.shape[0]
     V = params["Wxh"].shape[1]
     whh_row = 0.01 * rng.standard_normal((1, H))

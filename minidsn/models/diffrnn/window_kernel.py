@@ -35,7 +35,10 @@ __all__ = ["window_fwd_bwd_ref", "window_fwd_bwd", "check_window_args"]
 
 
 def check_window_args(Wxh, Whh, m, Wiy, bh, by, s0, inputs, targets):
-    """Raise ValueError naming the problem if shapes, dtypes or values do not fit one window."""
+    """Raise ValueError naming the problem if shapes, dtypes or values do not fit one window.
+
+    Source: none (argument checks of the window kernel; no formula)
+    """
     arrs = {"Wxh": Wxh, "Whh": Whh, "m": m, "Wiy": Wiy, "bh": bh, "by": by, "s0": s0}
     for name, a in arrs.items():
         if not isinstance(a, np.ndarray) or a.dtype != np.float64:
@@ -63,7 +66,12 @@ def check_window_args(Wxh, Whh, m, Wiy, bh, by, s0, inputs, targets):
 
 def window_fwd_bwd_ref(Wxh, Whh, m, Wiy, bh, by, s0, inputs, targets, gate, g_loss, g_s, want_grads):
     """Plain NumPy reference. Returns (loss, s_last, grads) with grads None when not want_grads, else the tuple
-    (dWxh, dWhh, dm, dWiy, dbh, dby, ds0) of the VJP with cotangents g_loss (float) and g_s (H,)."""
+    (dWxh, dWhh, dm, dWiy, dbh, dby, ds0) of the VJP with cotangents g_loss (float) and g_s (H,).
+
+    Source: seed 001 Sec. 2.1; ThomasMiconi/DiffRNN@8b2491f rnn.py:88-96 (forward), rnn.py:102-119 (BPTT: dy = p -
+        onehot, dWiy += dy q^T, dq = Wiy^T dy, dm += dq * h, dh = dq * m + dh_next, dr = (1 - h^2) dh, dh_next = Whh^T
+        dr); ThomasMiconi/DiffRNN@8b2491f rnnAltern.py:101-131 (altern forward and BPTT).
+    """
     T = inputs.shape[0]
     H, V = Wxh.shape
     hs = np.empty((T, H))
@@ -227,7 +235,11 @@ def _window_fwd_bwd(Wxh, Whh, m, Wiy, bh, by, s0, inputs, targets, gate, g_loss,
 
 
 def window_fwd_bwd(Wxh, Whh, m, Wiy, bh, by, s0, inputs, targets, gate=False, g_loss=1.0, g_s=None, want_grads=True):
-    """Numba kernel with the interface of ``window_fwd_bwd_ref`` (g_s None means zeros). Equations: module doc."""
+    """Numba kernel with the interface of ``window_fwd_bwd_ref`` (g_s None means zeros). Equations: module doc.
+
+    Source: ThomasMiconi/DiffRNN@8b2491f rnn.py:88-119 (compiled form of window_fwd_bwd_ref; held equal by
+        tests/test_rnn_kernel.py and the selfcheck 'rnn_window').
+    """
     return _window_fwd_bwd(Wxh, Whh, m, Wiy, bh, by, s0, inputs, targets, gate, g_loss, g_s, want_grads,
                            _window_kernel)
 

@@ -22,7 +22,11 @@ __all__ = ["rnn_window"]
 
 @primitive
 def rnn_window(Wxh, Whh, m, Wiy, bh, by, s0, *, inputs, targets, gate=False):
-    """[L, s_last] of one window (see module doc); inputs/targets int index arrays, gate=True for rnnAltern."""
+    """[L, s_last] of one window (see module doc); inputs/targets int index arrays, gate=True for rnnAltern.
+
+    Source: seed 001 Sec. 2.1; ThomasMiconi/DiffRNN@8b2491f rnn.py:88-96 (the window as one differentiable operation;
+        VJP rnn.py:102-119).
+    """
     check_window_args(Wxh, Whh, m, Wiy, bh, by, s0, inputs, targets)
     loss, s_last, _ = window_fwd_bwd(Wxh, Whh, m, Wiy, bh, by, s0, inputs, targets, gate, 1.0, None, False)
     out = np.empty(1 + s_last.shape[0])
