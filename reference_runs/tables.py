@@ -1,0 +1,264 @@
+"""Figures of reference_runs/README.md computed from the run folders, so that they cannot drift from the data.
+
+    python reference_runs/tables.py            # print every generated block
+    python reference_runs/tables.py --write    # rewrite the blocks in README.md
+    python reference_runs/tables.py --check    # exit 1 if README.md differs from the run folders
+
+A generated block sits in README.md between ``<!-- tables.py:NAME -->`` and ``<!-- /tables.py:NAME -->``; everything
+outside the markers is written by hand. tests/test_reference_tables.py runs the check.
+Needs only the standard library and NumPy (percentiles with NumPy's default linear interpolation).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent
+README = ROOT / "README.md"
+WIDTHS = (8, 16, 24, 32)
+PRETRAIN, SCHEDULE = 24, 48
+
+
+def _lines(path: Path) -> list[dict]:
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
+def _summary(run_dir: Path) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def _seed_dirs(run: str, root: Path) -> list[Path]:
+    """seed-N folders of a sweep in seed order (not folder-name order: seed-10 sorts before seed-2 by name)."""
+    dirs = [d for d in (root / run).iterdir() if re.fullmatch(r"seed-?\d+", d.name)]
+    return sorted(dirs, key=lambda d: int(re.sub(r"\D", "", d.name)))
+
+
+# ---- diffrnn ---------------------------------------------------------------------------------------------------
+
+def _diffrnn_hard(root: Path):
+    sizes, at100k = [], []
+    for d in _seed_dirs("diffrnn-hard", root):
+        train = [r for r in _lines(d / "metrics.jsonl") if "hidden_size" in r and "smooth_loss" in r]
+        sizes.append((int(re.sub(r"\D", "", d.name)), int(train[-1]["hidden_size"])))
+        at100k.append(next(r["smooth_loss"] for r in train if r["step"] == 100_000))
+    return sizes, at100k
+
+
+def diffrnn_hard_iqr100k(root: Path) -> str:
+    """Inter-quartile range over the seeds of the smoothed loss at 100k cycles (diffrnn-hard)."""
+    q25, q75 = np.percentile(_diffrnn_hard(root)[1], [25, 75])
+    return f"{q25:.2f}-{q75:.2f}"
+
+
+def diffrnn_hard_sizes(root: Path) -> str:
+    """Final sizes of diffrnn-hard, in seed order (not folder-name order: seed-10 sorts before seed-2 by name)."""
+    sizes = _diffrnn_hard(root)[0]
+    return f"(seeds {sizes[0][0]}-{sizes[-1][0]}, in seed order): " + ", ".join(str(h) for _, h in sizes)
+
+
+# ---- urn -------------------------------------------------------------------------------------------------------
+
+def _urn5000(root: Path):
+    out = []
+    for run in ("urn-spheres", "urn-spheres-resout"):
+        s = _summary(root / run)
+        out.append((run, s))
+    return out
+
+
+def urn_glance_ran(root: Path) -> str:
+    """'ran' cell of the at-a-glance row of the two S = 5000 runs."""
+    runs = _urn5000(root)
+    if any(s.get("status") != "completed" for _, s in runs):
+        return "**not finished**: " + ", ".join(f"{r} {s.get('steps_done')} of {s.get('steps')} steps" for r, s in runs)
+    return "full, seed 0 each, " + " / ".join(f"{s['wall_time_s']:,.0f} s" for _, s in runs)
+
+
+def urn_glance_headline(root: Path) -> str:
+    """'headline' cell of the at-a-glance row of the two S = 5000 runs."""
+    runs = _urn5000(root)
+    acc = " / ".join(f"{s['final']['test_acc']:.3f}" for _, s in runs)
+    act = " / ".join(str(int(s["final"]["n_active"])) for _, s in runs)
+    return f"test accuracy {acc} (seed: 1.00); {act} of 5000 neurons active (seed: 123 +- 15)"
+
+
+def _urn_small(root: Path):
+    runs = [(f"urn-spheres-small {d.name}", d) for d in _seed_dirs("urn-spheres-small", root)]
+    runs += [(f"urn-spheres-small-resout {d.name}", d) for d in _seed_dirs("urn-spheres-small-resout", root)]
+    runs += [("urn-spheres-medium", root / "urn-spheres-medium")]
+    return [(name, _summary(d)["final"]) for name, d in runs]
+
+
+def urn_prune_train(root: Path) -> str:
+    """Largest |change| of the training-set logits after zeroing every weight outside the active neurons (S <= 1000)."""
+    return f"{max(f['prune_active_max_abs_change_train'] for _, f in _urn_small(root)):.4g}"
+
+
+def urn_prune_test(root: Path) -> str:
+    """The same on the test set, with the run it comes from."""
+    name, f = max(_urn_small(root), key=lambda nf: nf[1]["prune_active_max_abs_change_test"])
+    return f"{f['prune_active_max_abs_change_test']:.4f} ({name})"
+
+
+# ---- isotropic width runs ----------------------------------------------------------------------------------------
+
+def _width_curve(run_dir: Path) -> dict[int, float]:
+    return {int(round(r["eval/epochs"])): float(r["eval/test_acc"])
+            for r in _lines(run_dir / "metrics.jsonl") if "eval/test_acc" in r}
+
+
+def width_rows(root: Path, kind: str) -> list[tuple]:
+    """(a, b, acc at the end of pretraining, lowest during the change, its epoch, final, largest one-epoch drop,
+    wall s) for every completed iso-width-<kind>-<a>to<b> run, in (a, b) order."""
+    rows = []
+    for a in WIDTHS:
+        for b in WIDTHS:
+            d = root / f"iso-width-{kind}-{a}to{b}"
+            if not (d / "summary.json").exists() or _summary(d).get("status") != "completed":
+                continue
+            acc = _width_curve(d)
+            lo, hi = PRETRAIN, PRETRAIN + SCHEDULE
+            during = {e: v for e, v in acc.items() if lo < e <= hi}
+            e_min = min(during, key=during.get)
+            drop = max(acc[e - 1] - acc[e] for e in range(lo + 1, hi + 1) if e in acc and e - 1 in acc)
+            rows.append((a, b, acc[lo], during[e_min], e_min, acc[max(acc)], drop, _summary(d)["wall_time_s"]))
+    return rows
+
+
+_KIND_LABEL = {"iso": "isotropic", "tanh": "tanh", "v1": "isotropic v1"}
+
+
+def iso_width_table(root: Path, kinds=("iso", "tanh")) -> str:
+    head = ("| run | acc at epoch 24 (end of pretraining) | lowest acc during the change (epoch) | final acc "
+            "(epoch 72) | largest one-epoch drop, epochs 25-72 | wall |\n| --- | --- | --- | --- | --- | --- |")
+    by_kind = {k: {(r[0], r[1]): r for r in width_rows(root, k)} for k in kinds}
+    out = [head]
+    for a in WIDTHS:
+        for b in WIDTHS:
+            for k in kinds:
+                r = by_kind[k].get((a, b))
+                if r:
+                    out.append(f"| {_KIND_LABEL[k]} {a} -> {b} | {r[2]:.4f} | {r[3]:.4f} ({r[4]}) | {r[5]:.4f} | "
+                               f"{r[6]:.4f} | {r[7]:.0f} s |")
+    return "\n".join(out)
+
+
+def _finals(root: Path):
+    iso = {(r[0], r[1]): r[5] for r in width_rows(root, "iso")}
+    tanh = {(r[0], r[1]): r[5] for r in width_rows(root, "tanh")}
+    return iso, tanh, sorted(set(iso) & set(tanh))
+
+
+def iso_width_finals(root: Path) -> str:
+    """Range of the final (epoch-72) accuracies over all pairs, fixed width included."""
+    iso, tanh, _ = _finals(root)
+    return (f"isotropic nets end at {min(iso.values()):.4f}-{max(iso.values()):.4f}, the tanh nets at "
+            f"{min(tanh.values()):.4f}-{max(tanh.values()):.4f}")
+
+
+def iso_width_above(root: Path) -> str:
+    """How often the isotropic net ends above its tanh control: growth, shrink, overall, fixed width."""
+    iso, tanh, pairs = _finals(root)
+    cnt = lambda ps: f"{sum(iso[p] > tanh[p] for p in ps)} of {len(ps)}"  # noqa: E731
+    grow = [p for p in pairs if p[1] > p[0]]
+    shrink = [p for p in pairs if p[1] < p[0]]
+    fixed = [p for p in pairs if p[1] == p[0]]
+    return f"{cnt(grow)} growth pairs and {cnt(shrink)} shrink pairs ({cnt(pairs)} pairs overall; at fixed width {cnt(fixed)})"
+
+
+def iso_width_v1(root: Path) -> str:
+    rows = width_rows(root, "v1")
+    if not rows:
+        return "(no completed iso-width-v1 run yet)"
+    v2 = {(r[0], r[1]): r for r in width_rows(root, "iso")}
+    tanh = {(r[0], r[1]): r for r in width_rows(root, "tanh")}
+    head = ("| width | v1 setting: acc at 24 | lowest during the change (epoch) | final | largest one-epoch drop | "
+            "v2 setting: final / largest drop | tanh: final / largest drop | wall (v1) |\n"
+            "| --- | --- | --- | --- | --- | --- | --- | --- |")
+    out = [head]
+    for r in rows:
+        p = (r[0], r[1])
+        v, t = v2.get(p), tanh.get(p)
+        out.append(f"| {r[0]} -> {r[1]} | {r[2]:.4f} | {r[3]:.4f} ({r[4]}) | {r[5]:.4f} | {r[6]:.4f} | "
+                   + (f"{v[5]:.4f} / {v[6]:.4f}" if v else "–") + " | "
+                   + (f"{t[5]:.4f} / {t[6]:.4f}" if t else "–") + f" | {r[7]:.0f} s |")
+    out.append("")
+    out.append(f"{len(rows)} of 16 v1 runs completed.")
+    return "\n".join(out)
+
+
+BLOCKS = {
+    "diffrnn-hard-iqr100k": diffrnn_hard_iqr100k,
+    "diffrnn-hard-sizes": diffrnn_hard_sizes,
+    "urn-glance-ran": urn_glance_ran,
+    "urn-glance-headline": urn_glance_headline,
+    "urn-prune-train": urn_prune_train,
+    "urn-prune-test": urn_prune_test,
+    "iso-width-table": iso_width_table,
+    "iso-width-finals": iso_width_finals,
+    "iso-width-above": iso_width_above,
+    "iso-width-v1": iso_width_v1,
+}
+
+_BLOCK = re.compile(r"(<!-- tables\.py:(?P<name>[\w-]+) -->)(?P<body>.*?)(<!-- /tables\.py:(?P=name) -->)", re.S)
+
+
+def render(root: Path = ROOT) -> dict[str, str]:
+    return {name: fn(root) for name, fn in BLOCKS.items()}
+
+
+def fill(text: str, blocks: dict[str, str]) -> str:
+    """README text with every marked block replaced by its generated content (inline blocks stay inline)."""
+    def rep(m):
+        body = blocks[m.group("name")]
+        inline = "\n" not in m.group("body")
+        return m.group(1) + (body if inline else "\n" + body + "\n") + m.group(4)
+    return _BLOCK.sub(rep, text)
+
+
+def check(readme: Path = README, root: Path = ROOT) -> list[str]:
+    """Names of the blocks whose README text differs from the run folders (and of blocks missing in README)."""
+    text = readme.read_text()
+    present = {m.group("name") for m in _BLOCK.finditer(text)}
+    blocks = render(root)
+    new = fill(text, blocks)
+    bad = sorted(set(blocks) - present)
+    if new != text:
+        old_bodies = {m.group("name"): m.group("body") for m in _BLOCK.finditer(text)}
+        new_bodies = {m.group("name"): m.group("body") for m in _BLOCK.finditer(new)}
+        bad += sorted(n for n in old_bodies if old_bodies[n] != new_bodies.get(n))
+    return bad
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    g = ap.add_mutually_exclusive_group()
+    g.add_argument("--write", action="store_true", help="rewrite the generated blocks of README.md")
+    g.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
+    args = ap.parse_args(argv)
+    if args.check:
+        bad = check()
+        if bad:
+            print("README.md differs from the run folders in: " + ", ".join(bad) +
+                  " (python reference_runs/tables.py --write)")
+            return 1
+        print("README.md matches the run folders")
+        return 0
+    blocks = render()
+    if args.write:
+        README.write_text(fill(README.read_text(), blocks))
+        print(f"wrote {len(blocks)} blocks into {README}")
+        return 0
+    for name, body in blocks.items():
+        print(f"== {name}\n{body}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""reference_runs/README.md's generated figures equal what reference_runs/tables.py computes from the run folders."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1] / "reference_runs"
+
+
+def _tables():
+    spec = importlib.util.spec_from_file_location("reference_tables", ROOT / "tables.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_readme_matches_run_folders():
+    bad = _tables().check()
+    assert not bad, f"README.md out of date in {bad}: python reference_runs/tables.py --write"
+
+
+def test_every_block_is_in_the_readme():
+    t = _tables()
+    text = (ROOT / "README.md").read_text()
+    for name in t.BLOCKS:
+        assert f"<!-- tables.py:{name} -->" in text and f"<!-- /tables.py:{name} -->" in text, name
+
+
+def test_check_catches_a_stale_figure(tmp_path):
+    t = _tables()
+    readme = tmp_path / "README.md"
+    text = (ROOT / "README.md").read_text()
+    stale = text.replace("<!-- tables.py:diffrnn-hard-iqr100k -->9.51-13.51", "<!-- tables.py:diffrnn-hard-iqr100k -->9.44-13.50")
+    assert stale != text
+    readme.write_text(stale)
+    assert t.check(readme, ROOT) == ["diffrnn-hard-iqr100k"]
+
+
+def test_sizes_are_in_seed_order_and_follow_the_data(tmp_path):
+    t = _tables()
+    # a copy of diffrnn-hard with seed 2's last size changed: the figure moves with the data
+    run = tmp_path / "diffrnn-hard"
+    for d in sorted((ROOT / "diffrnn-hard").glob("seed-*")):
+        (run / d.name).mkdir(parents=True)
+        shutil.copy(d / "metrics.jsonl", run / d.name / "metrics.jsonl")
+    f = run / "seed-2" / "metrics.jsonl"
+    lines = [json.loads(x) for x in f.read_text().splitlines()]
+    last = max(i for i, r in enumerate(lines) if "hidden_size" in r)
+    lines[last]["hidden_size"] = 99.0
+    f.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    sizes = t.diffrnn_hard_sizes(tmp_path).split(": ", 1)[1].split(", ")
+    assert len(sizes) == 20 and sizes[2] == "99"
+    assert sizes[:3] == ["38", "42", "99"]
