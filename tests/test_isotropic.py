@@ -85,6 +85,24 @@ def test_guard_limit_and_continuity():
     assert abs(s - np.tanh(0.2) / 0.2) < 1e-15
 
 
+@given(r=st.floats(0.0, 1.5e-3), o=st.sampled_from([0.0, 1e-7, 1e-6]))
+@settings(max_examples=60, deadline=None)
+def test_guards_differ_by_at_most_eps_squared_over_3(r, o):
+    """series vs code: equal outside the ball r > eps; inside, code's constant 1 against tanh(r)/r, which is below
+    1 by up to eps^2/3 (docs/models/isotropic.md, "Guard near r = 0")."""
+    eps = 1e-3
+    h = np.array([[np.sqrt(max(r * r - o, 0.0)), 0.0]])
+    u = abs(o + np.sum(h * h))  # r^2, computed as the activation does
+    a = isotropic_tanh_scale(h, o, eps=eps, guard="series", xp=np).item()
+    b = isotropic_tanh_scale(h, o, eps=eps, guard="code", xp=np).item()
+    if u > eps * eps:
+        assert a == b
+    else:
+        assert b == 1.0
+        assert 0.0 <= b - a <= eps * eps / 3 * (1 + 1e-9)
+        assert abs((b - a) - u / 3) <= 1e-12
+
+
 @pytest.mark.parametrize("guard", ["series", "code"])
 def test_gradient_at_zero_is_identity_and_finite(guard):
     # f(h) = h (1 - |h|^2/3 + ...) near 0: the Jacobian at h = 0 is the identity; no NaN from the unselected branch
