@@ -330,3 +330,28 @@ def test_bad_arguments_name_the_problem():
     bad["params"]["W"][1] = bad["params"]["W"][1] * np.nan
     with pytest.raises(ValueError, match="NaN"):
         left_partial_diagonalise(bad, cfg, 1)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(0, 2**31 - 1))
+def test_svd_layer_sign_convention(m, n, seed):
+    """W = R L Q^T exactly as numpy's SVD, with each column of R's largest-magnitude entry positive and Q^T's row
+    flipped with it; the same for -W and for W with its rows' signs flipped (any SVD routine gives the same R up to
+    rounding where the singular values are distinct)."""
+    from minidsn.models.isotropic.ops import svd_layer
+
+    W = np.random.default_rng(seed).standard_normal((m, n))
+    R, L, QT = svd_layer(W)
+    np.testing.assert_allclose(R @ L @ QT, W, atol=1e-12)
+    np.testing.assert_allclose(R.T @ R, np.eye(m), atol=1e-12)
+    k = min(m, n)
+    top = R[np.argmax(np.abs(R), axis=0), np.arange(m)]
+    assert np.all(top > 0)
+    D = np.diag(np.where(np.arange(m) % 2 == 0, 1.0, -1.0))
+    R2, L2, QT2 = svd_layer(D @ W)
+    np.testing.assert_allclose(L2, L, atol=1e-12)
+    # the SVD of D W is (D R) L Q^T: after the convention, R2 = D R S and Q2^T = S Q^T with S the convention's signs
+    DR = D @ R[:, :k]
+    S = np.sign(DR[np.argmax(np.abs(DR), axis=0), np.arange(k)])
+    np.testing.assert_allclose(R2[:, :k], DR * S, atol=1e-9)
+    np.testing.assert_allclose(QT2[:k], S[:, None] * QT[:k], atol=1e-9)

@@ -38,13 +38,15 @@ from minidsn.models.diffrnn.adagrad_kernel import clip_adagrad
 from . import structure as structure
 from .loss import loss_and_grads
 
-__all__ = ["VARIANTS", "TASKS", "BACKENDS", "task_schedule", "task_data", "init_state", "cycle", "make_optimizer"]
+__all__ = ["VARIANTS", "TASKS", "BACKENDS", "task_schedule", "task_data", "init_state", "read_window", "train_window",
+           "TRAINING_STATE", "training_state", "advance", "cycle", "make_optimizer"]
 
 VARIANTS = ("g2", "altern", "g3", "fixed")
 TASKS = ("easy", "hard", "easy-hard-easy", "hard-easy")
 BACKENDS = ("fused", "kernel", "engine")
 DEFAULT_SWITCHES = {"easy": (), "hard": (), "easy-hard-easy": (100_000, 200_000), "hard-easy": (150_000,)}
 G3_MEMORY_INIT = {"Wxh": 0.01, "bh": 0.01, "Whh": 0.0, "Wiy": 0.0, "by": 0.0}
+G3_NEW_MEMORY = 0.01  # a new neuron's RMSProp memories, every parameter (HEAD code)
 
 _DATA_CACHE: dict = {}
 
@@ -156,27 +158,51 @@ def _clip_adagrad_fused(params, grads, opt_state, cfg):
     return new_p, {"step": opt_state["step"] + 1, "sum_sq": new_M}
 
 
-def cycle(state, cfg, rng):
-    """One cycle (module doc). Returns (new state, metrics). ``state`` is not modified.
+def read_window(state, cfg):
+    """The data of the next cycle (steps 1-2 and the switch of step 7, module doc), as the oracle's step inputs:
+    {"inputs", "targets": (T,) int64 character codes, "reset": 1 when the carried state and the data pointer are
+    set to 0 before the window, "task_switch": 1 when the task switches after it}.
 
-    Source: seed 001 Sec. 2.1-2.2; ThomasMiconi/DiffRNN@8b2491f rnn.py:150-154 (data pointer), rnn.py:163-164 (loss,
-        smoothing), rnn.py:175-179 (Adagrad), rnn.py:188 (floor M_min), rnn.py:192-222 (deletion), rnn.py:224-245
-        (addition), rnn.py:249-259 (pointer, task switches); ThomasMiconi/DiffRNN@5b95733 rnn.py:178-181 (RMSProp),
-        rnn.py:184-185 (weight L1 step), rnn.py:189 (G3 score); minidsn choice: the floor also applies with structure
-        = false.
+    Source: ThomasMiconi/DiffRNN@8b2491f rnn.py:150-154 (data pointer), rnn.py:249-259 (pointer, task switches).
     """
-    variant = cfg["variant"]
     T = cfg["seq_length"]
     phases, switches = task_schedule(cfg)
     data = task_data(phases[state["phase"]], cfg)
-    params, opt_state = state["params"], state["opt"]
-    carried, p, n = state["carried"], state["p"], state["n"]
+    p, n = state["p"], state["n"]
+    reset = p + T + 1 >= data.shape[0] or n == 0
+    if reset:
+        p = 0
+    return {"inputs": data[p:p + T], "targets": data[p + 1:p + T + 1], "reset": int(reset),
+            "task_switch": int(n + 1 in switches)}
 
-    if p + T + 1 >= data.shape[0] or n == 0:
+
+def train_window(cfg, tstate, window, rng):
+    """Steps 1-7 of one cycle on the training state ``tstate`` = {"params", "opt", "carried", "p"} and the data
+    ``window`` (``read_window``): the step a trajectory case records.
+
+    Returns (new tstate, losses, grads, events): losses {"ce", "total"} (+ "l1_term" with multipliers; total = CE +
+    A T sum|m|, the objective the gradient is of); grads the unclipped gradient of total; events the structural
+    changes in order: {"kind": "delete", "indices": sorted indices in the size before the deletion, "size": new H}
+    and {"kind": "add", "index": H (appended), the values written ("Whh_row", "Whh_col", "Wxh_row", "Wiy_col",
+    "bh", "m", "carried", "memory" = every optimiser memory's new entries), "size": H + 1}.
+
+    Source: seed 001 Sec. 2.1-2.2; ThomasMiconi/DiffRNN@8b2491f rnn.py:163-164 (loss), rnn.py:175-179 (Adagrad),
+        rnn.py:188 (floor M_min), rnn.py:192-222 (deletion), rnn.py:224-245 (addition); ThomasMiconi/DiffRNN@5b95733
+        rnn.py:178-181 (RMSProp), rnn.py:184-185 (weight L1 step), rnn.py:189 (G3 score); minidsn choice: the floor
+        also applies with structure = false.
+    """
+    variant = cfg["variant"]
+    T = cfg["seq_length"]
+    params, opt_state, carried, p = tstate["params"], tstate["opt"], tstate["carried"], tstate["p"]
+    # C-ordered arrays, as a case file gives them back: a structural edit can leave a matrix Fortran-ordered, and
+    # NumPy's matrix products (the engine paths) sum in another order for another layout; the fused path's explicit
+    # loops do not depend on the layout, so this changes no number there
+    params = {k: np.ascontiguousarray(v) for k, v in params.items()}
+    carried = np.ascontiguousarray(carried)
+    if window["reset"]:
         carried = np.zeros_like(carried)
         p = 0
-    inputs = data[p:p + T]
-    targets = data[p + 1:p + T + 1]
+    inputs, targets = window["inputs"], window["targets"]
 
     gate = variant == "altern"
     l1 = cfg["l1"] if variant in ("g2", "altern") else 0.0
@@ -185,19 +211,22 @@ def cycle(state, cfg, rng):
     else:
         ce, carried, grads = loss_and_grads(params, carried, inputs, targets, l1=l1, path=cfg["backend"], gate=gate)
     if not math.isfinite(ce):
-        raise FloatingPointError(f"diffrnn: loss is {ce} at cycle {n}")
-    smooth = cfg["smooth_decay"] * state["smooth"] + (1.0 - cfg["smooth_decay"]) * ce
+        raise FloatingPointError(f"diffrnn: loss is {ce} at data position {p}")
+    losses = {"ce": ce, "total": ce}
+    if "m" in params:
+        losses["l1_term"] = l1 * T * float(np.sum(np.abs(params["m"])))
+        losses["total"] = ce + losses["l1_term"]
 
     if cfg["backend"] == "fused" and variant != "g3":
         params, opt_state = _clip_adagrad_fused(params, grads, opt_state, cfg)
     else:
         opt = make_optimizer(cfg)
+        clipped = grads
         if variant != "g3" and cfg["clip"] > 0:
-            grads = optim.clip_elementwise(grads, cfg["clip"])
-        params, opt_state = opt.update(grads, opt_state, params)
+            clipped = optim.clip_elementwise(grads, cfg["clip"])
+        params, opt_state = opt.update(clipped, opt_state, params)
 
-    n_del = 0
-    added = False
+    events = []
     if variant == "g3":
         params = dict(params)
         params["Wiy"] = params["Wiy"] - cfg["g3_weight_penalty"] * np.sign(params["Wiy"])
@@ -212,31 +241,75 @@ def cycle(state, cfg, rng):
         if idx.size:
             params, opt_state, carried = structure.delete_neurons(params, opt_state, carried, idx)
             score = np.delete(score, idx)
-            n_del = int(idx.size)
+            events.append({"kind": "delete", "indices": idx, "size": int(carried.shape[0])})
         if structure.addition_wanted(score, cfg["t_d"], cfg["k"], cfg["p_add"], rng,  # 4.
                                      max_hidden=cfg["max_hidden"], p_spontaneous=cfg["p_spontaneous"]):
-            add = structure.add_neuron_g3 if variant == "g3" else structure.add_neuron_g2
-            params, opt_state, carried = add(params, opt_state, carried, rng, cfg["t_d"])
-            added = True
+            H, V = carried.shape[0], params["Wxh"].shape[1]
+            slots = None
+            if variant == "g3":
+                blocks = structure.new_neuron_g3(H, V, rng, cfg["t_d"])
+                memory = G3_NEW_MEMORY
+                slots = structure.g3_memory_values(opt_state, blocks, memory)
+            else:
+                blocks = structure.new_neuron_g2(H, V, rng, cfg["t_d"])
+                memory = 0.0
+            params, opt_state, carried = structure.insert_neuron(params, opt_state, carried, blocks, slots)
+            event = {"kind": "add", "index": H}
+            for (name, axis), values in blocks.items():
+                key = name if name in ("bh", "m") else f"{name}_{'row' if axis == 0 else 'col'}"
+                event[key] = float(values.reshape(-1)[0]) if key in ("bh", "m") else values.reshape(-1).copy()
+            event.update(carried=0.0, memory=memory, size=H + 1)
+            events.append(event)
 
-    p += T
-    n += 1
-    phase = state["phase"]
-    if n in switches:
-        phase += 1
+    p = p + T
+    if window["task_switch"]:
         p = 0
+    return {"params": params, "opt": opt_state, "carried": carried, "p": p}, losses, grads, events
+
+
+TRAINING_STATE = ("params", "opt", "carried", "p")
+
+
+def cycle(state, cfg, rng):
+    """One cycle (module doc). Returns (new state, metrics). ``state`` is not modified.
+
+    Source: seed 001 Sec. 2.1-2.2; ThomasMiconi/DiffRNN@8b2491f rnn.py:150-259 (one pass of the training loop: the
+        pieces are cited in read_window, train_window, advance).
+    """
+    window = read_window(state, cfg)
+    tstate, losses, _, events = train_window(cfg, training_state(state), window, rng)
+    return advance(state, cfg, window, tstate, losses, events)
+
+
+def training_state(state):
+    """The part of the run state one cycle's training reads and writes (what a trajectory case records).
+
+    Source: none (bookkeeping for the oracle's trajectory cases; no formula)
+    """
+    return {k: state[k] for k in TRAINING_STATE}
+
+
+def advance(state, cfg, window, tstate, losses, events):
+    """The run state and metrics after a cycle whose training part (``train_window``) returned ``tstate``, ``losses``
+    and ``events``: cycle count, task phase, smoothed loss (step 4), addition / deletion counts.
+
+    Source: ThomasMiconi/DiffRNN@8b2491f rnn.py:163-164 (smoothed loss), rnn.py:249-259 (cycle count, task switches).
+    """
+    ce = losses["ce"]
+    smooth = cfg["smooth_decay"] * state["smooth"] + (1.0 - cfg["smooth_decay"]) * ce
+    params = tstate["params"]
+    added = any(e["kind"] == "add" for e in events)
+    n_del = sum(len(e["indices"]) for e in events if e["kind"] == "delete")
+    phase = state["phase"] + window["task_switch"]
     new_state = {
-        "params": params,
-        "opt": opt_state,
-        "carried": carried,
-        "p": p,
-        "n": n,
+        **tstate,
+        "n": state["n"] + 1,
         "phase": phase,
         "smooth": smooth,
         "n_added": state["n_added"] + int(added),
         "n_deleted": state["n_deleted"] + n_del,
     }
-    H = carried.shape[0]
+    H = tstate["carried"].shape[0]
     metrics = {
         "loss": float(ce),
         "smooth_loss": float(smooth),

@@ -15,6 +15,7 @@ from minidsn.models.api import Model, Option, register_model
 from minidsn.models.api import non_negative as _nonneg, positive as _positive, probability as _prob
 
 from . import cycle as _cycle
+from .trajectory import TRAJECTORY_DEFAULTS, TRAJECTORY_STEPS
 
 __all__ = ["DiffRNNModel"]
 
@@ -33,6 +34,8 @@ def _switches(v):
 class DiffRNNModel(Model):
     name = "diffrnn"
     description = "DiffRNN: RNN with L1-regularised neuron multipliers that adds and deletes hidden neurons"
+    trajectory_defaults = TRAJECTORY_DEFAULTS  # config of a trajectory case unless set (see .trajectory)
+    trajectory_steps = TRAJECTORY_STEPS
     options = {
         "variant": Option(str, "g2", "g2 = code the seed describes; altern = multiplier also gates the recurrence; "
                           "g3 = no multipliers, RMSProp, outgoing-weight norm; fixed = plain min-char-rnn",
@@ -79,11 +82,16 @@ class DiffRNNModel(Model):
 
     def init(self, cfg, rng, data_dir=None):
         """Source: none (run-harness adapter; the state is built by cycle.init_state)"""
+        self._check(cfg)
+        return _cycle.init_state(cfg, rng)
+
+    @staticmethod
+    def _check(cfg):
+        """Config combinations a single option cannot check."""
         if cfg["m_min"] >= cfg["t_d"] and cfg["variant"] in ("g2", "altern"):
             raise ValueError(f"m_min ({cfg['m_min']}) must be below t_d ({cfg['t_d']}): a floored neuron must "
                              "stay deletable")
         _cycle.task_schedule(cfg)  # validates switch_at against the task
-        return _cycle.init_state(cfg, rng)
 
     def step(self, state, cfg, rng, step):
         """Source: none (run-harness adapter; the rule is cycle.cycle)"""
@@ -123,6 +131,25 @@ class DiffRNNModel(Model):
         from .oracle import oracle_case
 
         return oracle_case(cfg, rng)
+
+    def trajectory(self, cfg, rng, data_dir=None, steps=None):
+        """K consecutive cycles with everything each reads, draws and changes (minidsn.models.diffrnn.trajectory).
+
+        Source: none (model interface; the formulas are in cycle.py)
+        """
+        from .trajectory import trajectory
+
+        self._check(cfg)
+        return trajectory(cfg, rng, steps)
+
+    def trajectory_step(self, cfg, state_before, inputs, draws):
+        """One recorded cycle replayed from its state, inputs and draws: (state_after, losses, grads, events).
+
+        Source: none (model interface; the formulas are in cycle.py)
+        """
+        from .trajectory import trajectory_step
+
+        return trajectory_step(cfg, state_before, inputs, draws)
 
     def plot(self, state, metrics, out_dir):
         """Source: none (figures of a run; no formula)"""

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 import minidsn.optim as optim
+from minidsn.models.draws import draw_label
 
 from .loss import HIDDEN_AXES
 
@@ -34,9 +35,12 @@ __all__ = [
     "addition_wanted",
     "delete_neurons",
     "insert_neuron",
+    "new_neuron_g2",
+    "new_neuron_g3",
     "add_neuron_g2",
     "add_neuron_g3",
     "g3_outgoing_norm",
+    "g3_memory_values",
 ]
 
 
@@ -55,9 +59,11 @@ def choose_deletions(score, threshold, k, p_del, rng):
     sel = score > threshold
     if int(sel.sum()) >= H - k:
         return np.zeros(0, dtype=np.int64)
-    deletable = rng.permutation(np.flatnonzero(~sel))
+    with draw_label(rng, "delete_order"):
+        deletable = rng.permutation(np.flatnonzero(~sel))
     rest = deletable[k:]
-    u = rng.random(rest.shape[0])
+    with draw_label(rng, "delete_coins"):
+        u = rng.random(rest.shape[0])
     return np.sort(rest[u <= p_del]).astype(np.int64)
 
 
@@ -71,8 +77,10 @@ def addition_wanted(score, threshold, k, p_add, rng, *, max_hidden=99, p_spontan
     H = score.shape[0]
     if H >= max_hidden:
         return False
-    r1 = rng.random()
-    r2 = rng.random()
+    with draw_label(rng, "add_coin"):
+        r1 = rng.random()
+    with draw_label(rng, "spontaneous_coin"):
+        r2 = rng.random()
     return bool((int((score > threshold).sum()) > H - k and r1 < p_add) or r2 < p_spontaneous)
 
 
@@ -106,19 +114,22 @@ def insert_neuron(params, opt_state, carried, blocks, slot_values=None):
     return params, opt_state, np.append(carried, 0.0)
 
 
-def add_neuron_g2(params, opt_state, carried, rng, threshold, scale=0.01):
-    """G2's new neuron (module doc, rule 4), appended at index H; also used by rnnAltern.
+def new_neuron_g2(H, V, rng, threshold, scale=0.01):
+    """The values G2 writes for a neuron appended at index H (module doc, rule 4), as insert_neuron's blocks:
+    Whh row, Whh column, Wxh row, Wiy column ~ scale N(0,1), drawn in that order; bh = 0; m = T_D.
 
     Source: seed 001 Sec. 2.1; ThomasMiconi/DiffRNN@8b2491f rnn.py:228-244 (0.01 N(0,1) rows/columns, bh = 0, h = 0, m
         = T_D, memories 0).
     """
-    H = carried.shape[0]
-    V = params["Wxh"].shape[1]
-    whh_row = scale * rng.standard_normal((1, H))
-    whh_col = scale * rng.standard_normal((H + 1, 1))
-    wxh_row = scale * rng.standard_normal((1, V))
-    wiy_col = scale * rng.standard_normal((V, 1))
-    blocks = {
+    with draw_label(rng, "new_Whh_row"):
+        whh_row = scale * rng.standard_normal((1, H))
+    with draw_label(rng, "new_Whh_col"):
+        whh_col = scale * rng.standard_normal((H + 1, 1))
+    with draw_label(rng, "new_Wxh_row"):
+        wxh_row = scale * rng.standard_normal((1, V))
+    with draw_label(rng, "new_Wiy_col"):
+        wiy_col = scale * rng.standard_normal((V, 1))
+    return {
         ("Whh", 0): whh_row,
         ("Whh", 1): whh_col,
         ("Wxh", 0): wxh_row,
@@ -126,6 +137,15 @@ def add_neuron_g2(params, opt_state, carried, rng, threshold, scale=0.01):
         ("bh", 0): np.zeros(1),
         ("m", 0): np.full(1, threshold),
     }
+
+
+def add_neuron_g2(params, opt_state, carried, rng, threshold, scale=0.01):
+    """G2's new neuron (``new_neuron_g2``), appended at index H; also used by rnnAltern.
+
+    Source: seed 001 Sec. 2.1; ThomasMiconi/DiffRNN@8b2491f rnn.py:228-244 (0.01 N(0,1) rows/columns, bh = 0, h = 0, m
+        = T_D, memories 0).
+    """
+    blocks = new_neuron_g2(carried.shape[0], params["Wxh"].shape[1], rng, threshold, scale)
     return insert_neuron(params, opt_state, carried, blocks)
 
 
@@ -138,31 +158,49 @@ def g3_outgoing_norm(params):
     return 0.5 * (np.abs(params["Wiy"]).sum(axis=0) + 4.0 * np.abs(params["Whh"]).sum(axis=0) / H)
 
 
-def add_neuron_g3(params, opt_state, carried, rng, threshold, memory_init=0.01):
-    """G3's new neuron (original HEAD code): Whh row 0.01 N(0,1) (1 x H), Wxh row 0.01 N(0,1), then an outgoing
-    column of Wiy w ~ N(0,1) rescaled to L1 norm T_D / 2 (w <- 0.5 T_D w / (1e-8 + sum|w|)), then a Whh column
-    c ~ N(0,1) ((H+1) x 1) rescaled to c <- 0.5 H T_D c / (1e-8 + 4 sum|c|) (H the old size), drawn in that order;
-    bh = 0, state 0; the new RMSProp memories start at 0.01.
+def new_neuron_g3(H, V, rng, threshold):
+    """The values G3 (original HEAD code) writes for a neuron appended at index H, as insert_neuron's blocks:
+    Whh row 0.01 N(0,1) (1 x H), Wxh row 0.01 N(0,1), then an outgoing column of Wiy w ~ N(0,1) rescaled to L1 norm
+    T_D / 2 (w <- 0.5 T_D w / (1e-8 + sum|w|)), then a Whh column c ~ N(0,1) ((H+1) x 1) rescaled to
+    c <- 0.5 H T_D c / (1e-8 + 4 sum|c|) (H the old size), drawn in that order; bh = 0.
 
     Source: ThomasMiconi/DiffRNN@5b95733 rnn.py:242-266 (new rows 0.01 N(0,1); Why column rescaled to L1 0.5 T_D, Whh
         column to 0.5 H T_D / 4; RMSProp memories 0.01).
     """
-    H = carried.shape[0]
-    V = params["Wxh"].shape[1]
-    whh_row = 0.01 * rng.standard_normal((1, H))
-    wxh_row = 0.01 * rng.standard_normal((1, V))
-    w = rng.standard_normal((V, 1))
+    with draw_label(rng, "new_Whh_row"):
+        whh_row = 0.01 * rng.standard_normal((1, H))
+    with draw_label(rng, "new_Wxh_row"):
+        wxh_row = 0.01 * rng.standard_normal((1, V))
+    with draw_label(rng, "new_Wiy_col"):
+        w = rng.standard_normal((V, 1))
     w = 0.5 * threshold * w / (1e-8 + np.abs(w).sum())
-    c = rng.standard_normal((H + 1, 1))
+    with draw_label(rng, "new_Whh_col"):
+        c = rng.standard_normal((H + 1, 1))
     c = 0.5 * H * threshold * c / (1e-8 + 4.0 * np.abs(c).sum())
-    blocks = {
+    return {
         ("Whh", 0): whh_row,
         ("Wxh", 0): wxh_row,
         ("Wiy", 1): w,
         ("Whh", 1): c,
         ("bh", 0): np.zeros(1),
     }
-    slot = None
-    if opt_state is not None:
-        slot = {key: {name: memory_init for name in opt_state if name != "step"} for key in blocks}
-    return insert_neuron(params, opt_state, carried, blocks, slot)
+
+
+def g3_memory_values(opt_state, blocks, memory_init=0.01):
+    """insert_neuron's slot_values for G3: every new RMSProp memory entry starts at ``memory_init``.
+
+    Source: ThomasMiconi/DiffRNN@5b95733 rnn.py:242-266 (RMSProp memories 0.01).
+    """
+    if opt_state is None:
+        return None
+    return {key: {name: memory_init for name in opt_state if name != "step"} for key in blocks}
+
+
+def add_neuron_g3(params, opt_state, carried, rng, threshold, memory_init=0.01):
+    """G3's new neuron (``new_neuron_g3``), appended at index H, state 0; the new RMSProp memories start at 0.01.
+
+    Source: ThomasMiconi/DiffRNN@5b95733 rnn.py:242-266 (new rows 0.01 N(0,1); Why column rescaled to L1 0.5 T_D, Whh
+        column to 0.5 H T_D / 4; RMSProp memories 0.01).
+    """
+    blocks = new_neuron_g3(carried.shape[0], params["Wxh"].shape[1], rng, threshold)
+    return insert_neuron(params, opt_state, carried, blocks, g3_memory_values(opt_state, blocks, memory_init))

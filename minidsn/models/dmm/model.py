@@ -18,12 +18,15 @@ from .compiled import episode_loss
 from .handcrafted import handcrafted_traces, step_cycles
 from .synthesis import DEFAULTS, generalisation, link_table, make_plan, new_state, synthesis_step
 from .trainable import init_gates
+from .trajectory import TRAJECTORY_DEFAULTS, TRAJECTORY_STEPS
 
 
 @register_model
 class DMMModel(Model):
     name = "dmm"
     description = "Dataflow Matrix Machines on V-values: hand-crafted duplicate detector, synthesis by sparsifying training"
+    trajectory_defaults = TRAJECTORY_DEFAULTS  # config of a trajectory case unless set (see .trajectory)
+    trajectory_steps = TRAJECTORY_STEPS
     options = {
         "variant": Option(str, "synthesis", "handcrafted = run the 11-link net; synthesis = train and prune",
                           choices=("handcrafted", "synthesis")),
@@ -135,6 +138,18 @@ class DMMModel(Model):
                 "outputs": {"y": plan.outputs(gates).copy()},
                 "losses": {"data": np.asarray(data), "l1": np.asarray(l1), "total": np.asarray(float(val))},
                 "grads": {"gates": np.asarray(g["gates"])}}
+
+    def trajectory(self, cfg, rng, data_dir=None, steps=None):
+        """K consecutive synthesis steps with everything each reads and changes (minidsn.models.dmm.trajectory)."""
+        from .trajectory import trajectory
+
+        return trajectory(cfg, rng, steps)
+
+    def trajectory_step(self, cfg, state_before, inputs, draws):
+        """One recorded step replayed from its state and inputs: (state_after, losses, grads, events)."""
+        from .trajectory import trajectory_step
+
+        return trajectory_step(cfg, state_before, inputs, draws)
 
     def plot(self, state, metrics, out_dir):
         """Writes the output traces (handcrafted) or the final link table (synthesis) as text."""

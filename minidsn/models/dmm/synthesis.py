@@ -68,7 +68,8 @@ from .compiled import EpisodePlan, episode_loss
 from .handcrafted import handcrafted_traces
 from .trainable import hard_links, init_gates, soft_links
 
-__all__ = ["DEFAULTS", "new_state", "synthesis_step", "make_plan", "link_table", "generalisation"]
+__all__ = ["DEFAULTS", "TRAINING_STATE", "new_state", "training_state", "step_settings", "adam_update", "remove_links",
+           "train_step", "synthesis_step", "make_plan", "link_table", "generalisation"]
 
 DEFAULTS = dict(
     string="test string.", n_cycles=140, n_layers=5, n_per_layer=2, init_scale=0.01, lr=1e-3, lr_rounds=1e-3,
@@ -167,24 +168,82 @@ def _phase_cfg(cfg: dict, phase: str) -> dict:
                 recover_steps=0, lam_backoff=1.0, prune_fraction=1e-9, prune_growth=1.0)
 
 
-def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
-    """One Adam step (one episode) plus any scheduled structural event; returns (state, metrics)."""
+TRAINING_STATE = ("params", "opt", "link_ids")
+
+
+def training_state(state: dict) -> dict:
+    """The part of the run state one training step reads and writes: the gates, their Adam state, the ids of the
+    links still present (positions in ``make_plan(...).links``). The schedule's state (phase, round, lambda, guard
+    references, snapshot) is the controller around the step (what a trajectory case records)."""
+    return {k: state[k] for k in TRAINING_STATE}
+
+
+def step_settings(state: dict, cfg: dict) -> tuple[float, float]:
+    """(lambda, learning rate) of the next step, as the schedule sets them."""
     cfg = _phase_cfg(cfg, state["phase"])
-    plan = _plan_for(cfg, state)
     lam = state["lam"]
     if state["phase"] == "rounds" and state["phase_step"] >= _round_steps(cfg, state["round"]) - cfg.get(
             "recover_steps", 0):
         lam = cfg["lam_final"]  # recovery at the end of a round: the guard judges damage, not L1 shrinkage
-    opt = optim.Adam(lr=_phase_lr(cfg, state["phase"]))
+    return lam, _phase_lr(cfg, state["phase"])
+
+
+def adam_update(plan, tstate: dict, lam: float, lr: float):
+    """One Adam step (lr) on L(w) = data(w) + lam * sum |w| (module doc, "Loss"): (new training state, losses
+    {"total", "data", "l1"} at the gates before the step, grads {"gates": dL/dw})."""
+    opt = optim.Adam(lr=lr)
 
     def loss(params):
         w = params["gates"]
         return plan.differentiable_loss(w) + lam * mnp.sum(mnp.abs(w))
 
-    total, grads = value_and_grad(loss)(state["params"])
-    data = plan.loss(state["params"]["gates"])
-    params, opt_state = opt.update(grads, state["opt"], state["params"])
-    state = dict(state, params=params, opt=opt_state, phase_step=state["phase_step"] + 1)
+    total, grads = value_and_grad(loss)(tstate["params"])
+    w = tstate["params"]["gates"]
+    data = plan.loss(w)
+    params, opt_state = opt.update(grads, tstate["opt"], tstate["params"])
+    losses = {"total": float(total), "data": float(data), "l1": float(lam * np.sum(np.abs(w)))}
+    return dict(tstate, params=params, opt=opt_state), losses, grads
+
+
+def remove_links(cfg: dict, tstate: dict, drop):
+    """Remove the links at positions ``drop`` (sorted, into the current gate vector) from the gates, the Adam moments
+    m and v (``prune_optimizer`` "trim"; "reset": a fresh Adam state, the original's choice) and link_ids.
+    Returns (new training state, the event {"kind": "prune", "positions", "link_ids", "n_links", "optimizer"})."""
+    drop = np.asarray(drop, dtype=np.int64)
+    if cfg["prune_optimizer"] == "trim":
+        params, opt_state = optim.delete_entries(tstate["params"], tstate["opt"], ("gates",), 0, drop)
+    else:
+        params = {"gates": np.delete(tstate["params"]["gates"], drop)}
+        opt_state = optim.Adam(lr=cfg["lr"]).init(params)
+    link_ids = np.delete(tstate["link_ids"], drop)
+    event = {"kind": "prune", "positions": drop, "link_ids": tstate["link_ids"][drop], "n_links": int(len(link_ids)),
+             "optimizer": cfg["prune_optimizer"]}
+    return dict(tstate, params=params, opt=opt_state, link_ids=link_ids), event
+
+
+def train_step(cfg: dict, tstate: dict, inputs: dict, rng=None):
+    """One training step as a pure function (the trajectory case's step): ``adam_update`` at inputs["lam"] and
+    inputs["lr"], then ``remove_links`` at inputs["drop"] (the positions the schedule prunes after this update; empty:
+    none). Draws nothing. Returns (training state, losses, grads, events)."""
+    plan = _plan_for(cfg, tstate)
+    tstate, losses, grads = adam_update(plan, tstate, float(inputs["lam"]), float(inputs["lr"]))
+    events = []
+    drop = np.asarray(inputs["drop"]).astype(np.int64)
+    if drop.size:
+        tstate, event = remove_links(cfg, tstate, drop)
+        events.append(event)
+    return tstate, losses, grads, events
+
+
+def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
+    """One Adam step (one episode) plus any scheduled structural event; returns (state, metrics)."""
+    lam, lr = step_settings(state, cfg)
+    cfg = _phase_cfg(cfg, state["phase"])
+    plan = _plan_for(cfg, state)
+    tstate, losses, _ = adam_update(plan, training_state(state), lam, lr)
+    total, data = losses["total"], losses["data"]
+    params = tstate["params"]
+    state = dict(state, **tstate, phase_step=state["phase_step"] + 1)
     if state["phase"] in ("base", "rounds", "tail"):
         end = cfg["base_steps"] if state["phase"] == "base" else _round_steps(cfg, state["round"])
         if state["phase_step"] > end - cfg["guard_window"]:
@@ -279,11 +338,7 @@ def _end_of_round(state, cfg, metrics):
             return dict(state, phase="final", phase_step=0, lam=float(cfg["lam_final"]), pruning=False)
         order = _prune_order(_plan_for(cfg, state), w, k, cfg)  # the plan of the state after a possible revert
         drop = np.sort(order[state["skip"]:state["skip"] + 1] if k == 1 else order[:k])
-    if cfg["prune_optimizer"] == "trim":
-        params, opt_state = optim.delete_entries(state["params"], state["opt"], ("gates",), 0, drop)
-    else:
-        params = {"gates": np.delete(w, drop)}
-        opt_state = optim.Adam(lr=cfg["lr"]).init(params)
+    tstate, _ = remove_links(cfg, training_state(state), drop)
     if cfg.get("lam_target", 0.0) > 0:
         # lambda as a controller (dual ascent on the constraint D <= lam_target): up while the data loss meets the
         # target, down when it does not
@@ -293,7 +348,7 @@ def _end_of_round(state, cfg, metrics):
     else:
         lam = _round_lam(cfg, state["round"] + 1, state.get("lam_scale", 1.0))
     metrics["event"] = float(len(drop))
-    return dict(state, params=params, opt=opt_state, link_ids=np.delete(state["link_ids"], drop), lam=float(lam))
+    return dict(state, **tstate, lam=float(lam))
 
 
 def _prune_order(plan, w, k, cfg) -> np.ndarray:

@@ -32,7 +32,9 @@ from .net import (
     net_config,
     sizes_of,
 )
-from .ops import auto_neuroadapt, neurogenesis, resize_hidden
+from .ops import neurogenesis
+from .training import make_optimizer, net_cfg, restructure_step, training_state, update_step
+from .trajectory import TRAJECTORY_DEFAULTS, TRAJECTORY_STEPS
 from minidsn.models.api import non_negative as _non_negative, positive as _positive
 
 __all__ = ["IsotropicModel", "scheduled_width"]
@@ -57,6 +59,8 @@ def scheduled_width(epoch, start, target, pretrain_epochs, schedule_epochs):
 class IsotropicModel(Model):
     name = "isotropic"
     description = "isotropic-tanh MLP: diagonalisation, exact neurogenesis, compensated neurodegeneration"
+    trajectory_defaults = TRAJECTORY_DEFAULTS  # config of a trajectory case unless set (see .trajectory)
+    trajectory_steps = TRAJECTORY_STEPS
     options = {
         "dataset": Option(str, "mnist", "data set (synthetic needs no files)", choices=DATASETS),
         "hidden": Option(list, [100, 100], "hidden widths", check=_widths),
@@ -92,21 +96,12 @@ class IsotropicModel(Model):
     }
 
     # ----------------------------------------------------------------------------------------------------------
-    @staticmethod
-    def _net_cfg(cfg):
-        return net_config(**{k: cfg[k] for k in ("activation", "o_mode", "o_init", "o_positive", "psi_mode",
-                                                  "psi_decay", "eps", "guard")})
+    net_cfg = staticmethod(net_cfg)
 
     @staticmethod
     def _data(cfg, data_dir):
         return load_dataset(cfg["dataset"], data_dir, train_limit=cfg["train_limit"], test_limit=cfg["test_limit"],
                             synthetic_dim=cfg["synthetic_dim"], synthetic_classes=cfg["synthetic_classes"])
-
-    @staticmethod
-    def _opt(cfg):
-        from minidsn.optim import AdamW
-
-        return AdamW(lr=cfg["lr"], weight_decay=cfg["weight_decay"])
 
     def steps_per_epoch(self, cfg):
         """ceil(n_train / batch_size): the last, shorter batch closes the epoch."""
@@ -116,56 +111,71 @@ class IsotropicModel(Model):
         return math.ceil(n / cfg["batch_size"])
 
     def init(self, cfg, rng, data_dir):
-        ncfg = self._net_cfg(cfg)
+        ncfg = self.net_cfg(cfg)
         if cfg["activation"] == "elementwise" and cfg["auto_adapt"]:
             raise ValueError("auto_adapt needs isotropic activations (singular-value based)")
         xtr, ytr, xte, yte = self._data(cfg, data_dir)
         sizes = [xtr.shape[1]] + list(cfg["hidden"]) + [int(max(ytr.max(), yte.max())) + 1]
         net = init_network(sizes, ncfg, rng)
-        return {"net": net, "opt": self._opt(cfg).init(net["params"]), "epoch": 0, "pos": 0,
+        return {"net": net, "opt": make_optimizer(cfg).init(net["params"]), "epoch": 0, "pos": 0,
                 "perm": rng.permutation(len(xtr)), "data_dir": "" if data_dir is None else str(data_dir)}
 
     def step(self, state, cfg, rng, step):
-        from minidsn import numpy as mnp
-        from minidsn.engine import value_and_grad
+        inputs, nxt = self.next_inputs(state, cfg, rng)
+        ncfg = self.net_cfg(cfg)
+        tstate, loss, _ = update_step(cfg, ncfg, training_state(state), inputs["x"], inputs["labels"])
+        logits = forward(tstate["params"], tstate["buffers"], inputs["x"], ncfg, xp=np)
+        metrics = {"loss": loss, "batch_acc": float(np.mean(np.argmax(logits, axis=1) == inputs["labels"]))}
+        if inputs["epoch_end"]:
+            tstate = restructure_step(cfg, ncfg, tstate, inputs["target_widths"], inputs["x"], rng)
+            metrics["epoch_done"] = float(nxt["epoch"])
+        return self.advance(state, tstate, nxt, metrics)
 
-        ncfg = self._net_cfg(cfg)
+    def next_inputs(self, state, cfg, rng):
+        """(inputs of the next training step, the data position after it): the minibatch, whether it ends an epoch,
+        and the widths the v1 schedule sets then; at an epoch's end the next shuffle is drawn here, before the
+        update (which draws nothing, so the generator's stream is as if drawn after it)."""
         xtr, ytr, _, _ = self._data(cfg, state["data_dir"] or None)
         bs = cfg["batch_size"]
         idx = state["perm"][state["pos"]:state["pos"] + bs]
-        xb, yb = xtr[idx], ytr[idx]
-        net = state["net"]
-        loss, grads = value_and_grad(loss_fn)(net["params"], net["buffers"], xb, yb, ncfg, mnp)
-        params, opt_state = self._opt(cfg).update(grads, state["opt"], net["params"])
-        net = {"params": params, "buffers": net["buffers"]}
         pos, epoch, perm = state["pos"] + bs, state["epoch"], state["perm"]
-        logits = forward(params, net["buffers"], xb, ncfg, xp=np)
-        metrics = {"loss": float(loss), "batch_acc": float(np.mean(np.argmax(logits, axis=1) == yb))}
-        if pos >= len(xtr):  # epoch boundary: structural schedule, then a fresh shuffle
+        epoch_end = pos >= len(xtr)
+        hidden = len(cfg["hidden"])
+        targets = np.full(hidden, -1, dtype=np.int64)
+        if epoch_end:  # epoch boundary: a fresh shuffle, then the structural schedule
             epoch += 1
             pos = 0
             perm = rng.permutation(len(xtr))
-            net, opt_state = self._restructure(net, opt_state, ncfg, cfg, epoch, rng, xb)
-            metrics["epoch_done"] = float(epoch)
+            if cfg["width_target"]:
+                targets = np.array([scheduled_width(epoch, cfg["hidden"][k], cfg["width_target"],
+                                                    cfg["pretrain_epochs"], cfg["schedule_epochs"])
+                                    for k in range(hidden)], dtype=np.int64)
+        inputs = {"x": xtr[idx], "labels": ytr[idx], "epoch_end": int(epoch_end), "target_widths": targets}
+        return inputs, {"pos": pos, "epoch": epoch, "perm": perm, "n_train": len(xtr)}
+
+    @staticmethod
+    def advance(state, tstate, nxt, metrics):
+        """The run state after a step: the new network and optimiser state, data position, epoch, shuffle."""
+        net = {"params": tstate["params"], "buffers": tstate["buffers"]}
         metrics["width"] = float(sum(sizes_of(net)[1:-1]))
-        metrics["epoch"] = epoch + pos / len(xtr)
-        return {"net": net, "opt": opt_state, "epoch": epoch, "pos": pos, "perm": perm,
+        metrics["epoch"] = nxt["epoch"] + nxt["pos"] / nxt["n_train"]
+        return {"net": net, "opt": tstate["opt"], "epoch": nxt["epoch"], "pos": nxt["pos"], "perm": nxt["perm"],
                 "data_dir": state["data_dir"]}, metrics
 
-    def _restructure(self, net, opt_state, ncfg, cfg, epoch, rng, x_ref):
-        """Width schedule and auto-adaptation at the end of ``epoch`` (deepest hidden layer first)."""
-        hidden = len(cfg["hidden"])
-        if cfg["width_target"]:
-            for k in range(hidden - 1, -1, -1):
-                w = scheduled_width(epoch, cfg["hidden"][k], cfg["width_target"], cfg["pretrain_epochs"],
-                                    cfg["schedule_epochs"])
-                net, opt_state, _ = resize_hidden(net, ncfg, k, w, rng, opt_state, x_ref=x_ref)
-        if cfg["auto_adapt"]:
-            net, opt_state, _ = auto_neuroadapt(net, ncfg, cfg["tau"], cfg["K"], rng, opt_state, x_ref=x_ref)
-        return net, opt_state
+    def trajectory(self, cfg, rng, data_dir, steps=None):
+        """K consecutive steps with everything each reads, draws and changes (minidsn.models.isotropic.trajectory)."""
+        from .trajectory import trajectory
+
+        return trajectory(self, cfg, rng, data_dir, steps)
+
+    def trajectory_step(self, cfg, state_before, inputs, draws):
+        """One recorded step replayed from its state, inputs and draws: (state_after, losses, grads, events)."""
+        from .trajectory import trajectory_step
+
+        return trajectory_step(cfg, state_before, inputs, draws)
 
     def evaluate(self, state, cfg, rng, data_dir):
-        ncfg = self._net_cfg(cfg)
+        ncfg = self.net_cfg(cfg)
         xtr, ytr, xte, yte = self._data(cfg, data_dir if data_dir is not None else (state["data_dir"] or None))
         net = state["net"]
         out = {"test_acc": accuracy(net["params"], net["buffers"], xte, yte, ncfg),

@@ -3,13 +3,19 @@ transformed optimiser state (note isotropic.md, sections "Diagonalisation", "Neu
 "Automatic neuro-adaptation"; author's code Dependencies/IsotropicFunctions.py, IsotropicTanhMLP methods).
 
 Notation as in isotropic_net: hidden layers k = 0..H-1, W_k of shape (n_k, n_{k-1}), SVD W_k = R L Q^T with full
-matrices and singular values descending (numpy.linalg.svd).  Every function returns ``(net, opt_state, info)``;
-the inputs are never modified.  ``opt_state`` may be None.
+matrices and singular values descending (numpy.linalg.svd), each singular pair's sign fixed by ``svd_layer``.
+Every function returns ``(net, opt_state, info)``; the inputs are never modified.  ``opt_state`` may be None.
+``events``, when a list is passed, receives the structural events in the order they happen (the oracle's trajectory
+cases, docs/oracle.md "isotropic"): {"kind": "diagonalise", "layer", "R", "singular_values"},
+{"kind": "neurogenesis", "layer", "count", "new_column", "width"}, {"kind": "neurodegeneration", "layer", "sigma",
+"b_star", "W_star", "width"}, {"kind": "prune", "layer", "index", "width"}.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from minidsn.models.draws import draw_label
 
 from .net import forward_with_scales, hidden_count, psi_location
 from .state import SECOND_MOMENT_SLOTS, Editor
@@ -44,10 +50,20 @@ def _require_isotropic(cfg, what):
 
 
 def svd_layer(W: np.ndarray):
-    """W = R L Q^T with full R (m x m), Q^T (n x n), L (m x n) diagonal, singular values descending."""
+    """W = R L Q^T with full R (m x m), Q^T (n x n), L (m x n) diagonal, singular values descending.
+
+    Sign convention (so that another implementation of the SVD gives the same R and Q, which the oracle's trajectory
+    cases need): each column i of R is multiplied by the sign of its entry of largest magnitude (the first such entry
+    on a tie; +1 if the column is 0), and row i of Q^T by the same sign for i < min(m, n), so R L Q^T is unchanged.
+    The remaining columns of R (m > n) or rows of Q^T (n > m) span a null space whose basis no convention fixes.
+    """
     if not np.all(np.isfinite(W)):
         raise ValueError("svd_layer: weight matrix contains NaN or inf")
     R, S, QT = np.linalg.svd(W, full_matrices=True)
+    signs = np.sign(R[np.argmax(np.abs(R), axis=0), np.arange(R.shape[1])])
+    signs[signs == 0] = 1.0
+    R = R * signs
+    QT[:S.size] *= signs[:S.size, None]
     L = np.zeros_like(W)
     L[np.arange(S.size), np.arange(S.size)] = S
     return R, L, QT
@@ -65,7 +81,7 @@ def _psi_key(cfg):
     return None if loc is None else loc[1]
 
 
-def _left_diag_edits(ed: Editor, cfg, k):
+def _left_diag_edits(ed: Editor, cfg, k, events=None):
     """Left-partial diagonalisation of layer k inside an Editor; returns (R, L, QT).
 
     W_k <- L Q^T (= R^T W_k); b_k <- R^T b_k; psi_{k-1} <- R^T psi_{k-1}; W_{k+1} <- W_{k+1} R
@@ -78,6 +94,8 @@ def _left_diag_edits(ed: Editor, cfg, k):
     if psi is not None and k >= 1:
         ed.left(psi, k - 1, R.T)
     ed.right("W", k + 1, R)
+    if events is not None:
+        events.append({"kind": "diagonalise", "layer": k, "R": R, "singular_values": np.diag(L).copy()})
     return R, L, QT
 
 
@@ -115,7 +133,7 @@ def full_diagonalise(net, cfg, k, opt_state=None, second_moment_slots=SECOND_MOM
 
 
 def neurogenesis(net, cfg, k, n=1, rng=None, opt_state=None, *, diagonalise=True, out_scale=0.01,
-                 second_moment_slots=SECOND_MOMENT_SLOTS):
+                 second_moment_slots=SECOND_MOMENT_SLOTS, events=None):
     """Add n scaffold neurons to hidden layer k (R^a -> R^m becomes R^a -> R^{m+n}); exactly function-preserving.
 
     Note "Neurogenesis": W_k <- [L; 0] Q^T; b_k <- [R^T b_k; 0]; psi_{k-1} <- [R^T psi_{k-1}; 0];
@@ -133,7 +151,7 @@ def neurogenesis(net, cfg, k, n=1, rng=None, opt_state=None, *, diagonalise=True
     ed = Editor(net, opt_state, second_moment_slots)
     info = {}
     if diagonalise:
-        R, L, QT = _left_diag_edits(ed, cfg, k)
+        R, L, QT = _left_diag_edits(ed, cfg, k, events)
         info = {"R": R, "L": L, "QT": QT}
     a = ed.get("W", k).shape[1]
     ed.append("W", k, 0, np.zeros((n, a)))
@@ -142,9 +160,13 @@ def neurogenesis(net, cfg, k, n=1, rng=None, opt_state=None, *, diagonalise=True
     if psi is not None and k >= 1:
         ed.append(psi, k - 1, 0, np.zeros(n))
     m_out = ed.get("W", k + 1).shape[0]
-    c = out_scale * rng.standard_normal((m_out, n))
+    with draw_label(rng, f"new_column_{k}"):
+        c = out_scale * rng.standard_normal((m_out, n))
     ed.append("W", k + 1, 1, c)
     info["new_column"] = c
+    if events is not None:
+        events.append({"kind": "neurogenesis", "layer": k, "count": n, "new_column": c,
+                       "width": int(ed.get("W", k).shape[0])})
     return (*ed.result(), info)
 
 
@@ -156,7 +178,8 @@ def _add_to_o(ed: Editor, cfg, k, delta):
         ed.set("o", k, ed.get("o", k) + delta)
 
 
-def neurodegeneration(net, cfg, k, n=1, opt_state=None, *, x_ref=None, second_moment_slots=SECOND_MOMENT_SLOTS):
+def neurodegeneration(net, cfg, k, n=1, opt_state=None, *, x_ref=None, second_moment_slots=SECOND_MOMENT_SLOTS,
+                      events=None):
     """Remove the n weakest directions of hidden layer k, with compensation (note "Neurodegeneration"):
 
     repeat n times: left-diagonalise layer k (last row = smallest singular value sigma_min);
@@ -187,7 +210,7 @@ def neurodegeneration(net, cfg, k, n=1, opt_state=None, *, x_ref=None, second_mo
     ed = Editor(net, opt_state, second_moment_slots)
     info = {"sigma": [], "b_star": [], "W_star": []}
     for _ in range(n):
-        R, L, QT = _left_diag_edits(ed, cfg, k)
+        R, L, QT = _left_diag_edits(ed, cfg, k, events)
         last = ed.get("W", k).shape[0] - 1
         sigma = float(L[last, last]) if last < min(L.shape) else 0.0
         b_star = float(ed.get("b", k)[last])
@@ -206,10 +229,13 @@ def neurodegeneration(net, cfg, k, n=1, opt_state=None, *, x_ref=None, second_mo
         info["sigma"].append(sigma)
         info["b_star"].append(b_star)
         info["W_star"].append(W_star)
+        if events is not None:
+            events.append({"kind": "neurodegeneration", "layer": k, "sigma": sigma, "b_star": b_star,
+                           "W_star": W_star, "width": int(ed.get("W", k).shape[0])})
     return (*ed.result(), info)
 
 
-def prune_elementwise(net, cfg, k, n=1, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
+def prune_elementwise(net, cfg, k, n=1, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS, events=None):
     """Shrink layer k of the elementwise-tanh control (no basis freedom, so no exact form exists): remove, one at a
     time, the neuron with the smallest |incoming row| * |outgoing column| (our choice of magnitude pruning; the
     seed does not say how its anisotropic control changed width)."""
@@ -226,6 +252,8 @@ def prune_elementwise(net, cfg, k, n=1, opt_state=None, second_moment_slots=SECO
         ed.delete("b", k, 0, j)
         ed.delete("W", k + 1, 1, j)
         removed.append(j)
+        if events is not None:
+            events.append({"kind": "prune", "layer": k, "index": j, "width": int(ed.get("W", k).shape[0])})
     return (*ed.result(), {"removed": removed})
 
 
@@ -252,7 +280,8 @@ def count_parameters(net, threshold=1e-4):
     return nonzero, total
 
 
-def resize_hidden(net, cfg, k, target, rng, opt_state=None, *, x_ref=None, second_moment_slots=SECOND_MOMENT_SLOTS):
+def resize_hidden(net, cfg, k, target, rng, opt_state=None, *, x_ref=None, second_moment_slots=SECOND_MOMENT_SLOTS,
+                  events=None):
     """Bring hidden layer k to ``target`` neurons: neurogenesis if it is narrower, neurodegeneration (isotropic) or
     magnitude pruning (elementwise control) if it is wider.  info: "added", "removed"."""
     width = net["params"]["W"][k].shape[0]
@@ -261,19 +290,21 @@ def resize_hidden(net, cfg, k, target, rng, opt_state=None, *, x_ref=None, secon
     if target > width:
         iso = cfg["activation"] == "isotropic"
         net, opt_state, _ = neurogenesis(net, cfg, k, target - width, rng, opt_state, diagonalise=iso,
-                                         second_moment_slots=second_moment_slots)
+                                         second_moment_slots=second_moment_slots, events=events)
         return net, opt_state, {"added": target - width, "removed": 0}
     if target < width:
         if cfg["activation"] == "isotropic":
             net, opt_state, _ = neurodegeneration(net, cfg, k, width - target, opt_state, x_ref=x_ref,
-                                                  second_moment_slots=second_moment_slots)
+                                                  second_moment_slots=second_moment_slots, events=events)
         else:
-            net, opt_state, _ = prune_elementwise(net, cfg, k, width - target, opt_state, second_moment_slots)
+            net, opt_state, _ = prune_elementwise(net, cfg, k, width - target, opt_state, second_moment_slots,
+                                                  events=events)
         return net, opt_state, {"added": 0, "removed": width - target}
     return net, opt_state, {"added": 0, "removed": 0}
 
 
-def auto_neuroadapt(net, cfg, tau, K, rng, opt_state=None, *, x_ref=None, second_moment_slots=SECOND_MOMENT_SLOTS):
+def auto_neuroadapt(net, cfg, tau, K, rng, opt_state=None, *, x_ref=None, second_moment_slots=SECOND_MOMENT_SLOTS,
+                    events=None):
     """Automatic neuro-adaptation (note "Automatic neuro-adaptation"; author's auto_neuroadapation), from the
     deepest hidden layer down: count the neurons with singular value <= tau (scaffold neurons; neurons beyond the
     layer's input width count as value 0); add K - count neurons if fewer than K, else remove count - K, smallest
@@ -290,11 +321,11 @@ def auto_neuroadapt(net, cfg, tau, K, rng, opt_state=None, *, x_ref=None, second
         diff = K - count
         if diff > 0:
             net, opt_state, _ = neurogenesis(net, cfg, k, diff, rng, opt_state,
-                                             second_moment_slots=second_moment_slots)
+                                             second_moment_slots=second_moment_slots, events=events)
         elif diff < 0:
             diff = -min(-diff, sig.size - 1)  # never empty a layer
             if diff < 0:
                 net, opt_state, _ = neurodegeneration(net, cfg, k, -diff, opt_state, x_ref=x_ref,
-                                                      second_moment_slots=second_moment_slots)
+                                                      second_moment_slots=second_moment_slots, events=events)
         changes.append((k, diff))
     return net, opt_state, {"changes": changes}
