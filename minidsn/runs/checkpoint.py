@@ -2,8 +2,11 @@
 
 Files are ``<dir>/ckpt-<step:08d>.npz`` and ``<dir>/ckpt-<step:08d>.json``.  The npz is written first, then the JSON,
 each atomically (temp file + os.replace); the JSON records the sha256 and byte size of its npz, so a checkpoint counts
-only when its JSON parses and its npz matches: a crash between the two writes, a truncated file or a flipped byte is
-detected on load.  Older checkpoints are pruned only after a new one is complete, so the previous good checkpoint
+only when its JSON parses, the JSON's own sha256 (over its canonical content, minidsn.runs.sealed) verifies and its npz
+matches: a crash between the two writes, a truncated file or a flipped bit anywhere in either file is detected on load
+(format version 2; version 1 files, whose JSON carried no checksum, are still read).  Before NumPy allocates anything,
+every array's declared size is checked against the file (minidsn.runs.npzcheck), and the JSON's size against
+``MAX_JSON_BYTES``.  Older checkpoints are pruned only after a new one is complete, so the previous good checkpoint
 survives any failed write.  Loading never executes code: JSON plus numeric arrays only.
 """
 
@@ -21,6 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from minidsn.runs.atomic import atomic_write_bytes, atomic_write_text
+from minidsn.runs.npzcheck import NpzSizeError, check_npz
+from minidsn.runs.sealed import SealError, seal, unseal
 from minidsn.runs.treeio import TreeFormatError, decode_tree, encode_tree
 
 __all__ = [
@@ -34,7 +39,9 @@ __all__ = [
 ]
 
 FORMAT = "minidsn-checkpoint"
-VERSION = 1
+VERSION = 2
+_READABLE_VERSIONS = (1, 2)  # 1: no checksum over the JSON itself
+MAX_JSON_BYTES = 1 << 30  # a checkpoint's JSON (skeleton + RNG state) is far smaller; larger is refused unread
 _NAME = re.compile(r"^ckpt-(\d{8})\.json$")
 _BIT_GENERATORS = ("PCG64", "PCG64DXSM", "MT19937", "Philox", "SFC64")
 
@@ -84,7 +91,7 @@ def save_checkpoint(ckpt_dir, step: int, state, rng: np.random.Generator, extra:
         "skeleton": skeleton,
         "extra": extra or {},
     }
-    atomic_write_text(json_path, json.dumps(meta, allow_nan=False))
+    atomic_write_text(json_path, json.dumps(seal(meta), allow_nan=False))
     for old in list_checkpoints(ckpt_dir)[:-keep_last]:
         if old == json_path:
             continue
@@ -108,16 +115,23 @@ def load_checkpoint(json_path) -> Checkpoint:
     if json_path.suffix == ".npz":
         json_path = json_path.with_suffix(".json")
     try:
+        size = json_path.stat().st_size
+        if size > MAX_JSON_BYTES:
+            raise CheckpointError(f"checkpoint {json_path} is {size} bytes, above the {MAX_JSON_BYTES}-byte maximum")
         meta = json.loads(json_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {json_path} does not exist") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CheckpointError(f"checkpoint {json_path} is truncated or corrupt (bad JSON: {exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{json_path} is not a minidsn checkpoint")
-    if meta.get("version") != VERSION:
+    if meta.get("version") not in _READABLE_VERSIONS:
         raise CheckpointError(f"checkpoint {json_path} has format version {meta.get('version')!r}; "
-                              f"this minidsn reads version {VERSION}")
+                              f"this minidsn reads versions {', '.join(map(str, _READABLE_VERSIONS))}")
+    try:
+        meta = unseal(meta, f"checkpoint {json_path}", required=meta["version"] >= 2)
+    except SealError as exc:
+        raise CheckpointError(str(exc)) from None
     try:
         npz_path = json_path.parent / meta["npz"]
         if Path(meta["npz"]).name != meta["npz"]:
@@ -126,7 +140,13 @@ def load_checkpoint(json_path) -> Checkpoint:
         skeleton, extra = meta["skeleton"], meta.get("extra", {})
     except (KeyError, TypeError, ValueError) as exc:
         raise CheckpointError(f"checkpoint {json_path} is missing field {exc}") from None
+    named = _NAME.match(json_path.name)
+    if named and int(named.group(1)) != step:
+        raise CheckpointError(f"checkpoint {json_path} records step {step}, its name says {int(named.group(1))}")
     try:
+        have = npz_path.stat().st_size
+        if have != want_bytes:  # before reading: a huge stray file is never loaded
+            raise CheckpointError(f"checkpoint {npz_path} is truncated or corrupt: {have} bytes, expected {want_bytes}")
         data = npz_path.read_bytes()
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {json_path}: its array file {npz_path.name} is missing") from None
@@ -136,10 +156,11 @@ def load_checkpoint(json_path) -> Checkpoint:
     if hashlib.sha256(data).hexdigest() != want_sha:
         raise CheckpointError(f"checkpoint {npz_path} is corrupt: sha256 does not match the one in {json_path.name}")
     try:
+        check_npz(io.BytesIO(data), name=str(npz_path), file_size=len(data))
         with np.load(io.BytesIO(data), allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
         tree = decode_tree(skeleton, arrays)
-    except (TreeFormatError, ValueError, OSError, zipfile.BadZipFile) as exc:
+    except (TreeFormatError, NpzSizeError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise CheckpointError(f"checkpoint {json_path} cannot be decoded: {exc}") from None
     if not isinstance(tree, dict) or set(tree) != {"state", "rng"}:
         raise CheckpointError(f"checkpoint {json_path} does not hold a state and an RNG state")

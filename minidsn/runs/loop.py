@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import json
 import platform
-import signal
+import re
 import sys
-import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +25,13 @@ from pathlib import Path
 import numpy as np
 
 import minidsn
-from minidsn.models.api import get_model
+from minidsn.models.api import ConfigError, get_model
 from minidsn.runs.atomic import atomic_write_text
 from minidsn.runs.checkpoint import CheckpointError, load_latest_checkpoint, rng_from_state, save_checkpoint
 from minidsn.runs.config import RunSpec
 from minidsn.runs.finite import first_nonfinite_leaf, first_nonfinite_metric
+from minidsn.runs.interrupts import deferred_interrupts
+from minidsn.runs.lock import run_folder_lock
 from minidsn.runs.plots import matplotlib_available, plot_curves, warn_plots_skipped
 from minidsn.runs.progress import Progress
 
@@ -105,57 +106,113 @@ def _eval_rng(seed: int, step: int) -> np.random.Generator:
     return np.random.default_rng([seed, step, 1])
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
+# Exceptions a model raises when its numbers left the finite range (a guard in an optimiser, a kernel's input check,
+# a linear solve on inf): translated to a NaN stop like a non-finite metric. Other exceptions stay errors.
+_DIVERGENCE_TYPES = (FloatingPointError, OverflowError, np.linalg.LinAlgError)
+_DIVERGENCE_WORDS = re.compile(r"\bnan\b|\binf\b|infinit|non-?finite|overflow", re.IGNORECASE)
 
 
-def _catch_sigterm():
-    """Treat SIGTERM (a job scheduler stopping the run) like Ctrl-C while the loop runs; main thread only."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    try:
-        return signal.signal(signal.SIGTERM, _raise_interrupt)
-    except (ValueError, OSError):
-        return None
+def divergence_quantity(exc: BaseException) -> str | None:
+    """What to report when ``exc`` (raised by Model.step) means the numbers diverged, else None."""
+    if isinstance(exc, NonFiniteError):
+        return exc.quantity
+    if isinstance(exc, _DIVERGENCE_TYPES) or (isinstance(exc, (ValueError, RuntimeError))
+                                             and _DIVERGENCE_WORDS.search(str(exc))):
+        return f"the model raised {type(exc).__name__}: {exc}"
+    return None
 
 
-def _restore_sigterm(old) -> None:
-    if old is not None:
-        signal.signal(signal.SIGTERM, old)
+def _check_resume_length(spec: RunSpec, done: int, out_dir: Path) -> None:
+    if spec.steps < done:
+        raise ConfigError(f"{out_dir} has {done} steps done; --steps {spec.steps} would shorten it (give "
+                          f"--steps >= {done}, or start a new run)")
+
+
+def _resumed_metrics(spec: RunSpec, done: int, lines: list[dict]) -> tuple[list[dict], bool]:
+    """The metrics lines an uninterrupted run of ``spec`` has after ``done`` steps, and whether the periodic
+    evaluation at ``done`` is missing (interrupted before its line was written) and must be made now.
+
+    Kept: lines up to ``done``; a training line at ``done`` only if this spec logs there (an earlier, shorter run
+    logged its last step even off the log_every grid); an evaluation line at ``done`` only if this spec evaluates
+    there periodically (the final one of a shorter run is redone at this run's end)."""
+    logs_here = done % spec.log_every == 0 or done == spec.steps
+    periodic = bool(spec.eval_every) and done % spec.eval_every == 0 and done != spec.steps
+    kept = []
+    for d in lines:
+        if d["step"] == done:
+            if _is_eval_line(d) and not periodic:
+                continue
+            if not _is_eval_line(d) and not logs_here:
+                continue
+        kept.append(d)
+    have_eval = any(d["step"] == done and _is_eval_line(d) for d in kept)
+    return kept, periodic and done > 0 and not have_eval
+
+
+def _note(stream):
+    return lambda msg: print(msg, file=stream)
 
 
 def run(spec: RunSpec, out_dir, *, resume: bool = False, progress: bool | None = None, stream=None,
         plots: bool = True, on_step=None) -> RunResult:
-    """Run (or resume) ``spec`` into ``out_dir``. Ctrl-C (or SIGTERM) and NaN/inf end the run with a
-    checkpoint and a summary. ``on_step(done, metrics)``, if given, is called after every committed step (a sweep's
-    progress display); it must be cheap and must not raise.
+    """Run (or resume) ``spec`` into ``out_dir``, holding the folder's lock (minidsn.runs.lock) throughout.
+    ``on_step(done, metrics)``, if given, is called after every committed step (a sweep's progress display); it
+    must be cheap and must not raise.
 
-    Raises ConfigError / ModelNotAvailable / CheckpointError before any training on a bad setup.
+    Ctrl-C (or SIGTERM) is held to the next step boundary, then the run ends with a checkpoint and a summary;
+    NaN/inf (or a model raising on them) ends it as "nonfinite" with the last good checkpoint kept.
+    Raises ConfigError / ModelNotAvailable / CheckpointError / RunLockedError before any training on a bad setup;
+    a fresh run that fails before its first checkpoint leaves no files behind.
     """
     stream = stream if stream is not None else sys.stderr
     out_dir = Path(out_dir)
+    model = get_model(spec.model)()
+    created = not out_dir.exists()
+    try:
+        with run_folder_lock(out_dir, on_stale=lambda h: print(
+                f"note: {out_dir} was locked by a process that is gone ({h}); taking over", file=stream)):
+            return _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step)
+    finally:
+        if created:
+            _remove_if_empty(out_dir)
+
+
+def _remove_if_empty(d: Path) -> None:
+    try:
+        d.rmdir()
+    except OSError:
+        pass
+
+
+def _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step) -> RunResult:
     ckpt_dir = out_dir / "checkpoints"
-    model_cls = get_model(spec.model)
-    model = model_cls()
     cfg = spec.config
     metrics_path = out_dir / "metrics.jsonl"
 
     ck = None
     if resume:
-        ck = load_latest_checkpoint(ckpt_dir, warn=lambda m: print(m, file=stream))
+        ck = load_latest_checkpoint(ckpt_dir, warn=_note(stream))
         if ck is None:
             print(f"no checkpoint in {ckpt_dir}: starting from step 0", file=stream)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out_dir / "config.json", json.dumps(spec.to_json(), indent=2))
+        else:
+            _check_resume_length(spec, ck.step, out_dir)
 
+    t0 = time.monotonic()
+    elapsed_before = 0.0
+    last_metrics: dict = {}
+
+    def ckpt(step, st, rng_state=None):
+        save_checkpoint(ckpt_dir, step, st, rng, keep_last=spec.keep_checkpoints, rng_state=rng_state,
+                        extra={"model": spec.model, "seed": spec.seed, "last_metrics": last_metrics,
+                               "elapsed_s": elapsed_before + time.monotonic() - t0})
+
+    catch_up_eval = False
     if ck is not None:
         state, done, rng = ck.state, ck.step, rng_from_state(ck.rng_state)
         elapsed_before = float(ck.extra.get("elapsed_s", 0.0))
-        kept = _read_metrics(metrics_path, max_step=done)
-        # An evaluation at the checkpoint's step stays only if an uninterrupted run of this spec makes it there
-        # (periodic eval); the final one made when an earlier, shorter run ended is redone or dropped.
-        periodic = bool(spec.eval_every) and done % spec.eval_every == 0 and done != spec.steps
-        kept = [d for d in kept if not (d["step"] == done and _is_eval_line(d) and not periodic)]
+        last_metrics = dict(ck.extra.get("last_metrics") or {})
+        kept, catch_up_eval = _resumed_metrics(spec, done, _read_metrics(metrics_path, max_step=done))
+        atomic_write_text(out_dir / "config.json", json.dumps(spec.to_json(), indent=2))
         atomic_write_text(metrics_path, "".join(json.dumps(d) + "\n" for d in kept))
         print(f"resuming {out_dir} at step {done}/{spec.steps}", file=stream)
     else:
@@ -164,71 +221,102 @@ def run(spec: RunSpec, out_dir, *, resume: bool = False, progress: bool | None =
         bad = first_nonfinite_leaf(state)
         if bad:
             raise NonFiniteError(0, f"initial {bad}")
-        done, elapsed_before = 0, 0.0
-        atomic_write_text(metrics_path, "")
-
-    t0 = time.monotonic()
-
-    def ckpt(step, st, rng_state=None):
-        save_checkpoint(ckpt_dir, step, st, rng, keep_last=spec.keep_checkpoints, rng_state=rng_state,
-                        extra={"model": spec.model, "seed": spec.seed,
-                               "elapsed_s": elapsed_before + time.monotonic() - t0})
-
-    if ck is None:
-        ckpt(0, state)  # the run's starting point: a NaN at step 1 still leaves a good checkpoint
+        done = 0
+        written = [out_dir / "config.json", metrics_path]
+        try:  # the run exists once its step-0 checkpoint does; a failure before leaves nothing behind
+            atomic_write_text(out_dir / "config.json", json.dumps(spec.to_json(), indent=2))
+            atomic_write_text(metrics_path, "")
+            ckpt(0, state)  # the run's starting point: a NaN at step 1 still leaves a good checkpoint
+        except BaseException:
+            for f in written:
+                f.unlink(missing_ok=True)
+            _remove_if_empty(ckpt_dir)
+            raise
 
     prog = Progress(spec.steps, start=done, enabled=progress, stream=stream)
-    old_term = _catch_sigterm()
-    status, error, last_metrics = "completed", None, {}
+    status, error = "completed", None
     committed_rng = rng.bit_generator.state
     last_ckpt = done
-    try:
-        with open(metrics_path, "a", encoding="utf-8") as mf:
-            while done < spec.steps:
-                new_state, metrics = model.step(state, cfg, rng, done)
-                metrics = _to_float_metrics(metrics, done + 1)
-                bad = first_nonfinite_metric(metrics) or first_nonfinite_leaf(new_state)
-                if bad:
-                    raise NonFiniteError(done + 1, bad)
-                # commit: from here on the step counts
-                state, done, last_metrics = new_state, done + 1, metrics
-                committed_rng = rng.bit_generator.state
-                if done % spec.log_every == 0 or done == spec.steps:
-                    mf.write(json.dumps({"step": done, **metrics}) + "\n")
-                    mf.flush()
-                if spec.eval_every and done % spec.eval_every == 0 and done != spec.steps:
-                    ev = model.evaluate(state, cfg, _eval_rng(spec.seed, done), spec.data_dir)
-                    ev = _to_float_metrics(ev, done)
-                    mf.write(json.dumps({"step": done, **{f"eval/{k}": v for k, v in ev.items()}}) + "\n")
-                    mf.flush()
-                if spec.checkpoint_every and done % spec.checkpoint_every == 0:
-                    ckpt(done, state)
-                    last_ckpt = done
-                prog.update(done, metrics)
-                if on_step is not None:
-                    on_step(done, metrics)
-    except KeyboardInterrupt:
-        status = "interrupted"
-        ckpt(done, state, rng_state=committed_rng)  # the RNG as it was after the last completed step
-        last_ckpt = done
-    except NonFiniteError as exc:
-        status, error = "nonfinite", str(exc)
-    finally:
-        prog.close()
-        _restore_sigterm(old_term)
+    with deferred_interrupts(stream) as intr:
+        try:
+            with open(metrics_path, "a", encoding="utf-8") as mf:
+                if catch_up_eval:  # a Ctrl-C (or kill) came between step `done` and its periodic evaluation line
+                    _write_eval(mf, done, _evaluate(model, state, cfg, spec, done))
+                while done < spec.steps:
+                    intr.check()  # a held Ctrl-C / SIGTERM stops here, between steps
+                    try:
+                        new_state, metrics = model.step(state, cfg, rng, done)
+                    except (KeyboardInterrupt, SystemError):
+                        raise
+                    except Exception as exc:
+                        what = divergence_quantity(exc)
+                        if what is None:
+                            raise
+                        raise NonFiniteError(done + 1, what) from exc
+                    metrics = _to_float_metrics(metrics, done + 1)
+                    bad = first_nonfinite_metric(metrics) or first_nonfinite_leaf(new_state)
+                    if bad:
+                        raise NonFiniteError(done + 1, bad)
+                    # commit: from here on the step counts
+                    state, done, last_metrics = new_state, done + 1, metrics
+                    committed_rng = rng.bit_generator.state
+                    if done % spec.log_every == 0 or done == spec.steps:
+                        mf.write(json.dumps({"step": done, **metrics}) + "\n")
+                        mf.flush()
+                    if spec.eval_every and done % spec.eval_every == 0 and done != spec.steps:
+                        _write_eval(mf, done, _evaluate(model, state, cfg, spec, done))
+                    if spec.checkpoint_every and done % spec.checkpoint_every == 0:
+                        ckpt(done, state)
+                        last_ckpt = done
+                    prog.update(done, metrics)
+                    if on_step is not None:
+                        on_step(done, metrics)
+        except (KeyboardInterrupt, SystemError) as exc:
+            # SystemError: a forced (second) Ctrl-C that landed inside a compiled kernel
+            if isinstance(exc, SystemError) and not intr.forced:
+                raise
+            status = "interrupted"
+            ckpt(done, state, rng_state=committed_rng)  # the RNG as it was after the last completed step
+            last_ckpt = done
+        except NonFiniteError as exc:
+            status, error = "nonfinite", str(exc)
+        finally:
+            prog.close()
 
     final = {}
-    if status == "completed":
-        if last_ckpt != done:
-            ckpt(done, state)
-        final = _to_float_metrics(model.evaluate(state, cfg, _eval_rng(spec.seed, done), spec.data_dir), done)
-        with open(metrics_path, "a", encoding="utf-8") as mf:
-            mf.write(json.dumps({"step": done, **{f"eval/{k}": v for k, v in final.items()}}) + "\n")
+    with deferred_interrupts(stream):  # the final evaluation and the summary are written whole
+        if status == "completed":
+            if last_ckpt != done:
+                ckpt(done, state)
+            try:
+                final = _evaluate(model, state, cfg, spec, done)
+            except KeyboardInterrupt:  # a forced stop in the final evaluation: resume redoes it
+                status = "interrupted"
+            else:
+                with open(metrics_path, "a", encoding="utf-8") as mf:
+                    _write_eval(mf, done, final)
+        return _finish_run(model, spec, out_dir, state, status, error, done, final, last_metrics,
+                           elapsed_before + time.monotonic() - t0, stream, plots)
 
+
+def _evaluate(model, state, cfg, spec, done) -> dict:
+    return _to_float_metrics(model.evaluate(state, cfg, _eval_rng(spec.seed, done), spec.data_dir), done)
+
+
+def _write_eval(mf, done: int, ev: dict) -> None:
+    mf.write(json.dumps({"step": done, **{f"eval/{k}": v for k, v in ev.items()}}) + "\n")
+    mf.flush()
+
+
+def _finish_run(model, spec, out_dir, state, status, error, done, final, last_metrics, wall, stream,
+                plots) -> RunResult:
+    ckpt_dir = out_dir / "checkpoints"
+    metrics_path = out_dir / "metrics.jsonl"
+    cfg = spec.config
     summary = {
         "name": spec.name, "model": spec.model, "seed": spec.seed, "status": status,
         "steps": spec.steps, "steps_done": done, "final": final, "last_metrics": last_metrics,
-        "wall_time_s": round(elapsed_before + time.monotonic() - t0, 3), "versions": versions(),
+        "wall_time_s": round(wall, 3), "versions": versions(),
         "config": cfg, "reference": spec.reference,
     }
     if error:

@@ -23,6 +23,7 @@ from pathlib import Path
 from minidsn.runs.atomic import atomic_write_bytes, atomic_write_text
 from minidsn.runs.config import RunSpec
 from minidsn.runs.executors import SeedTask, make_executor
+from minidsn.runs.lock import run_folder_lock
 from minidsn.runs.sweep_progress import SweepProgress
 
 __all__ = ["run_sweep", "sweep_dirs", "sweep_seeds", "sweep_token"]
@@ -64,9 +65,15 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def run_sweep(spec: RunSpec, out_dir, jobs: int = 1, resume: bool = False, specs: list[RunSpec] | None = None,
-              stream=None, executor: str = "local", return_files: bool = False, progress: bool | None = None,
-              plots: bool = False) -> dict:
+def run_sweep(spec: RunSpec, out_dir, *args, **kwargs) -> dict:
+    """``_run_sweep`` holding the sweep folder's lock (minidsn.runs.lock); each seed's run locks its own folder."""
+    with run_folder_lock(out_dir):
+        return _run_sweep(spec, out_dir, *args, **kwargs)
+
+
+def _run_sweep(spec: RunSpec, out_dir, jobs: int = 1, resume: bool = False, specs: list[RunSpec] | None = None,
+               stream=None, executor: str = "local", return_files: bool = False, progress: bool | None = None,
+               plots: bool = False) -> dict:
     """Run every seed of ``spec.seeds`` (or the given per-seed ``specs``); returns the sweep summary (sweep.json).
 
     ``executor``: "local" (``jobs`` processes; 1 = this process), "dask" (a local Dask cluster of max(2, jobs)
