@@ -12,11 +12,16 @@
 
 Exit codes: 0 success; 1 error (bad config, missing file, failed comparison); 2 usage; 3 a step produced NaN/inf;
 130 interrupted (a checkpoint was written).
+
+Every anticipated fault (bad values, bad or unreadable files, I/O, permissions, full disk, a locked run folder)
+ends in one line ``error: <problem>; <what to do>`` on stderr; ``--debug`` (anywhere on the line, or
+MINIDSN_DEBUG=1) shows the Python traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -66,9 +71,36 @@ def _apply_blas_threads(threads: int | None) -> None:
     os.environ.update(env)
 
 
-def _err(msg: str) -> int:
+class UsageError(ValueError):
+    """A command-line mistake (exit code 2)."""
+
+
+def _err(msg: str, code: int = 1) -> int:
     print(f"error: {msg}", file=sys.stderr)
-    return 1
+    return code
+
+
+_OS_HINTS = {
+    errno.ENOSPC: "free some disk space or write elsewhere",
+    errno.EDQUOT: "free some disk space or write elsewhere",
+    errno.EACCES: "check the permissions, or choose another location",
+    errno.EPERM: "check the permissions, or choose another location",
+    errno.EROFS: "the file system is read-only; choose another location",
+    errno.ENOTDIR: "a path component is a regular file, not a directory; choose another path",
+    errno.EEXIST: "a file of that name is in the way; choose another path",
+    errno.EISDIR: "that path is a directory; give a file",
+    errno.ENOENT: "check the path",
+}
+
+
+def os_error_message(exc: OSError) -> str:
+    """One line for an OSError: what failed on which path, and what to do."""
+    what = exc.strerror or str(exc)
+    where = exc.filename if exc.filename is not None else ""
+    if getattr(exc, "filename2", None):
+        where = f"{where} -> {exc.filename2}"
+    hint = _OS_HINTS.get(exc.errno, "")
+    return f"{what}" + (f": {where}" if where else "") + (f"; {hint}" if hint else "")
 
 
 # ---------------------------------------------------------------- list
@@ -102,18 +134,26 @@ def cmd_list(args) -> int:
 # ---------------------------------------------------------------- run
 def cmd_run(args) -> int:
     from minidsn.runs.config import RunSpec, load_run_file, locate_run, resolve_run_spec
-    from minidsn.runs.loop import EXIT_ERROR, NonFiniteError, run
+    from minidsn.runs.loop import run
     from minidsn.runs.executors import ExecutorError
     from minidsn.runs.sweep import run_sweep, sweep_dirs, sweep_seeds
 
     sweep_opts = dict(jobs=args.jobs, executor=args.executor, return_files=args.return_files,
                       progress=args.progress)
-    if args.jobs is not None and args.jobs < 1:
-        return _err(f"--jobs: {args.jobs} must be >= 1")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be >= 1, got {args.jobs}")
+    if args.steps is not None and args.steps <= 0:
+        raise UsageError(f"--steps must be > 0, got {args.steps}")
+    if args.epochs is not None and args.epochs <= 0:
+        raise UsageError(f"--epochs must be > 0, got {args.epochs}")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if args.resume:
         if args.target or args.seed is not None or args.seeds is not None or args.epochs is not None or args.out:
-            return _err("--resume DIR takes only --steps, --jobs, --executor, --return-files and --data-dir")
+            raise UsageError("--resume DIR takes only --steps, --jobs, --executor, --return-files and --data-dir")
         out = Path(args.resume)
+        if not out.is_dir():
+            return _err(f"--resume {out}: no such run folder")
         if (out / "config.json").exists():
             spec = _resumed_spec(out, args)
             return _finish(run(spec, out, resume=True, progress=args.progress, plots=not args.no_plots))
@@ -133,7 +173,7 @@ def cmd_run(args) -> int:
         return _sweep_exit(sweep)
 
     if not args.target:
-        return _err("give a reference-run name or a .toml file (see `minidsn list`), or --resume DIR")
+        raise UsageError("give a reference-run name or a .toml file (see `minidsn list`), or --resume DIR")
     path = locate_run(args.target)
     name = path.stem
     if args.seed is not None and args.seeds is not None:
@@ -146,6 +186,8 @@ def cmd_run(args) -> int:
         seeds = parse_seeds(args.seeds)
         spec.seeds, spec.seed = seeds, seeds[0]
     out = Path(args.out) if args.out else Path("runs") / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is an existing file; give a new or empty directory")
     if (out / "config.json").exists() or any(out.glob("seed-*")):
         return _err(f"{out} already holds a run; use --resume {out} or another --out")
     print(f"run {name} ({spec.model}) -> {out}", file=sys.stderr)
@@ -155,26 +197,26 @@ def cmd_run(args) -> int:
         except ExecutorError as exc:
             return _err(str(exc))
         return _sweep_exit(sweep)
-    try:
-        res = run(spec, out, progress=args.progress, plots=not args.no_plots)
-    except NonFiniteError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    return _finish(res)
+    return _finish(run(spec, out, progress=args.progress, plots=not args.no_plots))
 
 
 def _resumed_spec(run_dir: Path, args):
     from minidsn.models.api import ConfigError, get_model
     from minidsn.runs.config import RunSpec
 
+    from minidsn.runs.config import check_finite_config, check_memory
+
+    where = str(run_dir / "config.json")
     try:
-        spec = RunSpec.from_json(json.loads((run_dir / "config.json").read_text()))
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise ConfigError(f"{run_dir / 'config.json'} is unreadable: {exc}") from None
-    spec.config = get_model(spec.model).validate_config(spec.config)
+        raw = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{where} is not valid JSON ({exc}); restore it or start a new run") from None
+    spec = RunSpec.from_json(raw, where)
+    model_cls = get_model(spec.model)
+    spec.config = model_cls.validate_config(spec.config)
+    check_finite_config(spec.config, where)
+    check_memory(model_cls, spec.config, where)
     if args.steps is not None:
-        if args.steps <= 0:
-            raise ConfigError(f"--steps: {args.steps} must be > 0")
         spec.steps = args.steps
     if args.data_dir:
         spec.data_dir = args.data_dir
@@ -236,6 +278,13 @@ def cmd_oracle_export(args) -> int:
         else:
             config = dict(raw)
     config.update(_parse_set(args.set))
+    from minidsn.models.api import get_model
+    from minidsn.runs.config import check_finite_config, check_memory
+
+    model_cls = get_model(args.model)
+    checked = model_cls.validate_config(config)
+    check_finite_config(checked)
+    check_memory(model_cls, checked)
     path, arrays, meta = export_case(args.model, args.out, seed=args.seed, config=config, data_dir=args.data_dir)
     print(f"wrote {path}: {len(arrays)} arrays ({args.model}, seed {args.seed})", file=sys.stderr)
     for note in meta["conformance"]:
@@ -246,6 +295,9 @@ def cmd_oracle_export(args) -> int:
 def cmd_oracle_compare(args) -> int:
     from minidsn.oracle.compare import compare_files
 
+    for flag, v in (("--rtol", args.rtol), ("--atol", args.atol)):
+        if not v >= 0 or v == float("inf"):
+            raise UsageError(f"{flag} must be a finite number >= 0, got {v}")
     report = compare_files(args.ref, args.other, rtol=args.rtol, atol=args.atol)
     print(report.format())
     return 0 if report.ok else 1
@@ -389,22 +441,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
+    debug = bool(os.environ.get("MINIDSN_DEBUG"))
+    if argv[:1] != ["selfcheck"] and "--debug" in argv:
+        argv = [a for a in argv if a != "--debug"]
+        debug = True
     try:  # before anything imports NumPy (building the parser already does)
         _apply_blas_threads(_threads_from_argv(argv) if argv[:1] == ["run"] else None)
     except ValueError as exc:
-        return _err(str(exc))
+        return _err(str(exc), 2)
     if argv[:1] == ["selfcheck"]:  # everything after the verb belongs to selfcheck (argparse would eat options)
         return cmd_selfcheck(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
-    from minidsn.data.errors import DataError
-    from minidsn.oracle.format import OracleFormatError
-    from minidsn.models.api import ConfigError, ModelNotAvailable
-    from minidsn.runs.checkpoint import CheckpointError
-
     try:
         return args.func(args)
-    except (ConfigError, ModelNotAvailable, CheckpointError, OracleFormatError, DataError) as exc:
-        return _err(str(exc))
     except KeyboardInterrupt:  # outside a run's step loop (which handles it itself)
         print("interrupted", file=sys.stderr)
         return 130
@@ -414,3 +463,30 @@ def main(argv=None) -> int:
         except OSError:
             pass
         return 0
+    except Exception as exc:
+        if debug:
+            raise
+        code, msg = error_line(exc)
+        return _err(msg, code)
+
+
+def error_line(exc: BaseException) -> tuple[int, str]:
+    """(exit code, one-line message) of an exception that reaches the command line."""
+    from minidsn.data.errors import DataError
+    from minidsn.models.api import ConfigError, ModelNotAvailable
+    from minidsn.oracle.format import OracleFormatError
+    from minidsn.runs.checkpoint import CheckpointError
+    from minidsn.runs.lock import RunLockedError
+    from minidsn.runs.loop import NonFiniteError
+
+    if isinstance(exc, UsageError):
+        return 2, str(exc)
+    if isinstance(exc, (ConfigError, ModelNotAvailable, CheckpointError, OracleFormatError, DataError,
+                        RunLockedError, NonFiniteError)):
+        return 1, str(exc)
+    if isinstance(exc, OSError):
+        return 1, os_error_message(exc)
+    if isinstance(exc, MemoryError):
+        return 1, "out of memory; reduce the sizes in the config (or free memory) and retry"
+    return 1, (f"unexpected {type(exc).__name__}: {exc} (run again with --debug for the traceback, and please "
+               f"report it)")

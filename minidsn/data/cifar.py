@@ -15,9 +15,10 @@ import numpy as np
 from minidsn.data.errors import DataError
 from minidsn.data.mnist import resolve_data_dir
 
-__all__ = ["load_cifar10", "read_cifar_batch", "CIFAR_FILES", "RECORD_BYTES", "to_monochrome"]
+__all__ = ["load_cifar10", "read_cifar_batch", "CIFAR_FILES", "RECORD_BYTES", "to_monochrome", "MAX_CIFAR_BYTES"]
 
 RECORD_BYTES = 1 + 3 * 32 * 32
+MAX_CIFAR_BYTES = 1 << 31  # a real batch is 30,730,000 bytes; a larger file is refused before it is read
 CIFAR_FILES = {"train": tuple(f"data_batch_{i}.bin" for i in range(1, 6)), "test": ("test_batch.bin",)}
 _LUMA = np.array([0.299, 0.587, 0.114])
 
@@ -28,6 +29,8 @@ def read_cifar_batch(path) -> tuple[np.ndarray, np.ndarray]:
     if not path.is_file():
         raise DataError(f"CIFAR-10 file {path} does not exist")
     size = os.path.getsize(path)
+    if size > MAX_CIFAR_BYTES:
+        raise DataError(f"{path}: {size} bytes, above the {MAX_CIFAR_BYTES}-byte limit of a CIFAR-10 batch file")
     if size == 0 or size % RECORD_BYTES:
         raise DataError(f"{path}: {size} bytes is not a whole number of {RECORD_BYTES}-byte CIFAR-10 records")
     raw = np.fromfile(path, dtype=np.uint8).reshape(-1, RECORD_BYTES)

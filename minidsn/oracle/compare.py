@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from minidsn.oracle.format import read_case
+from minidsn.oracle.format import OracleFormatError, read_case
 
 __all__ = ["KeyResult", "CompareReport", "compare_arrays", "compare_files", "DEFAULT_RTOL", "DEFAULT_ATOL"]
 
@@ -90,7 +90,23 @@ def compare_arrays(ref: dict, other: dict, rtol: float = DEFAULT_RTOL, atol: flo
     return CompareReport(rows, extra, rtol, atol)
 
 
+def check_reference_complete(ref: dict, meta: dict, where) -> None:
+    """A reference that holds no arrays, or fewer than its own meta lists (meta["shapes"]), cannot pass a
+    comparison vacuously: OracleFormatError naming what is missing."""
+    if not ref:
+        raise OracleFormatError(f"reference {where} holds no arrays: nothing to compare against "
+                                f"(re-export it with `minidsn oracle export`)")
+    listed = meta.get("shapes") if isinstance(meta, dict) else None
+    if isinstance(listed, dict):
+        missing = sorted(set(listed) - set(ref))
+        if missing:
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            raise OracleFormatError(f"reference {where} lists {len(listed)} keys in its meta but holds "
+                                    f"{len(ref)}; missing {', '.join(missing[:5])}{more} (truncated or edited file)")
+
+
 def compare_files(ref_path, other_path, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> CompareReport:
-    ref, _ = read_case(ref_path)
+    ref, ref_meta = read_case(ref_path)
+    check_reference_complete(ref, ref_meta, ref_path)
     other, _ = read_case(other_path)
     return compare_arrays(ref, other, rtol, atol)

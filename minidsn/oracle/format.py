@@ -134,9 +134,23 @@ def write_case(path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     return path
 
 
+def check_case_sizes(path) -> None:
+    """Before NumPy allocates: every array's declared size must fit the file and the documented maximum
+    (minidsn.runs.npzcheck: a header claiming 10**12 elements is refused unread)."""
+    from minidsn.runs.npzcheck import NpzSizeError, check_npz
+
+    try:
+        check_npz(path)
+    except FileNotFoundError:
+        raise OracleFormatError(f"oracle file {path} does not exist") from None
+    except (NpzSizeError, OSError) as exc:
+        raise OracleFormatError(f"oracle file {path}: {exc}") from None
+
+
 def read_case(path) -> tuple[dict[str, np.ndarray], dict]:
     """(arrays, meta) from an oracle file, loaded without pickle; OracleFormatError on anything malformed."""
     path = Path(path)
+    check_case_sizes(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             data = {k: npz[k] for k in npz.files}

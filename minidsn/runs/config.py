@@ -18,7 +18,9 @@ Every problem is reported before any work starts, each message naming the key an
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -26,7 +28,8 @@ from pathlib import Path
 from minidsn.models.api import ConfigError, Option, get_model, validate_config
 from minidsn.models.api import non_negative as _non_negative, positive as _positive
 
-__all__ = ["RunSpec", "RUN_OPTIONS", "load_run_file", "resolve_run_spec", "find_reference_runs", "REFERENCE_DIR"]
+__all__ = ["RunSpec", "RUN_OPTIONS", "load_run_file", "resolve_run_spec", "find_reference_runs", "REFERENCE_DIR",
+           "check_finite_config", "check_memory", "estimate_memory", "memory_limit"]
 
 # reference_runs/ at the repository root (two levels above this file's package).
 REFERENCE_DIR = Path(__file__).resolve().parents[2] / "reference_runs"
@@ -84,11 +87,28 @@ class RunSpec:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
     @classmethod
-    def from_json(cls, d: dict) -> "RunSpec":
+    def from_json(cls, d: dict, where: str = "run config") -> "RunSpec":
+        """A RunSpec from its config.json record, its run-level values validated as a run file's are (a hand-edited
+        ``log_every = 0`` or ``steps = "100"`` is a ConfigError naming the key, not a crash later)."""
+        if not isinstance(d, dict):
+            raise ConfigError(f"{where} is not a JSON object")
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ConfigError(f"run config has unknown keys {sorted(unknown)}")
-        return cls(**d)
+            raise ConfigError(f"{where} has unknown keys {sorted(unknown)}")
+        missing = [k for k in ("name", "model", "steps", "seeds", "config") if k not in d]
+        if missing:
+            raise ConfigError(f"{where} is missing keys {missing}")
+        checked = {k: d[k] for k in RUN_OPTIONS if k in d}
+        try:
+            v = validate_config(RUN_OPTIONS, checked, where)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc} (fix the file, or start a new run)") from None
+        if not isinstance(d["name"], str) or not isinstance(d.get("source") or "", str):
+            raise ConfigError(f"{where}: 'name' and 'source' must be strings")
+        if v["steps"] is None:
+            raise ConfigError(f"{where}: key 'steps' must be a positive integer")
+        fields = {k: v[k] for k in checked}
+        return cls(**{**d, **fields})
 
     def with_seed(self, seed: int) -> "RunSpec":
         return replace(self, seed=seed, seeds=[seed])
@@ -104,6 +124,13 @@ def load_run_file(path) -> dict:
         raise ConfigError(f"run file {path} does not exist") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"run file {path}: TOML syntax error: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"run file {path} is not UTF-8 text ({exc.reason} at byte {exc.start}); save it as "
+                          f"UTF-8") from None
+    except IsADirectoryError:
+        raise ConfigError(f"run file {path} is a directory; give a .toml file") from None
+    except OSError as exc:
+        raise ConfigError(f"run file {path} cannot be read ({exc.strerror}); check its permissions") from None
 
 
 def find_reference_runs(directory=None) -> dict[str, Path]:
@@ -139,6 +166,8 @@ def resolve_run_spec(raw: dict, name: str, source: Path | None = None, *, seed: 
         raise ConfigError("run file: key 'model' is required (one of: mlp, dnm, diffrnn, urn, isotropic, dmm)")
     model_cls = get_model(v["model"])
     cfg = model_cls.validate_config(v["config"])
+    check_finite_config(cfg)
+    check_memory(model_cls, cfg)
 
     if steps is not None and epochs is not None:
         raise ConfigError("give --steps or --epochs, not both")
@@ -171,3 +200,85 @@ def resolve_run_spec(raw: dict, name: str, source: Path | None = None, *, seed: 
         keep_checkpoints=v["keep_checkpoints"], seeds=list(v["seeds"]), config=cfg, data_dir=dd,
         epochs=v["epochs"], reference=v["reference"], source=str(source) if source is not None else None,
     )
+
+
+def check_finite_config(cfg: dict, where: str = "config") -> None:
+    """ConfigError naming every float option (or list entry) that is inf or NaN (``lr = inf`` passes "> 0")."""
+    bad = []
+
+    def visit(key, v):
+        if isinstance(v, float) and not math.isfinite(v):
+            bad.append(f"{where} key {key!r} = {v}: must be a finite number")
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                visit(key, x)
+        elif isinstance(v, dict):
+            for k, x in v.items():
+                visit(f"{key}.{k}", x)
+
+    for k, v in cfg.items():
+        visit(k, v)
+    if bad:
+        raise ConfigError("\n".join(bad))
+
+
+# Config keys read as array sizes by the memory estimate (ints, or lists of ints such as hidden widths), and keys
+# that look alike but count time, not memory.
+_SIZE_KEY = re.compile(r"(^n_|hidden|size|dim|neuron|width|train|test|batch|limit|per_layer)")
+_NOT_SIZE_KEY = re.compile(r"(every|steps|epochs|seed|cycles|tries|rounds|iter|eval)")
+MEMORY_ENV = "MINIDSN_MAX_MEMORY_GB"
+
+
+def estimate_memory(cfg: dict) -> tuple[int, list[str]]:
+    """A lower estimate (bytes) of what a config allocates: one float64 matrix between its two largest sizes
+    (weights between the two widest layers, or the data: samples x features), and the keys it used.
+
+    The size keys are the int options (and int lists) whose names look like sizes (n_*, hidden, *size*, *dim*,
+    *neurons*, *width*, n_train / n_test, *limit*, batch); a model may give its own ``estimate_memory(cfg)``.
+    """
+    sizes = []
+
+    def visit(key, v):
+        if isinstance(v, bool):
+            return
+        if isinstance(v, int) and v > 0:
+            sizes.append((v, key))
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                visit(key, x)
+
+    for k, v in cfg.items():
+        if _SIZE_KEY.search(k) and not _NOT_SIZE_KEY.search(k):
+            visit(k, v)
+    sizes.sort(reverse=True)
+    top = sizes[:2] + [(1, "")] * (2 - len(sizes[:2]))
+    return 8 * top[0][0] * top[1][0], [k for _, k in top if k]
+
+
+def memory_limit() -> int | None:
+    """The refusal threshold in bytes: $MINIDSN_MAX_MEMORY_GB if set (0 = no check), else the machine's RAM."""
+    env = os.environ.get(MEMORY_ENV)
+    if env:
+        try:
+            gb = float(env)
+        except ValueError:
+            raise ConfigError(f"${MEMORY_ENV}={env!r} is not a number of GB") from None
+        return None if gb <= 0 else int(gb * 2**30)
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(model_cls, cfg: dict, where: str = "config") -> None:
+    """ConfigError when the config's estimated memory exceeds memory_limit(), with the estimate and the override."""
+    limit = memory_limit()
+    if limit is None:
+        return
+    own = getattr(model_cls, "estimate_memory", None)
+    est, keys = (own(cfg), ["the model's estimate"]) if callable(own) else estimate_memory(cfg)
+    if est > limit:
+        raise ConfigError(
+            f"{where}: {', '.join(f'{k} = {cfg.get(k)}' for k in dict.fromkeys(keys) if k in cfg) or 'sizes'} "
+            f"would need at least ~{est / 2**30:.3g} GiB (a float64 matrix of the two largest sizes), more than the "
+            f"{limit / 2**30:.3g} GiB limit; reduce the sizes, or set {MEMORY_ENV}=N (0 = no check) to override")
