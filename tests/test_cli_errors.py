@@ -13,25 +13,14 @@ import pytest
 from minidsn.cli import main
 from minidsn.runs.checkpoint import load_latest_checkpoint
 
-RUN_TOML = """
-model = "mlp"
-seed = 4
-steps = 12
-log_every = 4
-checkpoint_every = 6
-[config]
-n_train = 32
-n_test = 16
-hidden = [6]
-batch_size = 8
-"""
+RUN_TOML = ('model = "mlp"\nseed = 4\nsteps = 12\nlog_every = 4\ncheckpoint_every = 6\n'
+            '[config]\nn_train = 32\nn_test = 16\nhidden = [6]\nbatch_size = 8\n')
 
 
 @pytest.fixture
 def run_file(tmp_path):
-    p = tmp_path / "tiny.toml"
-    p.write_text(RUN_TOML)
-    return p
+    (tmp_path / "tiny.toml").write_text(RUN_TOML)
+    return tmp_path / "tiny.toml"
 
 
 def one_line(capsys, *needles):
