@@ -76,6 +76,10 @@ def positions(n_neurons: int, n_in: int, n_out: int) -> np.ndarray:
 
     Shape [N - n_in, N - n_out]. The displacement puts the zero of the position axis at the first input's output for
     the first computational neuron and at the last computational neuron's output for the last output neuron.
+
+    Source: seed 000 l. 68 (closeness functions applied row-wise to the adjacency matrix);
+        Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 285-307 (x, y
+        meshgrid; displacement linspace(n_in, n_out, N - n_in); positions = Y - X + D).
     """
     if not (n_in >= 1 and n_out >= 1 and n_neurons >= n_in + n_out):
         raise ValueError(f"positions: need n_in, n_out >= 1 and N >= n_in + n_out, got N={n_neurons}, {n_in}, {n_out}")
@@ -93,6 +97,10 @@ def init_params(rng: np.random.Generator, n_neurons: int, n_in: int, n_out: int,
     in the notebooks ([N,1] and [1,N] there); the rows of input neurons and the w, b of output neurons exist but are
     never used (their gradient is 0). w, b ~ N(0, 1). Draw order: the seven closeness parameters in CLOSENESS_PARAMS
     order, then w, then b.
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 313-369 (toy
+        inits), l. 372-380 (variables); Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-mnist.ipynb cell
+        0 l. 313-369 (MNIST inits: sd 1.0, 0.01 pi, n_in^0.66, N^0.33, 14.0); minidsn choice: draw order as listed.
     """
     if init not in INITS:
         raise ValueError(f"init must be one of {sorted(INITS)}, got {init!r}")
@@ -124,7 +132,10 @@ NUMPY_OPS = types.SimpleNamespace(
 
 
 def engine_ops():
-    """The same operations from the differentiable namespace (imported lazily: the engine may be absent)."""
+    """The same operations from the differentiable namespace (imported lazily: the engine may be absent).
+
+    Source: none (the operation namespace the same closeness code runs on; no formula)
+    """
     import minidsn.numpy as mnp
     from minidsn.engine import stop_gradient
     from minidsn.nn.activations import softplus
@@ -143,7 +154,12 @@ def engine_ops():
 
 
 def cutoff_value(kappa, ops=NUMPY_OPS):
-    """c = sigmoid(kappa) (note, "Trainable variables": scalar cutoff, init -1.0, trained)."""
+    """c = sigmoid(kappa) (note, "Trainable variables": scalar cutoff, init -1.0, trained).
+
+    Source: seed 000 l. 84, l. 165 (cutoff sigmoid(-1.0) = 0.268); Miej/Dynamic_Neural_Manifold@873268a
+        dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 276-277 (_cutoff = -1.0, trainable; cutoff =
+        sigmoid(_cutoff)).
+    """
     return ops.sigmoid(kappa)
 
 
@@ -152,6 +168,11 @@ def closeness(params: dict, P: np.ndarray, mask: np.ndarray, n_in: int, period: 
 
     params: the dict of init_params (arrays, or traced values under the engine). P: positions(); mask:
     allowed_mask(); period: T (5 toy, 28 MNIST). v is the pre-cutoff value (used by the smooth sparsity surrogate).
+
+    Source: seed 000 l. 68-84 (sine-to-a-power times gaussian, cutoff, rescale); Miej/Dynamic_Neural_Manifold@873268a
+        dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 72-78 (parameter transforms), l. 97-117 (gaussian), l.
+        120-146 (powered sine, 0.501 offset), l. 149-158 (v = a gauss (s - g)), l. 161-183 (d = sign(v)(|v| - c)/(1 -
+        c) where |v| > c, else 0).
     """
 
     def row(name):  # per-neuron parameter of the non-input neurons as a column [N - n_in, 1]

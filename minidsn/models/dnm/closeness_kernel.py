@@ -163,7 +163,11 @@ def closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in,
 
     exact_v=False: v is evaluated only where the entry can be live; provably dead entries (|a| gauss
     max(1.001**(beta+1), 1) <= c) get v = 0 and skip the sine and the power. d is the same either way. Use it only
-    when nothing reads v (exact-count or mean_abs sparsity)."""
+    when nothing reads v (exact-count or mean_abs sparsity).
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 72-183 (compiled
+        form of closeness.closeness; held equal by tests/test_dnm_closeness.py and the selfcheck 'dnm_closeness').
+    """
     _check((alpha, beta, gamma, theta, phi, sigma, mu), P, n_in, n_out)
     f = _closeness_forward_kernel if jit else _closeness_forward_kernel.py_func
     return f(alpha, beta, gamma, theta, phi, sigma, mu, float(kappa), P, n_in, n_out, float(period), bool(exact_v))
@@ -173,7 +177,12 @@ def closeness_backward(G, alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n
                        dv=None):
     """Gradients (alpha, beta, gamma, theta, phi, sigma, mu, kappa) for the cotangent G of stack([d, v]).
 
-    dv: the forward's output for these parameters (recomputed when None)."""
+    dv: the forward's output for these parameters (recomputed when None).
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 72-183
+        (hand-written VJP of those lines; tests/test_dnm_closeness.py checks it against the engine gradient of
+        closeness.closeness).
+    """
     if dv is None:
         dv = closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit)
     f = _closeness_backward_kernel if jit else _closeness_backward_kernel.py_func
@@ -188,7 +197,11 @@ def closeness_fused(alpha, beta, gamma, theta, phi, sigma, mu, kappa, *, P, n_in
     """Engine primitive: stack([d, v]) [2, N-n_in, N-n_out] from the closeness parameters (module docstring).
 
     With exact_v=False, v is 0 at provably dead entries (see closeness_forward); the VJP recomputes any entry that
-    receives a cotangent on v, so gradients stay exact."""
+    receives a cotangent on v, so gradients stay exact.
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 72-183 (the
+        closeness matrix as one engine primitive).
+    """
     return closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit, exact_v)
 
 

@@ -55,6 +55,10 @@ def allowed_mask(n_neurons: int, n_in: int, n_out: int) -> np.ndarray:
     """Boolean [N-n_in, N-n_out] mask of the allowed entries (note, "Indexing").
 
     Computational row i (n_in <= i < N-n_out) takes sources j < i; output rows take every source j < N-n_out.
+
+    Source: seed 000 l. 44-62 (DAG: lower triangle; inputs and outputs do not connect among themselves);
+        Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 398-420 (output rows
+        read sources j < N - n_out, computational rows j < i).
     """
     n_rows, n_src = n_neurons - n_in, n_neurons - n_out
     i = np.arange(n_in, n_neurons)[:, None]
@@ -66,6 +70,9 @@ def allowed_count(n_neurons: int, n_in: int, n_out: int) -> int:
     """K = (N^2 - n_in^2 - n_out^2 - n_comp)/2, the number of allowed entries (seed, "Network Structure").
 
     284 for 25/5/4 and 192,519 for 1000/784/10. Computed as a closed form; tests check it against allowed_mask.
+
+    Source: seed 000 l. 62 ((n_neurons^2 - n_inputs^2 - n_outputs^2 - n_computational)/2);
+        Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 254 (max_knex).
     """
     n_comp = n_neurons - n_in - n_out
     twice = n_neurons**2 - n_in**2 - n_out**2 - n_comp
@@ -75,7 +82,10 @@ def allowed_count(n_neurons: int, n_in: int, n_out: int) -> int:
 
 
 def live_structure(d: np.ndarray, n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
-    """CSR structure (indptr [n_rows+1], indices [nnz], int64) of the nonzero ALLOWED entries of d, row by row."""
+    """CSR structure (indptr [n_rows+1], indices [nnz], int64) of the nonzero ALLOWED entries of d, row by row.
+
+    Source: none (sparse index structure of the nonzero entries; no formula)
+    """
     d = np.asarray(d)
     n_rows, n_src = d.shape
     mask = (d != 0) & allowed_mask(n_rows + n_in, n_in, n_out)
@@ -87,7 +97,10 @@ def live_structure(d: np.ndarray, n_in: int, n_out: int) -> tuple[np.ndarray, np
 
 
 def check_dag_inputs(d, w, b, x, n_in: int, n_out: int) -> None:
-    """Raise ValueError naming the problem when shapes, dtypes or values cannot describe a DAG."""
+    """Raise ValueError naming the problem when shapes, dtypes or values cannot describe a DAG.
+
+    Source: none (argument checks; no formula)
+    """
     for name, a in (("d", d), ("w", w), ("b", b), ("x", x)):
         if not isinstance(a, np.ndarray):
             raise TypeError(f"dag: {name} must be a numpy ndarray, got {type(a).__name__}")
@@ -143,7 +156,13 @@ def _reference_values(d, w, b, x, n_in: int, n_out: int, slope: float):
 
 
 def forward_reference(d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOPE) -> np.ndarray:
-    """Reference forward pass (module docstring equations), neuron by neuron. Returns out [B, n_out]."""
+    """Reference forward pass (module docstring equations), neuron by neuron. Returns out [B, n_out].
+
+    Source: seed 000 l. 56-60, l. 86 (neuron-by-neuron evaluation of the DAG); Miej/Dynamic_Neural_Manifold@873268a
+        dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 197-198 (inputs), l. 201-219 (computational: sum_j d_ij
+        leaky_relu(w_j o_j + b_j)), l. 222-238 (outputs: sum_j d_ij (w_j o_j + b_j)), l. 428-429 (w, b of the source
+        neuron).
+    """
     return _reference_values(d, w, b, x, n_in, n_out, slope)[1]
 
 
@@ -153,6 +172,10 @@ def backward_reference(g, d, w, b, x, n_in: int, n_out: int, slope: float = DEFA
     Reverse sweep over neurons: g_o[i] is complete once every consumer k > i has been visited.
     gd[r, j] = sum_b g_o[i] act_j;  g_act[j] += d[r,j] g_o[i];  g_z = g_act * act'(z) (+ direct output terms);
     gw_j = sum_b g_z_j o_j;  gb_j = sum_b g_z_j;  g_o[j] += w_j g_z_j.
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 197-238
+        (reverse-mode derivative of that forward; TensorFlow's gradient in the original; tests/test_dag_kernels.py
+        checks it by finite differences).
     """
     n_rows, n_src = d.shape
     B = x.shape[0]
@@ -384,7 +407,11 @@ def _pick(kernel, jit: bool):
 
 
 def dense_forward(d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOPE, jit: bool = True, check=True):
-    """Dense kernel forward. Returns (out [B, n_out], cache) where cache feeds dense_backward."""
+    """Dense kernel forward. Returns (out [B, n_out], cache) where cache feeds dense_backward.
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 197-238
+        (compiled; held equal to forward_reference by tests/test_dag_kernels.py and the selfcheck 'dag_dense').
+    """
     if check:
         check_dag_inputs(d, w, b, x, n_in, n_out)
     xT = np.ascontiguousarray(x.T)
@@ -393,7 +420,11 @@ def dense_forward(d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOP
 
 
 def dense_backward(g, d, w, n_in: int, cache, slope: float = DEFAULT_SLOPE, jit: bool = True):
-    """Dense kernel VJP. g = dL/dout [B, n_out]. Returns (gd, gw, gb, gx) for (d, w, b, x)."""
+    """Dense kernel VJP. g = dL/dout [B, n_out]. Returns (gd, gw, gb, gx) for (d, w, b, x).
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 197-238 (compiled
+        VJP; tests/test_dag_kernels.py, selfcheck 'dag_dense').
+    """
     O, Z, A = cache
     G = np.ascontiguousarray(np.asarray(g, dtype=np.float64).T)
     gd, gw, gb, gxT = _pick(_dense_backward_kernel, jit)(G, np.ascontiguousarray(d), w, float(slope), n_in, O, Z, A)
@@ -413,7 +444,12 @@ def _check_structure(indptr, indices, d):
 
 
 def sparse_forward(d, w, b, x, n_in, n_out, indptr, indices, slope=DEFAULT_SLOPE, jit=True, check=True):
-    """Sparse kernel forward over the entries listed in (indptr, indices). Returns (out [B, n_out], cache)."""
+    """Sparse kernel forward over the entries listed in (indptr, indices). Returns (out [B, n_out], cache).
+
+    Source: seed 000 l. 123 (the sparse implementation the text wishes for); Miej/Dynamic_Neural_Manifold@873268a
+        dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 197-238 (held equal by tests/test_dag_kernels.py and the
+        selfcheck 'dag_sparse').
+    """
     if check:
         check_dag_inputs(d, w, b, x, n_in, n_out)
         _check_structure(indptr, indices, d)
@@ -425,7 +461,11 @@ def sparse_forward(d, w, b, x, n_in, n_out, indptr, indices, slope=DEFAULT_SLOPE
 
 
 def sparse_backward(g, d, w, n_in, indptr, indices, cache, slope=DEFAULT_SLOPE, jit=True):
-    """Sparse kernel VJP; gd is nonzero only on the listed entries. Returns (gd, gw, gb, gx)."""
+    """Sparse kernel VJP; gd is nonzero only on the listed entries. Returns (gd, gw, gb, gx).
+
+    Source: seed 000 l. 123; Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l.
+        197-238 (compiled VJP on live entries; selfcheck 'dag_sparse').
+    """
     O, Z, A = cache
     G = np.ascontiguousarray(np.asarray(g, dtype=np.float64).T)
     gd, gw, gb, gxT = _pick(_sparse_backward_kernel, jit)(

@@ -46,7 +46,11 @@ def _recall(ans):
 
 @primitive
 def dag_dense(d, w, b, x, *, n_in, n_out, slope=dag.DEFAULT_SLOPE, jit=True):
-    """DAG forward (minidsn.models.dnm.dag_kernels equations) over every allowed entry; returns out [B, n_out]."""
+    """DAG forward (minidsn.models.dnm.dag_kernels equations) over every allowed entry; returns out [B, n_out].
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 197-238 (the DAG
+        forward as one engine primitive; VJP dag_kernels.dense_backward).
+    """
     out, cache = dag.dense_forward(d, w, b, x, n_in, n_out, slope=slope, jit=jit)
     _remember(out, cache)
     return out
@@ -68,6 +72,9 @@ def dag_sparse(d, w, b, x, *, n_in, n_out, indptr, indices, slope=dag.DEFAULT_SL
 
     The function is out = DAG(d restricted to the structure), so its gradient for d is zero off the structure.
     With the structure of the nonzero entries (dag.live_structure(d)) the value equals dag_dense's.
+
+    Source: seed 000 l. 123; Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l.
+        197-238 (the DAG forward on live entries only).
     """
     out, cache = dag.sparse_forward(d, w, b, x, n_in, n_out, indptr, indices, slope=slope, jit=jit)
     _remember(out, cache)
@@ -90,6 +97,9 @@ def dag_engine_reference(d, w, b, x, n_in: int, n_out: int, slope: float = dag.D
     Input sources contribute to every computational neuron through one matrix product; the computational neurons
     are then evaluated one at a time in index order, each from the stacked activations of the ones before it.
     Disallowed entries of d are masked out, as in the kernels.
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 197-238 (the same
+        forward in minidsn.numpy operations).
     """
     n_rows, n_src = d.shape
     n_comp = n_src - n_in

@@ -28,7 +28,11 @@ _TOY_T = np.array(
 
 
 def toy_batch(rng: np.random.Generator, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-    """(x [B, 5], t [B, 4]) of the toy set."""
+    """(x [B, 5], t [B, 4]) of the toy set.
+
+    Source: seed 000 l. 145-149; Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 3
+        l. 69-74 (x ~ N(0,1) [50, 5]; targets b+e, e-d, b+e+d, e-d-c).
+    """
     x = rng.normal(size=(batch_size, 5))
     return x, x @ _TOY_T.T
 
@@ -38,6 +42,9 @@ def toy_floor_mse() -> float:
 
     Even knowing t exactly, the best y >= 0 is max(t, 0), leaving the error E[min(t, 0)^2] = Var(t)/2 for t
     symmetric about 0 (note, "Text versus code" 3). Var(t) = (2, 2, 3, 3) gives 1.25.
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 471 (y_hat =
+        out^2 >= 0) with cell 3 l. 69-74 (targets symmetric about 0): the best reachable MSE, a minidsn derivation.
     """
     var = (_TOY_T**2).sum(axis=1)
     return float(np.mean(var / 2.0))
@@ -58,10 +65,14 @@ class MnistData:
 
     @staticmethod
     def to_float(images_u8: np.ndarray) -> np.ndarray:
+        """Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-mnist.ipynb cell 3 l. 6
+            (input_data.read_data_sets: images scaled to [0, 1]).
+        """
         return images_u8.astype(np.float64) / 255.0
 
     @staticmethod
     def one_hot(labels: np.ndarray) -> np.ndarray:
+        """Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-mnist.ipynb cell 3 l. 6 (one_hot=True)."""
         return np.eye(10)[labels]
 
 
@@ -69,7 +80,11 @@ _CACHE: dict = {}
 
 
 def load_mnist_split(data_dir) -> MnistData:
-    """MnistData for data_dir, loaded once per process."""
+    """MnistData for data_dir, loaded once per process.
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-mnist.ipynb cell 3 l. 6, l. 71 (55k training
+        images, batches of 50).
+    """
     key = str(data_dir)
     if key not in _CACHE:
         _CACHE[key] = MnistData(data_dir)

@@ -24,7 +24,11 @@ class DNMGuardError(RuntimeError):
 
 
 def check_exponent(beta: np.ndarray, n_in: int) -> str | None:
-    """Message if any non-input neuron has beta_i + 1 <= 0 (the exponent of the powered sine)."""
+    """Message if any non-input neuron has beta_i + 1 <= 0 (the exponent of the powered sine).
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 73 (beta + 1
+        unconstrained), l. 120-146 (base 0.501 + 0.5 sin >= 0.001); minidsn guard (the original has none).
+    """
     expo = np.asarray(beta)[n_in:] + 1.0
     bad = np.nonzero(~(expo > 0))[0]
     if bad.size == 0:
@@ -57,13 +61,19 @@ def _reachable_kernel(indptr, indices, n_in, n_src, n_rows):
 
 
 def reachable_outputs(indptr, indices, n_in: int, n_src: int) -> np.ndarray:
-    """Boolean per output neuron: is it reached from some input along live connections? (one forward sweep)"""
+    """Boolean per output neuron: is it reached from some input along live connections? (one forward sweep)
+
+    Source: seed 000 l. 88-90 (the network can sever every end-to-end path); minidsn guard.
+    """
     n_rows = indptr.shape[0] - 1
     return _reachable_kernel(indptr, indices, n_in, n_src, n_rows)
 
 
 def check_connected(reach: np.ndarray) -> str | None:
-    """Message if no output neuron is reachable from any input (the network is cut off from its outputs)."""
+    """Message if no output neuron is reachable from any input (the network is cut off from its outputs).
+
+    Source: seed 000 l. 88-90 (lobotomisation); minidsn guard.
+    """
     if reach.any():
         return None
     return (
@@ -73,6 +83,9 @@ def check_connected(reach: np.ndarray) -> str | None:
 
 
 def check_finite(named_values: dict) -> str | None:
-    """Message naming every non-finite scalar or array in `named_values`."""
+    """Message naming every non-finite scalar or array in `named_values`.
+
+    Source: none (a guard against NaN / inf; no formula)
+    """
     bad = [k for k, v in named_values.items() if not np.all(np.isfinite(np.asarray(v, dtype=np.float64)))]
     return None if not bad else "non-finite values in: " + ", ".join(bad)

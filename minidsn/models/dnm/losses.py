@@ -38,7 +38,12 @@ SPARSITY_SURROGATES = ("count", "mean_abs", "smooth_count")
 
 
 def flow_terms(d, n_in: int, n_out: int, ops=NUMPY_OPS):
-    """(F_in, F_out) of the module docstring. d: [N-n_in, N-n_out] closeness values."""
+    """(F_in, F_out) of the module docstring. d: [N-n_in, N-n_out] closeness values.
+
+    Source: seed 000 l. 94-100 (flow conservation between the chunks); Miej/Dynamic_Neural_Manifold@873268a
+        dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 483-492 (F_in: computational rows, input columns of |d|),
+        l. 496-505 (F_out: output rows, computational columns).
+    """
     n_rows, n_src = d.shape
     n_comp = n_src - n_in
     f_in = ops.abs(d[:n_comp, :n_in]).sum()
@@ -47,7 +52,11 @@ def flow_terms(d, n_in: int, n_out: int, ops=NUMPY_OPS):
 
 
 def flow_loss(d, n_in: int, n_out: int, ops=NUMPY_OPS):
-    """L_flow = (F_in - F_out)^2 (note, "Losses"; the notebook's reduce_mean of a scalar is the scalar)."""
+    """L_flow = (F_in - F_out)^2 (note, "Losses"; the notebook's reduce_mean of a scalar is the scalar).
+
+    Source: seed 000 l. 94-100; Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0
+        l. 508 (reduce_mean of (F_in - F_out)^2).
+    """
     f_in, f_out = flow_terms(d, n_in, n_out, ops)
     return (f_in - f_out) ** 2
 
@@ -58,6 +67,8 @@ def neuron_imbalance(d: np.ndarray, n_in: int, n_out: int) -> np.ndarray:
     incoming_i = sum_{j<i} |d[i,j]| (inputs and computational sources); outgoing_i = sum over consumers k > i
     (computational and output rows) of |d[k,i]|. The seed argues the computational-to-computational terms cancel
     in the sum over i, leaving F_in - F_out. NumPy only (a diagnostic, not differentiated).
+
+    Source: seed 000 l. 94-96 (the neuron-level flow conservation the text starts from); minidsn diagnostic.
     """
     n_rows, n_src = d.shape
     n_comp = n_src - n_in
@@ -72,7 +83,11 @@ def neuron_imbalance(d: np.ndarray, n_in: int, n_out: int) -> np.ndarray:
 
 
 def pct_live(d, mask: np.ndarray, K: int) -> float:
-    """pct = #{allowed d != 0} / K, a plain float (note, "Losses"; the notebook's tf.where count)."""
+    """pct = #{allowed d != 0} / K, a plain float (note, "Losses"; the notebook's tf.where count).
+
+    Source: seed 000 l. 102-106; Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0
+        l. 516-525 (count of |d| > 0 over max_knex).
+    """
     d = np.asarray(d)
     return float(np.count_nonzero((d != 0) & mask)) / K
 
@@ -85,6 +100,10 @@ def sparsity_value(kind: str, d, v, c, mask: np.ndarray, K: int, tau: float = 0.
     code", 4). smooth_count is the default for the text variant because it measures the same thing as pct (a
     fraction of live connections, each counted once whatever its strength) and moves both the closeness
     parameters and the cutoff; mean_abs instead penalises strength, which the flow term already couples to.
+
+    Source: seed 000 l. 102-110 (sparsity as the speed lever); Miej/Dynamic_Neural_Manifold@873268a
+        dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 516-525 (count: no gradient), l. 560 (c_sp pct^2); minidsn
+        choice: differentiable stand-ins mean_abs, smooth_count.
     """
     if kind == "count":
         return pct_live(ops.stop_gradient(d), mask, K)
@@ -98,10 +117,18 @@ def sparsity_value(kind: str, d, v, c, mask: np.ndarray, K: int, tau: float = 0.
 
 
 def mse(y_hat, target):
-    """mean((target - y_hat)^2) over batch and outputs (toy notebook's loss_metric)."""
+    """mean((target - y_hat)^2) over batch and outputs (toy notebook's loss_metric).
+
+    Source: seed 000 l. 108; Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l.
+        533-538 (mean (target - y_hat)^2).
+    """
     return ((target - y_hat) ** 2).mean()
 
 
 def softmax_cross_entropy(logits, labels_onehot, log_softmax):
-    """mean over the batch of -sum_k t_k log softmax(logits)_k (MNIST notebook: softmax CE with logits = y_hat)."""
+    """mean over the batch of -sum_k t_k log softmax(logits)_k (MNIST notebook: softmax CE with logits = y_hat).
+
+    Source: seed 000 l. 108; Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-mnist.ipynb cell 0 l.
+        533-538 (softmax_cross_entropy_with_logits, logits = y_hat).
+    """
     return -(labels_onehot * log_softmax(logits)).sum() / logits.shape[0]

@@ -51,7 +51,13 @@ DATASET_DEFAULTS = {"toy": ("mse", "toy"), "mnist": ("softmax_ce", "mnist")}
 
 
 def resolve(cfg: dict) -> dict:
-    """cfg with every None filled from the variant / dataset, and sizes checked against the dataset."""
+    """cfg with every None filled from the variant / dataset, and sizes checked against the dataset.
+
+    Source: seed 000 l. 151-173, l. 199-221 (sizes and coefficients of the two runs);
+        Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 554-557, l. 569;
+        Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-mnist.ipynb cell 0 l. 554-557, l. 569
+        (coefficients, learning rates).
+    """
     out = dict(cfg)
     for key, val in VARIANTS[cfg["variant"]].items():
         if out[key] is None:
@@ -159,6 +165,7 @@ class DNMModel(Model):
 
     # -- Model interface ----------------------------------------------------------------------------------------
     def init(self, cfg, rng, data_dir):
+        """Source: none (run-harness adapter; parameters from closeness.init_params)"""
         rc = resolve(cfg)
         layout = self._layout(rc)
         params = init_params(rng, layout.n_neurons, layout.n_in, layout.n_out, rc["init"], rc["kappa_init"])
@@ -170,6 +177,10 @@ class DNMModel(Model):
         return state
 
     def step(self, state, cfg, rng, step):
+        """Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 3 l. 68-92 (one
+            Adam step on a fresh batch, as the training loop); Miej/Dynamic_Neural_Manifold@873268a
+            dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 569-579 (Adam, lr 0.001).
+        """
         rc = resolve(cfg)
         layout, spec = self._layout(rc), self._spec(rc)
         params = state["params"]
@@ -213,6 +224,9 @@ class DNMModel(Model):
         return new_state, metrics
 
     def evaluate(self, state, cfg, rng, data_dir):
+        """Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-mnist.ipynb cell 3 l. 113-127 (the
+            original's accuracy on one test batch of 50; minidsn evaluates the full test set).
+        """
         rc = resolve(cfg)
         layout, spec = self._layout(rc), self._spec(rc)
         params = state["params"]
@@ -239,6 +253,7 @@ class DNMModel(Model):
         return out
 
     def oracle_case(self, cfg, rng, data_dir):
+        """Source: none (oracle export; formulas in net.py, closeness.py, losses.py)"""
         rc = resolve(cfg)
         layout, spec = self._layout(rc), self._spec(rc)
         state = self.init(cfg, rng, data_dir)

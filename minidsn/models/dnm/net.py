@@ -53,6 +53,9 @@ class Layout:
 
     @property
     def n_src(self) -> int:
+        """Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 285 (sources
+            are neurons 0 .. N - n_out - 1).
+        """
         return self.n_neurons - self.n_out
 
 
@@ -85,7 +88,11 @@ class LossSpec:
 def closeness_of(params, layout: Layout, ops=NUMPY_OPS, impl: str = "engine", need_v: bool = True):
     """(d, v, c) for these parameters: dnm_closeness.closeness ("engine", the reference) or the fused kernel
     minidsn.models.dnm.closeness_kernel ("kernel"; same equations, one compiled pass each way). need_v=False lets the
-    kernel leave v at 0 on provably dead entries (d is unchanged): for callers that never read v."""
+    kernel leave v at 0 on provably dead entries (d is unchanged): for callers that never read v.
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 72-183 (through
+        closeness.closeness or its compiled kernel).
+    """
     if impl == "engine":
         return closeness(params, layout.P, layout.mask, layout.n_in, layout.period, ops)
     from minidsn.models.dnm.closeness_kernel import closeness_fused
@@ -121,6 +128,10 @@ def network_loss(params, x, target, layout: Layout, spec: LossSpec):
 
     Returns (L, aux) with aux = {"objective", "flow", "F_in", "F_out", "pct", "sparsity", "cutoff"} as floats and
     "structure": the CSR (indptr, indices) of the live entries (for the guards and the sparse kernel).
+
+    Source: seed 000 l. 110 (objective + flow + sparsity, weighted); Miej/Dynamic_Neural_Manifold@873268a
+        dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 471 (y_hat = out^2), l. 555-560 (L = c_obj L_obj + c_flow
+        L_flow + c_sp pct^2).
     """
     from minidsn.engine import stop_gradient
 
@@ -150,7 +161,11 @@ def network_loss(params, x, target, layout: Layout, spec: LossSpec):
 
 
 def predict(params, x, layout: Layout, spec: LossSpec, chunk: int = 2000) -> np.ndarray:
-    """y_hat for inputs x [B, n_in] with plain arrays (no gradient), in chunks of `chunk` rows."""
+    """y_hat for inputs x [B, n_in] with plain arrays (no gradient), in chunks of `chunk` rows.
+
+    Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 466-473
+        (inference: squared outputs in the faithful variant).
+    """
     d, _, _ = closeness_of(params, layout, NUMPY_OPS)
     n = layout.n_src
     w = np.ascontiguousarray(params["w"][:n])
