@@ -47,7 +47,10 @@ GUARDS = ("series", "code")
 
 
 def get_xp(xp=None):
-    """The array namespace to compute with: ``xp`` if given, else minidsn.numpy when available, else numpy."""
+    """The array namespace to compute with: ``xp`` if given, else minidsn.numpy when available, else numpy.
+
+    Source: none (chooses the array namespace; no formula)
+    """
     if xp is not None:
         return xp
     try:
@@ -67,6 +70,11 @@ def isotropic_tanh_scale(h, o=0.0, *, eps=DEFAULT_EPS, guard="series", xp=None):
 
     Equation: note isotropic.md "Isotropic activation" (f(h) = (tanh(r)/r) h); guard variants in the module doc.
     ``o`` is the intrinsic length (scalar, may be traced).  The activation is ``s * h``.
+
+    Source: seed 003 abstract (isotropic activations, intrinsic length); GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhIntrinsicLength.forward (r = sqrt(|o + sum x^2|); inside r <=
+        eps the constant tanh(sqrt|o|)/sqrt|o| if |o| > 0.01 else 1: guard 'code'); minidsn choice: guard 'series'
+        (Taylor series of tanh(r)/r inside the ball).
     """
     if guard not in GUARDS:
         raise ValueError(f"guard must be one of {GUARDS}, got {guard!r}")
@@ -97,6 +105,10 @@ def isotropic_scale_from_norm(h, sigma, slope_at_zero, o=0.0, *, eps=DEFAULT_EPS
     function of the norm written with ``xp`` operations (sigma(0) = 0 is needed for continuity at h = 0);
     ``slope_at_zero`` = sigma'(0) is the limit of sigma(r)/r as r -> 0, used inside the guard ball r <= eps
     (first-order: the error there is O(eps^2) relative when sigma''(0) = 0, O(eps) otherwise).
+
+    Source: seed 003 abstract ("a nested functional class" of isotropic primitives);
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhIntrinsicLength.combined (the sigma(|x|) x/|x| form).
     """
     if not callable(sigma):
         raise TypeError("sigma must be a callable of the norm r")
@@ -108,15 +120,26 @@ def isotropic_scale_from_norm(h, sigma, slope_at_zero, o=0.0, *, eps=DEFAULT_EPS
 
 
 def isotropic_tanh(h, o=0.0, *, eps=DEFAULT_EPS, guard="series", xp=None):
-    """f(h) = (tanh(r)/r) h, r = sqrt(|o + |h|^2|) (note isotropic.md, "Isotropic activation")."""
+    """f(h) = (tanh(r)/r) h, r = sqrt(|o + |h|^2|) (note isotropic.md, "Isotropic activation").
+
+    Source: seed 003 abstract; GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhIntrinsicLength.combined (f(x) = tanh(r) x / r).
+    """
     return isotropic_tanh_scale(h, o, eps=eps, guard=guard, xp=xp) * h
 
 
 def isotropic_from_norm(h, sigma, slope_at_zero, o=0.0, *, eps=DEFAULT_EPS, xp=None):
-    """f(h) = sigma(|h|) h/|h| with the intrinsic-length norm (generic isotropic form)."""
+    """f(h) = sigma(|h|) h/|h| with the intrinsic-length norm (generic isotropic form).
+
+    Source: seed 003 abstract; GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhIntrinsicLength.combined (the generic sigma(|x|) x/|x| form).
+    """
     return isotropic_scale_from_norm(h, sigma, slope_at_zero, o, eps=eps, xp=xp) * h
 
 
 def elementwise_tanh(h, xp=None):
-    """The anisotropic control: f(h)_i = tanh(h_i) (seed, v1 Fig. 5 "anisotropic tanh control network")."""
+    """The anisotropic control: f(h)_i = tanh(h_i) (seed, v1 Fig. 5 "anisotropic tanh control network").
+
+    Source: seed 003 Fig. 5 (the anisotropic tanh control network).
+    """
     return get_xp(xp).tanh(h)

@@ -25,6 +25,7 @@ __all__ = ["invariance_table", "sparsify_figures", "logits"]
 
 
 def logits(net, cfg, x, batch=2000):
+    """Source: none (batched evaluation of net.forward; no formula)"""
     return np.concatenate([forward(net["params"], net["buffers"], x[i:i + batch], cfg, xp=np)
                            for i in range(0, len(x), batch)])
 
@@ -35,7 +36,17 @@ def _sum_sv(W):
 
 def invariance_table(net, cfg, x, y, layer, counts, rng, x_ref_size=480):
     """Figures keyed "inv/<what>" (see module doc).  ``layer`` is fully diagonalised when 1 <= layer <= H-1,
-    else left-partially.  Removal uses x[:x_ref_size] as the expectation-mode reference batch."""
+    else left-partially.  Removal uses x[:x_ref_size] as the expectation-mode reference batch.
+
+    Source: seed 003 abstract (neurogenesis invariant, neurodegeneration approximate);
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.full_diagonalise,
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurogenerate,
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurodegenerate (the operations tabulated; cf. the
+        author's 'Experiment 1 - Neuroadaptive Invariance' notebook).
+    """
     H = hidden_count(net)
     if not 0 <= layer <= H - 1:
         raise ValueError(f"invariance_layer must be a hidden layer in [0, {H - 1}], got {layer}")
@@ -66,7 +77,13 @@ def invariance_table(net, cfg, x, y, layer, counts, rng, x_ref_size=480):
 
 
 def sparsify_figures(net, cfg, x, y, threshold=1e-4):
-    """Figures keyed "sparse/<what>" (see module doc)."""
+    """Figures keyed "sparse/<what>" (see module doc).
+
+    Source: seed 003 abstract (50% sparsity by alternating diagonalisation);
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.full_diagonalise (cf. the author's 'Experiment 5 -
+        Sparsification' notebook: odd layers, |p| > 1e-4).
+    """
     z0 = logits(net, cfg, x)
     nz0, total = count_parameters(net, threshold)
     new, _, info = alternating_diagonalisation(net, cfg)

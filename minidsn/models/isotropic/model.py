@@ -48,7 +48,11 @@ def _widths(v):
 
 def scheduled_width(epoch, start, target, pretrain_epochs, schedule_epochs):
     """Width after ``epoch`` completed epochs: start during pretraining, then linear to target over
-    schedule_epochs (v1 Fig. 3/4: 24 pretraining epochs, 48 epochs of adaptation), rounded to the nearest int."""
+    schedule_epochs (v1 Fig. 3/4: 24 pretraining epochs, 48 epochs of adaptation), rounded to the nearest int.
+
+    Source: seed 003 Fig. 3, Fig. 4 (24 pretraining epochs, then 48 epochs while the width changes); minidsn choice:
+        linear schedule rounded to the nearest int.
+    """
     if target <= 0 or epoch <= pretrain_epochs:
         return start
     frac = min(1.0, (epoch - pretrain_epochs) / max(1, schedule_epochs))
@@ -104,13 +108,20 @@ class IsotropicModel(Model):
                             synthetic_dim=cfg["synthetic_dim"], synthetic_classes=cfg["synthetic_classes"])
 
     def steps_per_epoch(self, cfg):
-        """ceil(n_train / batch_size): the last, shorter batch closes the epoch."""
+        """ceil(n_train / batch_size): the last, shorter batch closes the epoch.
+
+        Source: none (run-harness adapter; no formula)
+        """
         n = {"mnist": 60000, "fashion-mnist": 60000, "cifar10": 50000, "synthetic": 2000}[cfg["dataset"]]
         if cfg["train_limit"]:
             n = cfg["train_limit"] if cfg["dataset"] == "synthetic" else min(n, cfg["train_limit"])
         return math.ceil(n / cfg["batch_size"])
 
     def init(self, cfg, rng, data_dir):
+        """Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+            Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.simple_initialiser (orthogonal W, b = 0, psi = 0) via
+            net.init_network
+        """
         ncfg = self.net_cfg(cfg)
         if cfg["activation"] == "elementwise" and cfg["auto_adapt"]:
             raise ValueError("auto_adapt needs isotropic activations (singular-value based)")
@@ -121,6 +132,10 @@ class IsotropicModel(Model):
                 "perm": rng.permutation(len(xtr)), "data_dir": "" if data_dir is None else str(data_dir)}
 
     def step(self, state, cfg, rng, step):
+        """Source: seed 003 Fig. 3 (width changes at epoch boundaries); GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+            Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.forward and AdamW (the author's experiments: lr 1e-3,
+            weight decay 1e-3, batch 48).
+        """
         inputs, nxt = self.next_inputs(state, cfg, rng)
         ncfg = self.net_cfg(cfg)
         tstate, loss, _ = update_step(cfg, ncfg, training_state(state), inputs["x"], inputs["labels"])
@@ -175,6 +190,7 @@ class IsotropicModel(Model):
         return trajectory_step(cfg, state_before, inputs, draws)
 
     def evaluate(self, state, cfg, rng, data_dir):
+        """Source: none (reporting: test accuracy and the experiment tables of experiments.py)"""
         ncfg = self.net_cfg(cfg)
         xtr, ytr, xte, yte = self._data(cfg, data_dir if data_dir is not None else (state["data_dir"] or None))
         net = state["net"]
@@ -194,7 +210,10 @@ class IsotropicModel(Model):
 
         Sub-case <name> has params/<name>/..., its non-trained buffers (constant psi) in inputs/<name>/buffers/...,
         outputs/<name> (logits) and losses/<name>; losses/total is the sum of the sub-case losses, so grads/<name>/...
-        (the gradient of total) is each sub-case's own gradient: the sub-cases share no parameters."""
+        (the gradient of total) is each sub-case's own gradient: the sub-cases share no parameters.
+
+        Source: none (oracle export; formulas in net.py and ops.py)
+        """
         from minidsn import numpy as mnp
         from minidsn.engine import value_and_grad
 
@@ -230,6 +249,7 @@ class IsotropicModel(Model):
         return case
 
     def plot(self, state, metrics, out_dir):
+        """Source: none (figures of a run; no formula)"""
         try:
             import matplotlib
 

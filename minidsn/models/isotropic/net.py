@@ -55,7 +55,12 @@ ACTIVATIONS = ("isotropic", "elementwise")
 
 
 def net_config(**kw) -> dict:
-    """A complete, checked network config dict (defaults: the v2 experiments' trainable o, trainable+decay psi)."""
+    """A complete, checked network config dict (defaults: the v2 experiments' trainable o, trainable+decay psi).
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0 Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.__init__
+        (intrinsic_length_approach None / Constant / Trainable; linear_correction_approach None / Constant / Trainable
+        / Trainable+Decay / Expectation; init o 1e-6, eps 1e-3).
+    """
     cfg = {
         "activation": "isotropic",
         "o_mode": "trainable",
@@ -75,7 +80,10 @@ def net_config(**kw) -> dict:
 
 
 def check_config(cfg: dict) -> None:
-    """Raise ValueError naming the bad key for an impossible network config."""
+    """Raise ValueError naming the bad key for an impossible network config.
+
+    Source: none (configuration checks; no formula)
+    """
     for key, allowed in (("activation", ACTIVATIONS), ("o_mode", O_MODES), ("psi_mode", PSI_MODES),
                          ("guard", GUARDS)):
         if cfg.get(key) not in allowed:
@@ -94,7 +102,12 @@ def check_config(cfg: dict) -> None:
 
 def orthogonal(rng: np.random.Generator, rows: int, cols: int, gain: float = 1.0) -> np.ndarray:
     """A (rows, cols) matrix with orthonormal rows or columns (QR of a Gaussian, sign-fixed: the Haar measure),
-    like torch.nn.init.orthogonal_ used by the author's simple_initialiser(weight_init="orthogonal")."""
+    like torch.nn.init.orthogonal_ used by the author's simple_initialiser(weight_init="orthogonal").
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.simple_initialiser (weight_init='orthogonal':
+        torch.nn.init.orthogonal_).
+    """
     flat = rng.standard_normal((max(rows, cols), min(rows, cols)))
     q, r = np.linalg.qr(flat)
     q = q * np.sign(np.diag(r))  # makes the distribution uniform (Haar)
@@ -104,7 +117,14 @@ def orthogonal(rng: np.random.Generator, rows: int, cols: int, gain: float = 1.0
 
 
 def init_network(sizes, cfg: dict, rng: np.random.Generator) -> dict:
-    """Orthogonal W, b = 0, psi = 0, o = o_init (note isotropic.md "Network": Init)."""
+    """Orthogonal W, b = 0, psi = 0, o = o_init (note isotropic.md "Network": Init).
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.simple_initialiser (orthogonal W, b = 0, psi = 0);
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhIntrinsicLength.__init__ (o = init_intrinsic_length, stored
+        as log o when trainable and positive).
+    """
     check_config(cfg)
     sizes = [int(n) for n in sizes]
     if len(sizes) < 2 or any(n <= 0 for n in sizes):
@@ -133,16 +153,23 @@ def init_network(sizes, cfg: dict, rng: np.random.Generator) -> dict:
 
 
 def sizes_of(net: dict) -> list[int]:
+    """Source: none (shape bookkeeping; no formula)"""
     W = net["params"]["W"]
     return [int(W[0].shape[1])] + [int(w.shape[0]) for w in W]
 
 
 def hidden_count(net: dict) -> int:
+    """Source: none (shape bookkeeping; no formula)"""
     return len(net["params"]["W"]) - 1
 
 
 def intrinsic_lengths(params: dict, buffers: dict, cfg: dict, xp=None):
-    """[o_0, ..., o_{H-1}] (traced when trainable).  Empty for the elementwise control."""
+    """[o_0, ..., o_{H-1}] (traced when trainable).  Empty for the elementwise control.
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhIntrinsicLength.o (o = exp(theta) trainable-positive, theta
+        trainable-real, or a constant buffer).
+    """
     if cfg["activation"] != "isotropic":
         return []
     xp = get_xp(xp)
@@ -154,7 +181,11 @@ def intrinsic_lengths(params: dict, buffers: dict, cfg: dict, xp=None):
 
 
 def psi_location(cfg: dict):
-    """Where psi lives: ("params", "psi"), ("buffers", "psi") or None (no psi in this mode)."""
+    """Where psi lives: ("params", "psi"), ("buffers", "psi") or None (no psi in this mode).
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0 Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.__init__
+        (psi trained, or a constant buffer in 'Constant' mode).
+    """
     if cfg["activation"] != "isotropic":
         return None
     if cfg["psi_mode"] in ("trainable", "trainable_decay"):
@@ -165,7 +196,12 @@ def psi_location(cfg: dict):
 
 
 def forward_with_scales(params: dict, buffers: dict, x, cfg: dict, xp=None):
-    """(y, [s_0, ..., s_{H-1}]): logits and the per-sample scales s_k, shape (B, 1).  Equations: module doc."""
+    """(y, [s_0, ..., s_{H-1}]): logits and the per-sample scales s_k, shape (B, 1).  Equations: module doc.
+
+    Source: seed 003 abstract; GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.forward (h_0 = W_0 x + b_0; h_k = W_k a_{k-1} + b_k +
+        psi_{k-1} s_{k-1}; output without activation, + psi s in the psi modes).
+    """
     xp = get_xp(xp)
     W, b = params["W"], params["b"]
     n_hidden = len(W) - 1
@@ -192,12 +228,19 @@ def forward_with_scales(params: dict, buffers: dict, x, cfg: dict, xp=None):
 
 
 def forward(params: dict, buffers: dict, x, cfg: dict, xp=None):
-    """Logits y (B, d_out) of the isotropic MLP (or the elementwise control)."""
+    """Logits y (B, d_out) of the isotropic MLP (or the elementwise control).
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0 Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.forward
+        (logits).
+    """
     return forward_with_scales(params, buffers, x, cfg, xp)[0]
 
 
 def cross_entropy(logits, labels, xp=None):
-    """Mean softmax cross-entropy, -mean_i log softmax(y_i)[label_i], max-shifted for stability."""
+    """Mean softmax cross-entropy, -mean_i log softmax(y_i)[label_i], max-shifted for stability.
+
+    Source: none (softmax cross-entropy of the logits, the loss of the author's experiments; no model formula)
+    """
     xp = get_xp(xp)
     labels = np.asarray(labels)
     z_max = np.max(_raw(logits), axis=1, keepdims=True)  # a constant shift: no gradient needed (cancels exactly)
@@ -221,7 +264,12 @@ def _raw(x):
 
 def loss_fn(params: dict, buffers: dict, x, labels, cfg: dict, xp=None):
     """Cross-entropy + psi_decay * sum_k |psi_k|^2 in psi_mode "trainable_decay" (note "Network"; author's
-    VariableTrainingModules: error + lambda_psi * sum psi^2)."""
+    VariableTrainingModules: error + lambda_psi * sum psi^2).
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0 Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.__init__
+        ('Trainable+Decay': psi regularised to decay to zero; minidsn weight 0.1 sum |psi|^2 as the author's
+        experiments).
+    """
     xp = get_xp(xp)
     loss = cross_entropy(forward(params, buffers, x, cfg, xp), labels, xp)
     if cfg["activation"] == "isotropic" and cfg["psi_mode"] == "trainable_decay" and cfg["psi_decay"] > 0:
@@ -231,7 +279,10 @@ def loss_fn(params: dict, buffers: dict, x, labels, cfg: dict, xp=None):
 
 
 def accuracy(params, buffers, x, labels, cfg, batch=2000) -> float:
-    """Fraction of argmax(logits) == label, evaluated with plain numpy in batches."""
+    """Fraction of argmax(logits) == label, evaluated with plain numpy in batches.
+
+    Source: none (reporting; no formula)
+    """
     hits = 0
     for i in range(0, x.shape[0], batch):
         y = forward(params, buffers, x[i:i + batch], cfg, xp=np)
@@ -240,7 +291,10 @@ def accuracy(params, buffers, x, labels, cfg, batch=2000) -> float:
 
 
 def check_network(net: dict, cfg: dict) -> None:
-    """Raise ValueError naming the problem if shapes are inconsistent or any value is not finite."""
+    """Raise ValueError naming the problem if shapes are inconsistent or any value is not finite.
+
+    Source: none (shape and finiteness checks; no formula)
+    """
     p, bufs = net["params"], net["buffers"]
     W, b = p["W"], p["b"]
     if len(W) != len(b) or len(W) < 1:

@@ -56,6 +56,10 @@ def svd_layer(W: np.ndarray):
     cases need): each column i of R is multiplied by the sign of its entry of largest magnitude (the first such entry
     on a tie; +1 if the column is 0), and row i of Q^T by the same sign for i < min(m, n), so R L Q^T is unchanged.
     The remaining columns of R (m > n) or rows of Q^T (n > m) span a null space whose basis no convention fixes.
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.singular_value_decompose (R, S, QT = svd(W,
+        full_matrices=True); L = diag(S) padded).
     """
     if not np.all(np.isfinite(W)):
         raise ValueError("svd_layer: weight matrix contains NaN or inf")
@@ -71,7 +75,11 @@ def svd_layer(W: np.ndarray):
 
 def neuron_singular_values(W: np.ndarray) -> np.ndarray:
     """One value per output neuron of W (m values): the singular values, descending, padded with zeros when the
-    layer has more neurons than inputs (those neurons are exact scaffold neurons after left diagonalisation)."""
+    layer has more neurons than inputs (those neurons are exact scaffold neurons after left diagonalisation).
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.get_singular_values.
+    """
     S = np.linalg.svd(W, compute_uv=False)
     return np.concatenate([S, np.zeros(W.shape[0] - S.size)])
 
@@ -100,7 +108,12 @@ def _left_diag_edits(ed: Editor, cfg, k, events=None):
 
 
 def left_partial_diagonalise(net, cfg, k, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
-    """Left-partial diagonalisation of hidden layer k (0 <= k <= H-1); info holds R, L, QT."""
+    """Left-partial diagonalisation of hidden layer k (0 <= k <= H-1); info holds R, L, QT.
+
+    Source: seed 003 Fig. 2; GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.left_partial_diagonalise (W_k <- L Q^T, b_k <- R^T b_k,
+        psi_{k-1} <- R^T psi_{k-1}, W_{k+1} <- W_{k+1} R; Adam moments m <- R^T m, v <- (R^T)^2 v).
+    """
     _require_isotropic(cfg, "left_partial_diagonalise")
     _check_layer(net, k, 0, hidden_count(net) - 1, "left_partial_diagonalise")
     ed = Editor(net, opt_state, second_moment_slots)
@@ -114,6 +127,10 @@ def full_diagonalise(net, cfg, k, opt_state=None, second_moment_slots=SECOND_MOM
     W_k <- L; b_k, psi_{k-1} <- R^T (.); W_{k-1} <- Q^T W_{k-1}; b_{k-1} <- Q^T b_{k-1};
     psi_{k-2} <- Q^T psi_{k-2}; W_{k+1} <- W_{k+1} R.
     Neuron i of layer k then connects one-to-one to neuron i of layer k-1 with strength sigma_i.
+
+    Source: seed 003 Fig. 1; GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.full_diagonalise (W_k <- L; W_{k-1} <- Q^T W_{k-1},
+        b_{k-1}, psi_{k-2} likewise; W_{k+1} <- W_{k+1} R; moments likewise).
     """
     _require_isotropic(cfg, "full_diagonalise")
     _check_layer(net, k, 1, hidden_count(net) - 1, "full_diagonalise")
@@ -140,6 +157,10 @@ def neurogenesis(net, cfg, k, n=1, rng=None, opt_state=None, *, diagonalise=True
     W_{k+1} <- [W_{k+1} R, c], c = out_scale * N(0, 1) (a nonzero outgoing column, else every gradient into the new
     neuron is zero); new optimiser moments 0.  With ``diagonalise=False`` the rotation is skipped (zero incoming row
     and zero bias, also exact; the only form legal for the elementwise-tanh control, since tanh(0) = 0).
+
+    Source: seed 003 abstract (analytically invariant neurogenesis); GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurogenerate (W_k <- [L; 0] Q^T, b_k <- [R^T b_k; 0],
+        psi <- [R^T psi; 0], W_{k+1} <- [W_{k+1} R, 0.01 N(0,1)]; new moments 0).
     """
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ValueError(f"neurogenesis: n must be an int >= 1, got {n!r}")
@@ -191,6 +212,10 @@ def neurodegeneration(net, cfg, k, n=1, opt_state=None, *, x_ref=None, second_mo
     Exact when sigma_min = 0 and the removed direction's psi_{k-1} component is 0; otherwise the error is
     O(sigma_min |a_{k-1}|).  Moments of o / psi / b_{k+1} are left as they are (as in the author's code).
     info: "sigma" (removed singular values), "b_star", "W_star".
+
+    Source: seed 003 abstract (neurodegeneration well approximated); GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurodegenerate (b* = (R^T b)_last, W* = (W_{k+1} R)[:,
+        last]; o += b*^2; psi_k += W* b*; expectation: b_{k+1} += mean(s_k) W* b*).
     """
     _require_isotropic(cfg, "neurodegeneration")
     if not isinstance(n, (int, np.integer)) or n < 1:
@@ -238,7 +263,11 @@ def neurodegeneration(net, cfg, k, n=1, opt_state=None, *, x_ref=None, second_mo
 def prune_elementwise(net, cfg, k, n=1, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS, events=None):
     """Shrink layer k of the elementwise-tanh control (no basis freedom, so no exact form exists): remove, one at a
     time, the neuron with the smallest |incoming row| * |outgoing column| (our choice of magnitude pruning; the
-    seed does not say how its anisotropic control changed width)."""
+    seed does not say how its anisotropic control changed width).
+
+    Source: seed 003 Fig. 4, Fig. 5 (the anisotropic control changes width too); minidsn choice: magnitude pruning
+        (the seed does not say how).
+    """
     _check_layer(net, k, 0, hidden_count(net) - 1, "prune_elementwise")
     width = net["params"]["W"][k].shape[0]
     if not isinstance(n, (int, np.integer)) or not 1 <= n < width:
@@ -260,7 +289,12 @@ def prune_elementwise(net, cfg, k, n=1, opt_state=None, second_moment_slots=SECO
 def alternating_diagonalisation(net, cfg, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
     """Fully diagonalise every odd hidden layer k = 1, 3, 5, ... <= H-1 (note "Diagonalisation": 50% sparsity;
     author's Exp 5 valid_odd_full_diagonal_layers).  Layers two apart do not interfere: full diagonalisation of k
-    changes W_{k-1} on the left and W_{k+1} on the right only.  info: "layers"."""
+    changes W_{k-1} on the left and W_{k+1} on the right only.  info: "layers".
+
+    Source: seed 003 abstract (asymptotic 50% sparsity); GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.full_diagonalise on every odd hidden layer (cf. the
+        author's 'Experiment 5 - Sparsification' notebook).
+    """
     layers = list(range(1, hidden_count(net), 2))
     for k in layers:
         net, opt_state, _ = full_diagonalise(net, cfg, k, opt_state, second_moment_slots)
@@ -269,7 +303,11 @@ def alternating_diagonalisation(net, cfg, opt_state=None, second_moment_slots=SE
 
 def count_parameters(net, threshold=1e-4):
     """(count of trained parameters and psi buffers with |p| > threshold, total slots).  The author's Exp 5
-    count_nonzero_parameters: sum over model.parameters() of (|p| > 1e-4)."""
+    count_nonzero_parameters: sum over model.parameters() of (|p| > 1e-4).
+
+    Source: seed 003 abstract (sparsity factor); minidsn count of |p| > 1e-4 (the threshold of the author's
+        'Experiment 5 - Sparsification' notebook).
+    """
     nonzero = total = 0
     trees = [net["params"]] + ([{"psi": net["buffers"]["psi"]}] if "psi" in net["buffers"] else [])
     for tree in trees:
@@ -283,7 +321,14 @@ def count_parameters(net, threshold=1e-4):
 def resize_hidden(net, cfg, k, target, rng, opt_state=None, *, x_ref=None, second_moment_slots=SECOND_MOMENT_SLOTS,
                   events=None):
     """Bring hidden layer k to ``target`` neurons: neurogenesis if it is narrower, neurodegeneration (isotropic) or
-    magnitude pruning (elementwise control) if it is wider.  info: "added", "removed"."""
+    magnitude pruning (elementwise control) if it is wider.  info: "added", "removed".
+
+    Source: seed 003 Fig. 3, Fig. 4 (neurogenesis to grow, neurodegeneration to shrink);
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurogenerate,
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurodegenerate.
+    """
     width = net["params"]["W"][k].shape[0]
     if not isinstance(target, (int, np.integer)) or target < 1:
         raise ValueError(f"resize_hidden: target width must be an int >= 1, got {target!r}")
@@ -308,7 +353,12 @@ def auto_neuroadapt(net, cfg, tau, K, rng, opt_state=None, *, x_ref=None, second
     """Automatic neuro-adaptation (note "Automatic neuro-adaptation"; author's auto_neuroadapation), from the
     deepest hidden layer down: count the neurons with singular value <= tau (scaffold neurons; neurons beyond the
     layer's input width count as value 0); add K - count neurons if fewer than K, else remove count - K, smallest
-    first.  info: "changes" = [(layer, +added or -removed), ...].  The experiments used tau = 0.95, K = 5."""
+    first.  info: "changes" = [(layer, +added or -removed), ...].  The experiments used tau = 0.95, K = 5.
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.auto_neuroadapation (count singular values <= threshold;
+        add or remove to keep the scaffold count).
+    """
     _require_isotropic(cfg, "auto_neuroadapt")
     if not tau > 0:
         raise ValueError(f"auto_neuroadapt: tau must be > 0, got {tau!r}")

@@ -21,7 +21,10 @@ _NAME = re.compile(r"iso-width-(iso|tanh)-(\d+)to(\d+)$")
 
 
 def load_curves(root) -> dict:
-    """{(start, target): {kind: {epoch: test accuracy}}} for every completed width run below ``root``."""
+    """{(start, target): {kind: {epoch: test accuracy}}} for every completed width run below ``root``.
+
+    Source: none (reads run folders)
+    """
     out: dict = {}
     for d in sorted(Path(root).iterdir()):
         m = _NAME.match(d.name)
@@ -37,6 +40,7 @@ def load_curves(root) -> dict:
 
 
 def main(argv=None) -> int:
+    """Source: seed 003 Fig. 3, Fig. 4, Fig. 5 (accuracy curves through width changes against the tanh control)"""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("root", help="folder holding the iso-width-* run folders")
     ap.add_argument("--out", default=None, help="PNG path (default <root>/iso-width-curves.png)")

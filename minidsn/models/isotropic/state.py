@@ -33,11 +33,15 @@ SECOND_MOMENT_SLOTS = frozenset()
 
 
 def copy_net(net: dict) -> dict:
-    """Shallow copies of the dict/list structure (arrays are never modified in place, so they can be shared)."""
+    """Shallow copies of the dict/list structure (arrays are never modified in place, so they can be shared).
+
+    Source: none (copy of the parameter trees; no formula)
+    """
     return {group: {key: list(leaves) for key, leaves in net[group].items()} for group in ("params", "buffers")}
 
 
 def copy_state(state):
+    """Source: none (copy of the optimiser state; no formula)"""
     if state is None:
         return None
     out = {}
@@ -68,9 +72,11 @@ class Editor:
         raise KeyError(f"network has no parameter or buffer {key!r}")
 
     def has(self, key) -> bool:
+        """Source: none (bookkeeping of parameters and moments; no formula)"""
         return key in self.net["params"] or key in self.net["buffers"]
 
     def get(self, key, idx):
+        """Source: none (bookkeeping of parameters and moments; no formula)"""
         return self.net[self._group(key)][key][idx]
 
     def _slots(self, key):
@@ -93,12 +99,22 @@ class Editor:
 
     # -- edits ------------------------------------------------------------------------------------------------
     def set(self, key, idx, value):
-        """Replace a value without touching its optimiser moments (additive compensations, as the author's code)."""
+        """Replace a value without touching its optimiser moments (additive compensations, as the author's code).
+
+        Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+            Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurodegenerate (additive compensations leave the
+            optimiser moments alone, as here).
+        """
         self.net[self._group(key)][key][idx] = np.asarray(value, dtype=np.float64)
 
     def left(self, key, idx, M, value=None):
         """p <- M @ p (rows mix).  ``value`` overrides the new parameter (e.g. L Q^T instead of R^T W, equal up to
-        rounding); moments: m <- M m, v <- (M*M) v."""
+        rounding); moments: m <- M m, v <- (M*M) v.
+
+        Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+            Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.left_partial_diagonalise (p <- M p; exp_avg <- M m;
+            exp_avg_sq <- (M^2) v).
+        """
         p = self.get(key, idx)
         self.set(key, idx, M @ p if value is None else value)
         for slot, second in self._slots(key):
@@ -106,7 +122,12 @@ class Editor:
             self.state[slot][key][idx] = (M * M) @ s if second else M @ s
 
     def right(self, key, idx, M, value=None):
-        """p <- p @ M (columns mix); moments m <- m M, v <- v (M*M)."""
+        """p <- p @ M (columns mix); moments m <- m M, v <- v (M*M).
+
+        Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+            Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.left_partial_diagonalise (W_next <- W_next R; m <- m
+            R; v <- v (R^2)).
+        """
         p = self.get(key, idx)
         self.set(key, idx, p @ M if value is None else value)
         for slot, second in self._slots(key):
@@ -114,7 +135,12 @@ class Editor:
             self.state[slot][key][idx] = s @ (M * M) if second else s @ M
 
     def both(self, key, idx, A, B, value=None):
-        """p <- A @ p @ B; moments m <- A m B, v <- (A*A) v (B*B)."""
+        """p <- A @ p @ B; moments m <- A m B, v <- (A*A) v (B*B).
+
+        Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+            Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.full_diagonalise (W <- R^T W Q; m <- R^T m QT^T; v <-
+            (R^T)^2 v (QT^T)^2).
+        """
         p = self.get(key, idx)
         self.set(key, idx, A @ p @ B if value is None else value)
         for slot, second in self._slots(key):
@@ -122,7 +148,12 @@ class Editor:
             self.state[slot][key][idx] = (A * A) @ s @ (B * B) if second else A @ s @ B
 
     def append(self, key, idx, axis, values):
-        """Append ``values`` along ``axis``; every moment gets zeros there."""
+        """Append ``values`` along ``axis``; every moment gets zeros there.
+
+        Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+            Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurogenerate (new rows / columns; their moments
+            start at 0).
+        """
         p = self.get(key, idx)
         values = np.asarray(values, dtype=np.float64)
         self.set(key, idx, np.concatenate([p, values], axis=axis))
@@ -131,10 +162,16 @@ class Editor:
             self.state[slot][key][idx] = np.concatenate([s, np.zeros_like(values)], axis=axis)
 
     def delete(self, key, idx, axis, index):
-        """Delete entry ``index`` along ``axis`` in the value and every moment."""
+        """Delete entry ``index`` along ``axis`` in the value and every moment.
+
+        Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+            Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurodegenerate (the removed row / column / entry and
+            its moments).
+        """
         self.set(key, idx, np.delete(self.get(key, idx), index, axis=axis))
         for slot, _ in self._slots(key):
             self.state[slot][key][idx] = np.delete(self.state[slot][key][idx], index, axis=axis)
 
     def result(self):
+        """Source: none (returns the edited trees; no formula)"""
         return self.net, self.state
