@@ -146,6 +146,10 @@ class EpisodePlan:
         self.num = self.key_index[NUMBER]
 
     def matrix(self, gates) -> np.ndarray:
+        """Source: anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:265-276 (the dense form A of
+            the network matrix: gate at soft links, 1 at hard).
+        """
         gates = np.asarray(gates, dtype=np.float64)
         if gates.shape != (len(self.links),):
             raise ValueError(f"gates must have shape ({len(self.links)},), got {gates.shape}")
@@ -156,7 +160,12 @@ class EpisodePlan:
         return A
 
     def subset(self, keep) -> "EpisodePlan":
-        """The same episode with only the soft links at positions ``keep`` (pruning); shares the static arrays."""
+        """The same episode with only the soft links at positions ``keep`` (pruning); shares the static arrays.
+
+        Source: anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/compare-free/sparsify/utilities.jl:92-102 (sparsecopy: keep
+            the links with |w| >= cutoff).
+        """
         import copy
 
         keep = np.asarray(keep, dtype=np.int64)
@@ -186,6 +195,11 @@ class EpisodePlan:
 
     # cached forward so the VJP does not recompute it
     def forward(self, gates):
+        """Source: anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:65-105 (the two-stroke cycle
+            on dense rows); anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:34-42.
+        """
         gates = np.asarray(gates, dtype=np.float64)
         if self._cache_gates is not None and np.array_equal(gates, self._cache_gates):
             return self._cache
@@ -195,14 +209,28 @@ class EpisodePlan:
         return out
 
     def loss(self, gates) -> float:
+        """Source: anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:34-42 (data loss of one episode).
+        """
         return self.forward(gates)[0]
 
     def outputs(self, gates) -> np.ndarray:
-        """(n_cycles, 2) read-outs y1, y2."""
+        """(n_cycles, 2) read-outs y1, y2.
+
+        Source: anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:38-41 (read-outs).
+        """
         return self.forward(gates)[3]
 
     def grad(self, gates) -> np.ndarray:
-        """dL/dgates of the data loss (Numba kernel; backward_numpy is the reference)."""
+        """dL/dgates of the data loss (Numba kernel; backward_numpy is the reference).
+
+        Source: anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/prepare.jl:57-62 (Zygote
+            gradient of loss; here the compiled BPTT of kernels.episode_backward, held equal to backward_numpy by
+            tests/test_dmm_trainable.py and the selfcheck 'dmm_episode'); anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:32-42.
+        """
         from .kernels import episode_backward, episode_backward_jit
 
         gates = np.asarray(gates, dtype=np.float64)
@@ -215,14 +243,25 @@ class EpisodePlan:
         return dg
 
     def grad_numpy(self, gates) -> np.ndarray:
-        """Reference: dense NumPy forward and backward."""
+        """Reference: dense NumPy forward and backward.
+
+        Source: anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:32-42 (reference gradient by
+            hand-written BPTT).
+        """
         A = self.matrix(gates)
         loss, X, Y, y = forward_numpy(self, A)
         return backward_numpy(self, A, X, Y, y)[self.to_idx, self.from_idx]
 
 
 def forward_numpy(plan: EpisodePlan, A: np.ndarray):
-    """Run the episode; returns (loss, X (T+1, n_in, K), Y (T+1, n_out, K), y (T, 2))."""
+    """Run the episode; returns (loss, X (T+1, n_in, K), Y (T+1, n_out, K), y (T, 2)).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:65-105, 112-205 (cycle and neuron
+        functions on dense rows); anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:34-42.
+    """
     T, K, num = plan.n_cycles, plan.n_keys, plan.num
     X = np.zeros((T + 1, plan.n_in, K))
     Y = np.zeros((T + 1, plan.n_out, K))
@@ -244,7 +283,12 @@ def forward_numpy(plan: EpisodePlan, A: np.ndarray):
 
 
 def backward_numpy(plan: EpisodePlan, A, X, Y, y) -> np.ndarray:
-    """dL/dA for L = sum (y - T)^2 (BPTT through the cycles, engine kink rules)."""
+    """dL/dA for L = sum (y - T)^2 (BPTT through the cycles, engine kink rules).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:32-42 (the gradient Zygote took of
+        it, written out: BPTT through the cycles).
+    """
     T, num = plan.n_cycles, plan.num
     dX = np.zeros_like(X)
     dY = np.zeros_like(Y[0])  # dL/dY_c, filled from X_{c+1} = A Y_c
@@ -285,7 +329,12 @@ def backward_numpy(plan: EpisodePlan, A, X, Y, y) -> np.ndarray:
 
 @primitive
 def episode_loss(gates, *, plan: EpisodePlan):
-    """Data loss sum_c |y_c - T_c|^2 of one episode as a single differentiable operation of the gates."""
+    """Data loss sum_c |y_c - T_c|^2 of one episode as a single differentiable operation of the gates.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:32-42 (the data loss as one engine
+        primitive).
+    """
     return np.asarray(plan.loss(gates), dtype=np.float64)
 
 

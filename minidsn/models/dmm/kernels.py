@@ -17,7 +17,12 @@ __all__ = ["episode_forward", "episode_backward"]
 
 def episode_forward(lt, lf, lw, E, exo_rows, acc_out, acc_in1, acc_in2, norm_out, norm_in, dot_out, dot_in1,
                     dot_in2, cmp_true, cmp_false, cmp_in1, cmp_in2, num, clip, X, Y):
-    """Fill X[1..T], Y[1..T] (X[0] = Y[0] = 0 on entry): X_c = A Y_{c-1}; Y_c = neurons(X_c)."""
+    """Fill X[1..T], Y[1..T] (X[0] = Y[0] = 0 on entry): X_c = A Y_{c-1}; Y_c = neurons(X_c).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:65-105 (compiled form of
+        compiled.forward_numpy; tests/test_dmm_trainable.py, selfcheck 'dmm_episode').
+    """
     T = X.shape[0] - 1
     K = X.shape[2]
     for c in range(1, T + 1):
@@ -53,7 +58,12 @@ def episode_forward(lt, lf, lw, E, exo_rows, acc_out, acc_in1, acc_in2, norm_out
 
 def episode_backward(lt, lf, lw, n_soft, acc_out, acc_in1, acc_in2, norm_out, norm_in, dot_out, dot_in1, dot_in2,
                      cmp_true, cmp_false, cmp_in1, cmp_in2, read_rows, num, clip, X, Y, dy, dgates):
-    """BPTT; writes dL/dw for the first n_soft links into dgates.  Kink rules as the engine (see dmm_compiled)."""
+    """BPTT; writes dL/dw for the first n_soft links into dgates.  Kink rules as the engine (see dmm_compiled).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:32-42 (compiled form of
+        compiled.backward_numpy; tests/test_dmm_trainable.py, selfcheck 'dmm_episode').
+    """
     T = X.shape[0] - 1
     n_in = X.shape[1]
     n_out = Y.shape[1]

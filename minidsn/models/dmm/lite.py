@@ -20,7 +20,12 @@ __all__ = ["DMMLite", "link_matrix"]
 
 
 def link_matrix(links) -> VValue:
-    """A rank-4 matrix from (to_neuron, to_field, from_neuron, from_field, weight) rows (repeated links add up)."""
+    """A rank-4 matrix from (to_neuron, to_field, from_neuron, from_field, weight) rows (repeated links add up).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:265-276 (link!:
+        W[to_neuron][to_field][from_neuron][from_field] += weight).
+    """
     d: dict = {}
     for to_n, to_f, from_n, from_f, w in links:
         row = d.setdefault(to_n, {}).setdefault(to_f, {}).setdefault(from_n, {})
@@ -40,7 +45,10 @@ class DMMLite:
         self._names = tuple(sorted(self.neurons))
 
     def check_matrix(self, matrix: VValue) -> None:
-        """Every link must name existing neurons and fields (a clear error instead of a silent zero)."""
+        """Every link must name existing neurons and fields (a clear error instead of a silent zero).
+
+        Source: none (input checks; no formula)
+        """
         for path, _ in matrix.paths():
             if len(path) != 4:
                 raise ValueError(f"network matrix paths must have 4 labels, got {path!r}")
@@ -54,10 +62,20 @@ class DMMLite:
                 raise ValueError(f"neuron {from_n!r} has no output field {from_f!r} (link {path!r})")
 
     def reset(self) -> VValue:
-        """All outputs empty (episode start)."""
+        """All outputs empty (episode start).
+
+        Source: anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:258-263
+            (reset_network_dicts!).
+        """
         return VValue()
 
     def down_movement(self, matrix: VValue, outputs: VValue) -> dict[str, VValue]:
+        """Source: anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:74-96 (x[to][field] = sum
+            over the matrix row of weight * y[from][from_field]); jsa-aerial/DMM@5339079 src/dmm/core.clj:297-301 (DMM
+            1.0: apply-matrix at level 3).
+        """
         inputs = {}
         for n in self._names:
             row = matrix.get(n)
@@ -68,10 +86,19 @@ class DMMLite:
         return inputs
 
     def up_movement(self, inputs: dict[str, VValue]) -> VValue:
+        """Source: anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:65-72 (y = f(x) for every
+            neuron); jsa-aerial/DMM@5339079 src/dmm/core.clj:330-334.
+        """
         return VValue._build({n: self.neurons[n].fn(inputs[n]) for n in self._names})
 
     def cycle(self, matrix: VValue, outputs: VValue):
-        """One two-stroke cycle: returns (inputs, new outputs)."""
+        """One two-stroke cycle: returns (inputs, new outputs).
+
+        Source: seed 004 l. 15; anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:102-105 (two_stroke_cycle!:
+            down movement, then up movement).
+        """
         inputs = self.down_movement(matrix, outputs)
         return inputs, self.up_movement(inputs)
 
@@ -79,6 +106,10 @@ class DMMLite:
         """Run n_cycles from reset; returns the list of the read-out neuron's inputs, one per cycle (cycle 1 first).
 
         ``record`` (optional list) receives (inputs, outputs) of every cycle for inspection.
+
+        Source: anhinga/julia-flux-drafts@6527aa0
+            arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:34-37 (140 two-stroke cycles per
+            episode from reset).
         """
         if n_cycles < 0:
             raise ValueError(f"n_cycles must be >= 0, got {n_cycles}")

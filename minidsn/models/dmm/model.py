@@ -99,17 +99,20 @@ class DMMModel(Model):
     }
 
     def init(self, cfg, rng, data_dir):
+        """Source: none (run-harness adapter; state from synthesis.new_state)"""
         if cfg["variant"] == "handcrafted":
             t = handcrafted_traces(cfg["string"], cfg["n_cycles"])
             return {"traces": t}
         return new_state(cfg, rng)
 
     def step(self, state, cfg, rng, step):
+        """Source: none (run-harness adapter; the rule is synthesis.synthesis_step)"""
         if cfg["variant"] == "handcrafted":
             return state, {"y1_final": float(state["traces"][-1, 0]), "y2_final": float(state["traces"][-1, 1])}
         return synthesis_step(state, cfg)
 
     def evaluate(self, state, cfg, rng, data_dir):
+        """Source: none (reporting: step cycles of the hand-crafted net, link counts, generalisation)"""
         if cfg["variant"] == "handcrafted":
             out = {}
             for j in (0, 1):
@@ -126,7 +129,10 @@ class DMMModel(Model):
         """The trainable network's loss and gradient at initialisation (all gates, lambda = lam_base).
 
         losses: data = sum over the episode's cycles of both outputs' squared errors against the hand-crafted net
-        (note, "Trainable network"), l1 = lam_base * sum |gates|, total = data + l1 (the differentiated loss)."""
+        (note, "Trainable network"), l1 = lam_base * sum |gates|, total = data + l1 (the differentiated loss).
+
+        Source: none (oracle export; formulas in trainable.py and compiled.py)
+        """
         plan = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
         gates = init_gates(rng, len(plan.links), cfg["init_scale"])
         lam = cfg["lam_base"]
@@ -152,7 +158,10 @@ class DMMModel(Model):
         return trajectory_step(cfg, state_before, inputs, draws)
 
     def plot(self, state, metrics, out_dir):
-        """Writes the output traces (handcrafted) or the final link table (synthesis) as text."""
+        """Writes the output traces (handcrafted) or the final link table (synthesis) as text.
+
+        Source: none (figures / tables of a run; no formula)
+        """
         import os
 
         os.makedirs(out_dir, exist_ok=True)

@@ -56,17 +56,32 @@ def _num(x) -> VValue:
 
 
 def accum(x: VValue) -> VValue:
-    """{dict: dict-1 + dict-2}."""
+    """{dict: dict-1 + dict-2}.
+
+    Source: seed 004 l. 15-17 (super-neurons of dataflow matrix machines); anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:112-119 (sum_dicts: dict = dict-1
+        + dict-2); jsa-aerial/DMM@5339079 src/dmm/core.clj:237-238 (DMM 1.0 accum: accum + delta).
+    """
     return VValue._build({"dict": _field(x, "dict-1") + _field(x, "dict-2")})
 
 
 def norm(x: VValue) -> VValue:
-    """{norm: max(0, max_k |dict_k|)} (max-norm of the input dict)."""
+    """{norm: max(0, max_k |dict_k|)} (max-norm of the input dict).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:145-152 (max_norm: max(0, max_k
+        |d_k|) at ':number').
+    """
     return VValue._build({"norm": _num(max_norm(_field(x, "dict")))})
 
 
 def dot_neuron(x: VValue) -> VValue:
-    """{dot: clip(<dict-1, dict-2>, -4, 4)}."""
+    """{dot: clip(<dict-1, dict-2>, -4, 4)}.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:156-167 (dot_product_dicts: sum_k
+        d1_k d2_k, clipped to [-4, 4]).
+    """
     s = dot(_field(x, "dict-1"), _field(x, "dict-2"))
     if is_traced(s):
         s = mnp.clip(s, -DOT_CLIP, DOT_CLIP)
@@ -76,7 +91,12 @@ def dot_neuron(x: VValue) -> VValue:
 
 
 def compare(x: VValue) -> VValue:
-    """{true: relu(n1 - n2), false: relu(n2 - n1)} with n_i the number in dict-i."""
+    """{true: relu(n1 - n2), false: relu(n2 - n1)} with n_i the number in dict-i.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:171-183 (compare_scalars: true =
+        relu(n1 - n2), false = relu(n2 - n1)).
+    """
     d = _field(x, "dict-1").number_at() - _field(x, "dict-2").number_at()
     if is_traced(d):
         t, f = relu(d), relu(-d)
@@ -86,22 +106,40 @@ def compare(x: VValue) -> VValue:
 
 
 def const_1(x: VValue) -> VValue:
-    """{const_1: 1}."""
+    """{const_1: 1}.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:187-189.
+    """
     return VValue({"const_1": {NUMBER: 1.0}})
 
 
 def eos(x: VValue) -> VValue:
-    """{char: {".": 1}}."""
+    """{char: {".": 1}}.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:193-197 (const_end: {'.': 1} on
+        field char).
+    """
     return VValue({"char": {END_OF_TEXT: 1.0}})
 
 
 def timer(x: VValue) -> VValue:
-    """{timer: n + 1} with n the number at input field timer."""
+    """{timer: n + 1} with n the number at input field timer.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:201-205 (timer_add_one: n + 1).
+    """
     return VValue._build({"timer": _num(_field(x, "timer").number_at() + 1.0)})
 
 
 def output(x: VValue) -> VValue:
-    """No outputs: the read-out is the output neuron's input after the down movement."""
+    """No outputs: the read-out is the output neuron's input after the down movement.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:224-231 (output_dummy: no
+        outputs; the read-out is its input dict-1 / dict-2).
+    """
     return VValue()
 
 
@@ -109,6 +147,10 @@ def make_input(s: str, period: int = 10) -> NeuronType:
     """The driving input for string s: {char: {s[min(t // period + 1, len s)]: 1}} when t mod period == 0 (1-based).
 
     The timer value is a control signal (the original wraps it in Zygote.@ignore): it is read without gradient.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:209-220 (input_dummy: if t mod 10
+        == 0, {s[min(t / 10 + 1, len s)]: 1}, t under Zygote.@ignore).
     """
     if not isinstance(s, str) or not s:
         raise ValueError("the input string must be a non-empty str")

@@ -35,7 +35,11 @@ self_neuron = NeuronType(SELF_TYPE, _self_fn, ("accum", "delta"), ("single",))
 
 
 def self_link() -> tuple:
-    """The memory link of the self accumulator: W[self][self][accum][self][self][single] = 1."""
+    """The memory link of the self accumulator: W[self][self][accum][self][self][single] = 1.
+
+    Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:237-238, 297-301 (the accumulator 'self' holds the matrix; its
+        accum input is its own output at weight 1).
+    """
     return (SELF_TYPE, "self", "accum", SELF_TYPE, "self", "single")
 
 
@@ -51,7 +55,10 @@ class DMMSelf:
         self._t[SELF_TYPE] = self_neuron
 
     def initial_outputs(self, matrix: VValue, instances) -> VValue:
-        """Reset state with the self accumulator holding ``matrix``; ``instances`` lists (type, instance) pairs."""
+        """Reset state with the self accumulator holding ``matrix``; ``instances`` lists (type, instance) pairs.
+
+        Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:297-301 (the matrix is the output of accum instance :self).
+        """
         d = {t: {} for t, _ in instances}
         for t, n in instances:
             if t not in self._t:
@@ -61,7 +68,11 @@ class DMMSelf:
         return VValue(d)
 
     def cycle(self, outputs: VValue, instances):
-        """One two-stroke cycle with W = outputs[self][self][single]; returns (inputs, new outputs)."""
+        """One two-stroke cycle with W = outputs[self][self][single]; returns (inputs, new outputs).
+
+        Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:297-301 (down-movement with the current matrix taken from
+            :self), jsa-aerial/DMM@5339079 src/dmm/core.clj:330-334 (up-movement).
+        """
         w = outputs.get((SELF_TYPE, "self", "single"))
         w = w if isinstance(w, VValue) else VValue()
         inputs = {}
@@ -74,7 +85,10 @@ class DMMSelf:
         return inputs, VValue._build({t: VValue._build(v) for t, v in new.items()})
 
     def run(self, matrix: VValue, instances, n_cycles: int, record=None):
-        """Run from reset; returns the list of inputs dicts {(type, instance): V-value} per cycle."""
+        """Run from reset; returns the list of inputs dicts {(type, instance): V-value} per cycle.
+
+        Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:297-334 (repeated two-stroke cycles).
+        """
         y = self.initial_outputs(matrix, instances)
         trace = []
         for _ in range(n_cycles):
@@ -86,7 +100,13 @@ class DMMSelf:
 
 
 def rank6_from_lite(matrix4: VValue, type_of: dict[str, str]) -> VValue:
-    """Rank-4 DMM-Lite matrix -> rank-6 DMM 1.0 matrix, neuron name n -> (type_of[n], n), plus the self memory link."""
+    """Rank-4 DMM-Lite matrix -> rank-6 DMM 1.0 matrix, neuron name n -> (type_of[n], n), plus the self memory link.
+
+    Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:292-301 (the DMM 1.0 matrix is applied at level 3: type, instance,
+        field on both sides); anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:265-276 (the rank-4 DMM-Lite
+        matrix).
+    """
     d: dict = {}
     for (to_n, to_f, from_n, from_f), w in matrix4.paths():
         row = d.setdefault(type_of[to_n], {}).setdefault(to_n, {}).setdefault(to_f, {})

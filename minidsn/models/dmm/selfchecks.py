@@ -17,7 +17,10 @@ SELF_CHECK_TOL = 1e-11
 
 
 def check_dmm_episode() -> float:
-    """DMM-Lite compiled 140-cycle episode (loss and gate gradient) against its plain-NumPy reference."""
+    """DMM-Lite compiled 140-cycle episode (loss and gate gradient) against its plain-NumPy reference.
+
+    Source: none (kernel self-check against the reference; formulas in compiled.py)
+    """
     from minidsn.models.dmm.compiled import backward_numpy, forward_numpy
     from minidsn.models.dmm.synthesis import DEFAULTS, make_plan
     from minidsn.models.dmm.trainable import init_gates

@@ -86,7 +86,13 @@ _PLANS: dict = {}
 
 
 def make_plan(s, n_cycles, n_layers, n_per_layer) -> EpisodePlan:
-    """Full plan (all 1,486 links for the default sizes), cached per configuration."""
+    """Full plan (all 1,486 links for the default sizes), cached per configuration.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/feedforward_with_accums.jl:20-130 (the
+        trainable machine), anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:32-42.
+    """
     key = (s, n_cycles, n_layers, n_per_layer)
     if key not in _PLANS:
         targets = handcrafted_traces(s, n_cycles)
@@ -95,6 +101,12 @@ def make_plan(s, n_cycles, n_layers, n_per_layer) -> EpisodePlan:
 
 
 def new_state(cfg: dict, rng: np.random.Generator) -> dict:
+    """Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/feedforward_with_accums.jl:120-130 (gates
+        0.01 N(0,1)); anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/TreeADAM.jl:184-186 (Adam state per leaf, lr
+        0.001, betas 0.9 / 0.999).
+    """
     plan = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
     gates = init_gates(rng, len(plan.links), cfg["init_scale"])
     params = {"gates": gates}
@@ -236,7 +248,14 @@ def train_step(cfg: dict, tstate: dict, inputs: dict, rng=None):
 
 
 def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
-    """One Adam step (one episode) plus any scheduled structural event; returns (state, metrics)."""
+    """One Adam step (one episode) plus any scheduled structural event; returns (state, metrics).
+
+    Source: seed 004 l. 15 (train, then prune weak gates); anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/TreeADAM.jl:188-237 (leaf-wise Adam step);
+        anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/compare-free/sparsify/utilities.jl:92-102 (prune |w| < cutoff);
+        minidsn choice: the automatic lambda / pruning schedule (the original tuned both by hand).
+    """
     lam, lr = step_settings(state, cfg)
     cfg = _phase_cfg(cfg, state["phase"])
     plan = _plan_for(cfg, state)
@@ -371,7 +390,12 @@ def _prune_order(plan, w, k, cfg) -> np.ndarray:
 
 
 def link_table(cfg, state) -> list[tuple[str, str, str, str, float]]:
-    """The current soft links with their gates, largest |w| first."""
+    """The current soft links with their gates, largest |w| first.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:45-52 (the soft links of
+        network_matrix, timer and input rows excluded).
+    """
     links = soft_links(cfg["n_layers"], cfg["n_per_layer"])
     rows = [(*links[i], float(w)) for i, w in zip(state["link_ids"], state["params"]["gates"])]
     return sorted(rows, key=lambda r: -abs(r[4]))
@@ -383,7 +407,11 @@ GENERALISATION = (("test string.", 140), ("test string.", 150), ("teest string."
 
 
 def generalisation(cfg, state, cases=GENERALISATION) -> dict[str, float]:
-    """Summed squared error of the current machine against the hand-crafted net on other strings / windows."""
+    """Summed squared error of the current machine against the hand-crafted net on other strings / windows.
+
+    Source: seed 004 l. 29 (generalisation from a tiny training set); minidsn figure: summed squared error against the
+        hand-crafted net on other strings.
+    """
     full_links = soft_links(cfg["n_layers"], cfg["n_per_layer"])
     links = [full_links[i] for i in state["link_ids"]]
     out = {}

@@ -45,6 +45,10 @@ def _name(t, layer, k):
 
 
 def neuron_type_of(name: str) -> str:
+    """Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/feedforward_with_accums.jl:27-37 (instance
+        names <type>-<layer>-<k>).
+    """
     return name.split("-")[0] if "-" in name and name.split("-")[0] in INTER_TYPES else name
 
 
@@ -57,7 +61,12 @@ def _layer_outputs(layer, n_per_layer):
 
 
 def soft_links(n_layers: int = N_LAYERS, n_per_layer: int = N_PER_LAYER) -> list[tuple[str, str, str, str]]:
-    """All gated links (to_neuron, to_field, from_neuron, from_field) in the original's loop order."""
+    """All gated links (to_neuron, to_field, from_neuron, from_field) in the original's loop order.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/feedforward_with_accums.jl:71-130 (every
+        input field of a layer from every output of every earlier layer, skip connections; 1,486 links).
+    """
     outs = [list(LAYER0_OUTPUTS)] + [_layer_outputs(l, n_per_layer) for l in range(1, n_layers + 1)]
     ins = [_layer_inputs(l, n_per_layer) for l in range(1, n_layers + 1)] + [list(FINAL_INPUTS)]
     links = []
@@ -70,6 +79,10 @@ def soft_links(n_layers: int = N_LAYERS, n_per_layer: int = N_PER_LAYER) -> list
 
 
 def hard_links(n_layers: int = N_LAYERS, n_per_layer: int = N_PER_LAYER) -> list[tuple[str, str, str, str, float]]:
+    """Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/feedforward_with_accums.jl:43-53 (timer links
+        and the accumulators' self links, weight 1, not trained).
+    """
     links = [("timer", "timer", "timer", "timer", 1.0), ("input", "timer", "timer", "timer", 1.0)]
     for l in range(1, n_layers + 1):
         for k in range(1, n_per_layer + 1):
@@ -80,6 +93,10 @@ def hard_links(n_layers: int = N_LAYERS, n_per_layer: int = N_PER_LAYER) -> list
 
 def trainable_machine(s: str = "test string.", n_layers: int = N_LAYERS, n_per_layer: int = N_PER_LAYER,
                       period: int = 10) -> DMMLite:
+    """Source: seed 004 l. 15, 27 (start from a fully connected feedforward machine with skip connections);
+        anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/feedforward_with_accums.jl:20-53.
+    """
     neurons = {n: LIBRARY[n] for n in ("timer", "const_1", "eos", "output")}
     neurons["input"] = make_input(s, period)
     for l in range(1, n_layers + 1):
@@ -90,12 +107,22 @@ def trainable_machine(s: str = "test string.", n_layers: int = N_LAYERS, n_per_l
 
 
 def init_gates(rng: np.random.Generator, n: int, scale: float = 0.01) -> np.ndarray:
-    """w ~ scale * N(0, 1), float64."""
+    """w ~ scale * N(0, 1), float64.
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/feedforward_with_accums.jl:120-130 (0.01
+        N(0,1) per link; Random.seed!(123) there, an explicit rng here).
+    """
     return scale * rng.standard_normal(n)
 
 
 def gates_to_matrix(links, gates) -> VValue:
-    """The rank-4 V-value of soft links with gate values (traced gates are kept as leaves)."""
+    """The rank-4 V-value of soft links with gate values (traced gates are kept as leaves).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:265-276 (the soft links as a
+        rank-4 network_matrix).
+    """
     if len(links) != len(gates):
         raise ValueError(f"{len(links)} links but {len(gates)} gates")
     d: dict = {}
@@ -109,6 +136,10 @@ def _raw_tree(d):
 
 
 def matrix_to_gates(matrix: VValue, links) -> np.ndarray:
+    """Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:265-276 (the inverse reading of
+        the network_matrix).
+    """
     return np.array([float(matrix.get(tuple(l)) or 0.0) for l in links])
 
 
@@ -120,7 +151,12 @@ def _hard_matrix(hard) -> dict:
 
 
 def vvalue_episode_outputs(machine: DMMLite, soft: VValue, hard, n_cycles: int):
-    """Run the trainable machine with matrix = soft + hard; returns per-cycle (y1, y2) lists (maybe traced)."""
+    """Run the trainable machine with matrix = soft + hard; returns per-cycle (y1, y2) lists (maybe traced).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:34-41 (run trainable and handcrafted
+        side by side, 140 cycles).
+    """
     matrix = soft + VValue(_hard_matrix(hard))
     reads = machine.run(matrix, n_cycles)
     out = []
@@ -134,7 +170,12 @@ def vvalue_episode_outputs(machine: DMMLite, soft: VValue, hard, n_cycles: int):
 
 
 def vvalue_loss(soft: VValue, machine: DMMLite, hard, targets: np.ndarray, lam: float):
-    """Reference loss on V-values: sum_t sum_j (y_j,t - T_j,t)^2 + lam * sum |soft leaves|."""
+    """Reference loss on V-values: sum_t sum_j (y_j,t - T_j,t)^2 + lam * sum |soft leaves|.
+
+    Source: seed 004 l. 15 (gated connections, sparsifying training); anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:32-69 (L = sum_t [(y1 - T1)^2 + (y2 -
+        T2)^2] + 0.001 sum |w|, timer and input rows excluded).
+    """
     ys = vvalue_episode_outputs(machine, soft, hard, len(targets))
     data = 0.0
     for (y1, y2), (t1, t2) in zip(ys, targets):
