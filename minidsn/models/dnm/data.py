@@ -72,7 +72,9 @@ class MnistData:
 
     @staticmethod
     def one_hot(labels: np.ndarray) -> np.ndarray:
-        """Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-mnist.ipynb cell 3 l. 6 (one_hot=True)."""
+        """Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-mnist.ipynb cell 3 l. 6
+            (one_hot=True).
+        """
         return np.eye(10)[labels]
 
 

@@ -23,6 +23,9 @@ import numpy as np
 
 
 def adam_l1_update_reference(W, G, m, v, L, c_w, c_syn, t, lr, b1, b2, eps):
+    """Source: seed 002 eq. (5), eq. (9) (c_W |W| + c_syn sum |W_ij| d_ij^gamma: subgradient (c_W + c_syn L) sign(W));
+        seed 002 l. 77 (Adam, lr 7e-4); assumption: Adam as in Kingma & Ba Algorithm 1 (minidsn.optim.Adam).
+    """
     coef = c_w + c_syn * L if L is not None else np.full_like(W, c_w)
     l1 = float(np.sum(np.abs(W)))
     syn = float(np.sum(L * np.abs(W))) if L is not None else 0.0
@@ -82,7 +85,11 @@ def adam_l1_update(W, G, m, v, L, c_w, c_syn, t, lr, b1, b2, eps, jit=True, out=
     """Compiled version of `adam_l1_update_reference` (same arguments and results, up to rounding).
 
     `out`: three C-contiguous float64 arrays of W's shape, apart from every input, that receive W', m', v' (every
-    element is written; see minidsn.kernels.workspace); by default new arrays."""
+    element is written; see minidsn.kernels.workspace); by default new arrays.
+
+    Source: seed 002 eq. (5), eq. (9), l. 77 (compiled form of adam_l1_update_reference; held equal by
+        tests/test_urn_kernels.py and the selfcheck 'urn_adam').
+    """
     arrays = [np.ascontiguousarray(a, dtype=np.float64) for a in (W, G, m, v)]
     if any(a.shape != arrays[0].shape or a.ndim != 2 for a in arrays):
         raise ValueError("adam_l1_update: W, G, m, v must be 2-d arrays of one shape")

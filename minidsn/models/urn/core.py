@@ -27,7 +27,11 @@ SPARSE_DENSITY_THRESHOLD = 0.5
 
 
 def phi_forward(name, a, slope=0.01):
-    """phi(a) for the named activation (seed 002 eq. 3 leaves phi open; ASSUMPTION: relu by default)."""
+    """phi(a) for the named activation (seed 002 eq. 3 leaves phi open; ASSUMPTION: relu by default).
+
+    Source: seed 002 eq. (3) (phi left open); assumption: relu by default (He-normal init, 'inactive = zero
+        activation', seed 002 l. 56, l. 77).
+    """
     if name == "relu":
         return np.maximum(a, 0.0)
     if name == "leaky_relu":
@@ -40,7 +44,10 @@ def phi_forward(name, a, slope=0.01):
 
 
 def phi_derivative_from_output(name, p, slope=0.01):
-    """phi'(a) written as a function of p = phi(a) (exact for these four activations; relu'(0) = 0)."""
+    """phi'(a) written as a function of p = phi(a) (exact for these four activations; relu'(0) = 0).
+
+    Source: seed 002 eq. (3) (phi' for the reverse pass); assumption: relu'(0) = 0.
+    """
     if name == "relu":
         return (p > 0).astype(p.dtype)
     if name == "leaky_relu":
@@ -53,7 +60,10 @@ def phi_derivative_from_output(name, p, slope=0.01):
 
 
 def embed_input(x, n_neurons):
-    """N^(0) of eq. 2: the (B, d_in) input in the first d_in neurons, zeros elsewhere -> (B, S)."""
+    """N^(0) of eq. 2: the (B, d_in) input in the first d_in neurons, zeros elsewhere -> (B, S).
+
+    Source: seed 002 Sec. 2 eq. (2) (N_i^(0) = x_i for i <= d_in, else 0; l. 49).
+    """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2:
         raise ValueError(f"embed_input: x must be (batch, d_in), got shape {x.shape}")
@@ -77,7 +87,11 @@ def _residual_update(p_l, h_l, h0, res_out_idx, res_in_idx):
 
 
 def states_from_p(p, h0, res_out_idx=None, res_in_idx=None):
-    """[H_0, ..., H_I] from P (I, B, S) and H_0 = N^(0): H_{l+1} = P_l (+ residual terms of eqs. 6, 7)."""
+    """[H_0, ..., H_I] from P (I, B, S) and H_0 = N^(0): H_{l+1} = P_l (+ residual terms of eqs. 6, 7).
+
+    Source: seed 002 eq. (3), eq. (6) (residual outputs: N^(l+1) = N^(l) + phi(.)), eq. (7) (residual inputs: x_i +
+        phi(.)).
+    """
     hs = [h0]
     for l in range(p.shape[0]):
         hs.append(_residual_update(p[l], hs[-1], h0, res_out_idx, res_in_idx))
@@ -110,7 +124,10 @@ def _check(W, b, h0):
 
 def urn_iterate_forward(W, b, h0, *, n_iter, phi="relu", slope=0.01, res_out_idx=None, res_in_idx=None,
                         sparse=False):
-    """P (I, B, S): P_l = phi(H_l W^T + b) for l = 0..I-1, H_0 = N^(0), H_{l+1} by eqs. 3/6/7 (seed 002)."""
+    """P (I, B, S): P_l = phi(H_l W^T + b) for l = 0..I-1, H_0 = N^(0), H_{l+1} by eqs. 3/6/7 (seed 002).
+
+    Source: seed 002 Sec. 2 eq. (3) (N^(l+1) = phi(W N^(l) + b), I times), eq. (6), eq. (7).
+    """
     _check(W, b, h0)
     if n_iter < 1:
         raise ValueError(f"URN: n_iter (I) must be >= 1, got {n_iter}")
@@ -133,6 +150,9 @@ def urn_iterate_vjp(g, p, W, b, h0, *, n_iter, phi="relu", slope=0.01, res_out_i
     columns (the input nodes) get their own thin product. `need_h0=False` (N^(0) is a constant, as in training)
     skips dH_0 = dA_0 W, a full product that only gh0 uses, and returns gh0 = None. `gw_out`: an (S, S) float64
     C-contiguous array gW is written into (its old content is ignored), to reuse memory across training steps.
+
+    Source: seed 002 eq. (3), eq. (6), eq. (7) (the reverse pass of those iterations; tests/test_urn_core.py checks it
+        against the engine and finite differences).
     """
     _check(W, b, h0)
     g = np.asarray(g, dtype=np.float64)

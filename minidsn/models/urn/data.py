@@ -18,20 +18,28 @@ _FULL_TRAIN = {"mnist": 60000, "fashion-mnist": 60000, "cifar10-gray": 50000}
 
 
 def full_train_size(dataset):
+    """Source: seed 002 l. 77 (4000 training samples)"""
     return _FULL_TRAIN.get(dataset, 0) or 1
 
 
 def n_classes(dataset, y):
+    """Source: none (number of classes of the data set; no formula)"""
     return 2 if dataset == "spheres" else int(max(10, int(np.max(y)) + 1))
 
 
 def make_spheres_xy(cfg, n, rng):
+    """Source: seed 002 l. 77 (two uniform concentric 10-d spherical shells); assumption: shell radii and widths
+        (docs/models/urn.md).
+    """
     return make_spheres(n, rng, dim=cfg["sphere_dim"], shells=[tuple(s) for s in cfg["shells"]],
                         radial=cfg["radial"])
 
 
 def make_sphere_split(cfg, rng):
-    """Training and test sets drawn from the same shells (test size: ASSUMPTION)."""
+    """Training and test sets drawn from the same shells (test size: ASSUMPTION).
+
+    Source: seed 002 l. 77; assumption: test-set size and class balance.
+    """
     x, y = make_spheres_xy(cfg, cfg["n_train"], rng)
     xt, yt = make_spheres_xy(cfg, cfg["n_test"], rng)
     return x, y, xt, yt
@@ -50,7 +58,11 @@ def _raw_images(dataset, data_dir):
 
 
 def load_images(cfg, data_dir):
-    """(x_train, y_train, x_test, y_test) with x flattened on the input plane cfg['plane'] (required)."""
+    """(x_train, y_train, x_test, y_test) with x flattened on the input plane cfg['plane'] (required).
+
+    Source: seed 002 Sec. 3 (monochrome CIFAR-10 interpolated onto the input plane); assumption: Fashion-MNIST stands
+        in, plane size per config.
+    """
     if not cfg["plane"] or len(cfg["plane"]) != 2:
         raise ValueError("config key 'plane': image data need a 2-d input plane, e.g. [14, 14]")
     x, y, xt, yt = _raw_images(cfg["dataset"], data_dir)

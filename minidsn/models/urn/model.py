@@ -54,7 +54,11 @@ def _plane_ok(v):
 
 
 def build_spec(cfg, d_in, d_out, plane=None):
-    """UrnSpec from a validated config; `plane` = input-plane shape for the grid geometry (None: (d_in,))."""
+    """UrnSpec from a validated config; `plane` = input-plane shape for the grid geometry (None: (d_in,)).
+
+    Source: seed 002 Sec. 2 (S, I, d_in, d_out), Sec. 3 (grid geometry, eq. (8)); assumption: every option the seed
+        leaves open (docs/models/urn.md, 'Assumptions').
+    """
     S = cfg["n_neurons"]
     plane = tuple(cfg["plane"]) if cfg["plane"] else (plane or (d_in,))
     n_plane = int(np.prod(plane))
@@ -179,11 +183,13 @@ class URNModel(Model):
         return Adam(lr=cfg["lr"], eps=cfg["adam_eps"])
 
     def steps_per_epoch(self, cfg):
+        """Source: none (run-harness adapter; no formula)"""
         n = cfg["n_train"] or urn_data.full_train_size(cfg["dataset"])
         return math.ceil(n / min(cfg["batch_size"], n))
 
     # ---- Model API --------------------------------------------------------------------------------------------
     def init(self, cfg, rng, data_dir):
+        """Source: none (run-harness adapter; parameters from net.init_params)"""
         state = {"data_dir": "" if data_dir is None else str(data_dir)}
         if cfg["dataset"] == "spheres":
             x, y, xt, yt = urn_data.make_sphere_split(cfg, rng)
@@ -198,6 +204,9 @@ class URNModel(Model):
         return state
 
     def step(self, state, cfg, rng, step):
+        """Source: seed 002 l. 77 (Adam on the loss of eq. (5) / eq. (9), minibatches over 200 epochs);
+            assumption: batch size (config).
+        """
         x_all, y_all, _, _ = self._data(state, cfg)
         n = x_all.shape[0]
         B = min(cfg["batch_size"], n)
@@ -263,12 +272,16 @@ class URNModel(Model):
         return (float(loss) + pen, aux), {"W": W2, "b": b2}, new_opt
 
     def evaluate(self, state, cfg, rng, data_dir):
+        """Source: seed 002 Sec. 2 l. 77-79 (test accuracy, active neurons, pruning check) via structure_report."""
         x, y, xt, yt = self._data(state, cfg)
         spec = self._spec(cfg, x, state["n_classes"])
         return structure_report(state["params"], spec, x, y, xt, yt, cfg)
 
     def oracle_case(self, cfg, rng, data_dir):
-        """Spheres model with every regulariser on (c_W, c_N, c_syn on the grid) and both residual rules."""
+        """Spheres model with every regulariser on (c_W, c_N, c_syn on the grid) and both residual rules.
+
+        Source: none (oracle export; formulas in net.py and core.py)
+        """
         cfg = dict(cfg)
         if cfg["dataset"] != "spheres":
             raise ConfigError("urn oracle cases use the spheres data set (config key 'dataset')")
@@ -288,6 +301,7 @@ class URNModel(Model):
                 "losses": losses, "grads": grads}
 
     def plot(self, state, metrics, out_dir):
+        """Source: seed 002 Fig. 3 (activities and weights ordered by layer) via plot.plot_structure"""
         from .plot import plot_structure
 
         if getattr(self, "_last_cfg", None) is None:  # plot() gets no cfg: the one of the last step/evaluate
@@ -298,7 +312,11 @@ class URNModel(Model):
 
 
 def structure_report(params, spec, x, y, xt, yt, cfg):
-    """Accuracy, the emergent structure (seed Sec. 2) and the pruning verification, as a flat dict of floats."""
+    """Accuracy, the emergent structure (seed Sec. 2) and the pruning verification, as a flat dict of floats.
+
+    Source: seed 002 Sec. 2 l. 79 (active neurons, emergent layer sizes, output unchanged after zeroing every other
+        weight), Fig. 3, Fig. 4.
+    """
     thr = cfg["active_threshold"]
     logits_tr, amap_tr = forward_logits(params, x, spec, threshold=thr)
     logits_te, amap_te = forward_logits(params, xt, spec, threshold=thr)
@@ -332,7 +350,10 @@ def structure_report(params, spec, x, y, xt, yt, cfg):
 
 def locality_report(W, layer, cfg, spec):
     """Seed Sec. 3, Fig. 6: among synapses between active neurons, the |W| mass going forward (to larger z), backward
-    and within a z plane, and the |W|-weighted mean in-plane length (locality)."""
+    and within a z plane, and the |W|-weighted mean in-plane length (locality).
+
+    Source: seed 002 Sec. 3, Fig. 6 (emergent connectivity is feed-forward and local).
+    """
     from minidsn.nn.regularizers import grid_positions
 
     plane = tuple(cfg["plane"]) if cfg["plane"] else (spec.d_in,)

@@ -89,6 +89,7 @@ class UrnSpec:
         self.masks = {"out": m_out, "in": m_in}
 
     def kernel_kwargs(self):
+        """Source: none (arguments for core.urn_iterate_forward; no formula)"""
         kw = dict(n_iter=self.n_iter, phi=self.phi, slope=self.slope, res_out_idx=self.res_out_idx,
                   res_in_idx=self.res_in_idx, sparse=self.sparse)
         if self.gw_out is not None:
@@ -102,13 +103,20 @@ class UrnSpec:
 
 
 def last_output_nodes(n_neurons, d_out):
-    """eq. 4 read 0-based: yhat_k = N_{S-1-k}, k = 0..d_out-1 (the final d_out neurons)."""
+    """eq. 4 read 0-based: yhat_k = N_{S-1-k}, k = 0..d_out-1 (the final d_out neurons).
+
+    Source: seed 002 eq. (4) (yhat_i = N_{S-i}^(I), i <= d_out), read 0-based.
+    """
     return n_neurons - 1 - np.arange(d_out)
 
 
 def top_centre_output_nodes(plane_shape, depth, d_out):
     """Seed Sec. 3: "the center 10 neurons at z = 6" -> the d_out neurons of the top plane nearest the plane's
-    centre (ASSUMPTION: Euclidean distance to the centre, ties broken by index)."""
+    centre (ASSUMPTION: Euclidean distance to the centre, ties broken by index).
+
+    Source: seed 002 Sec. 3 (the centre 10 neurons at z = 6 are the outputs); assumption: Euclidean distance to the
+        centre, ties by index.
+    """
     pos = grid_positions(plane_shape, depth)
     n_plane = int(np.prod(plane_shape))
     top = np.arange((depth - 1) * n_plane, depth * n_plane)
@@ -121,7 +129,11 @@ def top_centre_output_nodes(plane_shape, depth, d_out):
 
 
 def grid_length_weights(plane_shape, depth, beta, gamma, pairs="all"):
-    """d_ij^gamma on the uplifted grid (eq. 8, 9)."""
+    """d_ij^gamma on the uplifted grid (eq. 8, 9).
+
+    Source: seed 002 Sec. 3 eq. (8) (ds^2 = ds_input^2 + beta dz^2), eq. (9) (d_ij^gamma); assumption: grid positions,
+        beta, gamma (config).
+    """
     D = uplifted_distance_matrix(grid_positions(plane_shape, depth), beta)
     return synaptic_length_weights(D, gamma, pairs)
 
@@ -133,7 +145,10 @@ def grid_length_weights(plane_shape, depth, beta, gamma, pairs="all"):
 
 def init_params(spec: UrnSpec, rng: np.random.Generator, init_std=None, bias_init=0.0):
     """W ~ N(0, std^2) with He std = sqrt(2 / S) unless `init_std` is given (seed eq. 3: "He normal"; fan-in S is
-    the ASSUMPTION for a dense S x S matrix); b = bias_init (ASSUMPTION: 0)."""
+    the ASSUMPTION for a dense S x S matrix); b = bias_init (ASSUMPTION: 0).
+
+    Source: seed 002 l. 56 (W initialised He normal, dense S x S); assumption: fan-in S, b = 0.
+    """
     S = spec.n_neurons
     std = np.sqrt(2.0 / S) if init_std is None else float(init_std)
     return {"W": rng.normal(0.0, std, (S, S)), "b": np.full(S, float(bias_init))}
@@ -147,7 +162,10 @@ def init_params(spec: UrnSpec, rng: np.random.Generator, init_std=None, bias_ini
 @primitive
 def urn_iterate(W, b, h0, *, n_iter, phi, slope, res_out_idx, res_in_idx, sparse, gw_out=None):
     """P (I, B, S), P_l = phi(H_l W^T + b) (seed 002 eqs. 3, 6, 7); see urn_core.urn_iterate_forward.
-    `gw_out` is only for the reverse pass (urn_core.urn_iterate_vjp)."""
+    `gw_out` is only for the reverse pass (urn_core.urn_iterate_vjp).
+
+    Source: seed 002 eq. (3), eq. (6), eq. (7) (one engine primitive over core.urn_iterate_forward / urn_iterate_vjp).
+    """
     return urn_iterate_forward(W, b, h0, n_iter=n_iter, phi=phi, slope=slope, res_out_idx=res_out_idx,
                                res_in_idx=res_in_idx, sparse=sparse)
 
@@ -173,7 +191,10 @@ def _phi_mnp(name, a, slope):
 
 
 def urn_iterate_reference(W, b, h0, spec: UrnSpec):
-    """Same as `urn_iterate` written with minidsn.numpy (differentiable to any order)."""
+    """Same as `urn_iterate` written with minidsn.numpy (differentiable to any order).
+
+    Source: seed 002 eq. (3), eq. (6), eq. (7) (the same iterations in minidsn.numpy).
+    """
     ps = []
     h = h0
     for _ in range(spec.n_iter):
@@ -192,7 +213,10 @@ def _next_state(p, h, h0, spec):
 
 
 def states(params, x, spec: UrnSpec, path="kernel"):
-    """[N^(0), ..., N^(I)] for inputs x (B, d_in)."""
+    """[N^(0), ..., N^(I)] for inputs x (B, d_in).
+
+    Source: seed 002 eq. (2), eq. (3) ([N^(0), ..., N^(I)]).
+    """
     if path not in PATHS:
         raise ValueError(f"URN: path must be one of {PATHS}, got {path!r}")
     if np.ndim(x) != 2 or np.shape(x)[1] != spec.d_in:
@@ -209,7 +233,11 @@ def states(params, x, spec: UrnSpec, path="kernel"):
 
 
 def loss_terms(params, x, y_onehot, spec: UrnSpec, path="kernel"):
-    """(total, terms): eq. 9 (eq. 5 when c_syn = 0); terms holds each term (traced) and the logits."""
+    """(total, terms): eq. 9 (eq. 5 when c_syn = 0); terms holds each term (traced) and the logits.
+
+    Source: seed 002 eq. (5) (CE + c_W |W| + c_N sum_l |N^(l)|), eq. (9) (+ c_syn sum_{i<j} |W_ij| d_ij^gamma); eq.
+        (4) (logits = the output neurons).
+    """
     if np.shape(y_onehot) != (np.shape(x)[0], spec.output_idx.size):
         raise ValueError(f"URN: targets must be one-hot (batch, d_out={spec.output_idx.size}), "
                          f"got {np.shape(y_onehot)}")
@@ -231,14 +259,20 @@ def loss_terms(params, x, y_onehot, spec: UrnSpec, path="kernel"):
 
 
 def loss_with_aux(params, x, y_onehot, spec: UrnSpec, path="kernel"):
-    """For value_and_grad(..., has_aux=True): aux holds raw (untraced) terms, logits and states."""
+    """For value_and_grad(..., has_aux=True): aux holds raw (untraced) terms, logits and states.
+
+    Source: seed 002 eq. (5), eq. (9) (loss_terms with its parts as auxiliary output).
+    """
     total, terms = loss_terms(params, x, y_onehot, spec, path)
     aux = {k: (stop_gradient(v) if k != "states" else [stop_gradient(h) for h in v]) for k, v in terms.items()}
     return total, aux
 
 
 def forward_logits(params, x, spec: UrnSpec, batch_size=1000, threshold=0.0):
-    """Logits and the activity map (I+1, S) of a data set, in batches, without gradients."""
+    """Logits and the activity map (I+1, S) of a data set, in batches, without gradients.
+
+    Source: seed 002 eq. (3), eq. (4) (forward pass without gradient, in batches).
+    """
     from .structure import activity_map, merge_activity
 
     outs, amap = [], None

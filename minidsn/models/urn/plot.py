@@ -16,7 +16,10 @@ from .structure import layer_of_neurons, order_by_layer, reorder_weights
 
 
 def write_png_rgb(img, path):
-    """img (H, W, 3) uint8 -> PNG file (8-bit RGB, no interlace)."""
+    """img (H, W, 3) uint8 -> PNG file (8-bit RGB, no interlace).
+
+    Source: none (PNG writer; no formula)
+    """
     img = np.ascontiguousarray(img, dtype=np.uint8)
     h, w, _ = img.shape
     raw = b"".join(b"\x00" + img[r].tobytes() for r in range(h))
@@ -47,7 +50,10 @@ def _boundaries(layer_sorted):
 
 
 def structure_images(W, amap, states_sample):
-    """(weights_rgb, activities_rgb) for the active neurons in layer order."""
+    """(weights_rgb, activities_rgb) for the active neurons in layer order.
+
+    Source: seed 002 Fig. 3 (activities and |W| of the active neurons, ordered by layer).
+    """
     layer = layer_of_neurons(amap)
     order = order_by_layer(layer)
     Ws = reorder_weights(W, order)
@@ -61,6 +67,7 @@ def structure_images(W, amap, states_sample):
 
 
 def plot_structure(params, spec, x, cfg, out_dir, n_samples=20):
+    """Source: seed 002 Fig. 3, Fig. 4 (the figures written by a run)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     _, amap = forward_logits(params, x, spec, threshold=cfg["active_threshold"])

@@ -19,7 +19,10 @@ __all__ = ["activity_profile", "format_profile", "peak_activity"]
 
 
 def peak_activity(params, x, spec, batch_size=500) -> np.ndarray:
-    """(I+1, S): the largest |N_i^(l)| over the samples x, for l = 0..I (eq. 3 iterated, no gradients)."""
+    """(I+1, S): the largest |N_i^(l)| over the samples x, for l = 0..I (eq. 3 iterated, no gradients).
+
+    Source: seed 002 eq. (3) (iterated without gradient); l. 79 (active = nonzero activation).
+    """
     from .net import states
 
     peak = None
@@ -32,7 +35,10 @@ def peak_activity(params, x, spec, batch_size=500) -> np.ndarray:
 def activity_profile(state, raw_config, thresholds=(0.0, 1e-3, 1e-2, 1e-1), samples=0) -> dict:
     """The report of the module docstring as a dict, for a trained URN state and the run's config (the "config"
     table of its config.json); thresholds as given; `samples` = 0: the whole training set. Reading the run folder
-    is the command line's job (minidsn report urn RUN_DIR), so this module never imports the run harness."""
+    is the command line's job (minidsn report urn RUN_DIR), so this module never imports the run harness.
+
+    Source: seed 002 l. 79 (active neurons); assumption: activity thresholds (the seed says 'zero activation').
+    """
     from .model import URNModel
     from .structure import structure_summary
 
@@ -67,7 +73,10 @@ def activity_profile(state, raw_config, thresholds=(0.0, 1e-3, 1e-2, 1e-1), samp
 
 
 def format_profile(rep) -> str:
-    """The printed table of an activity profile."""
+    """The printed table of an activity profile.
+
+    Source: none (text formatting; no formula)
+    """
     lines = [f"{rep['run']} at step {rep['step']}, {rep['samples']} training samples",
              f"{'threshold':>10}  {'active':>7}  {'hidden':>7}  hidden layer sizes (iteration 1..I)"]
     for r in rep["rows"]:

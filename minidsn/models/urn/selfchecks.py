@@ -17,7 +17,10 @@ SELF_CHECK_TOL = 1e-11
 
 
 def check_urn_adam() -> float:
-    """URN fused L1 / synaptic-length subgradient + Adam step against its NumPy reference."""
+    """URN fused L1 / synaptic-length subgradient + Adam step against its NumPy reference.
+
+    Source: none (kernel self-check against the reference; formulas in adam_kernel.py)
+    """
     from minidsn.models.urn.adam_kernel import adam_l1_update, adam_l1_update_reference
 
     rng = np.random.default_rng(5)

@@ -22,37 +22,57 @@ import numpy as np
 
 
 def activity_map(states, threshold=0.0):
-    """(I+1, S) bool: neuron i active at iteration l on any sample; `states` = [H_0, ..., H_I], each (B, S)."""
+    """(I+1, S) bool: neuron i active at iteration l on any sample; `states` = [H_0, ..., H_I], each (B, S).
+
+    Source: seed 002 l. 79 (inactive neurons: zero activation); assumption: active = nonzero on any training sample at
+        that iteration.
+    """
     if threshold < 0 or not np.isfinite(threshold):
         raise ValueError(f"activity threshold must be finite and >= 0, got {threshold}")
     return np.stack([np.any(np.abs(h) > threshold, axis=0) for h in states])
 
 
 def merge_activity(a, b):
-    """Activity maps of two batches of the same data set combine by OR."""
+    """Activity maps of two batches of the same data set combine by OR.
+
+    Source: seed 002 l. 79 (activity over the whole data set = OR over batches).
+    """
     return a if b is None else (b if a is None else (a | b))
 
 
 def layer_of_neurons(active_at):
-    """(S,) int: first iteration at which each neuron is active, -1 if never."""
+    """(S,) int: first iteration at which each neuron is active, -1 if never.
+
+    Source: seed 002 Sec. 2, eq. (1) (layer l of the embedded MLP = iteration l); assumption: a neuron's layer is the
+        first iteration at which it is active.
+    """
     active_at = np.asarray(active_at, dtype=bool)
     first = np.argmax(active_at, axis=0)
     return np.where(active_at.any(axis=0), first, -1)
 
 
 def order_by_layer(layer):
-    """Indices of the active neurons sorted by (layer, index): the neuron order of the seed's Fig. 3."""
+    """Indices of the active neurons sorted by (layer, index): the neuron order of the seed's Fig. 3.
+
+    Source: seed 002 Fig. 3 (neurons sorted by layer).
+    """
     active = np.flatnonzero(layer >= 0)
     return active[np.lexsort((active, layer[active]))]
 
 
 def reorder_weights(W, order):
-    """W restricted to the neurons `order`, rows and columns in that order."""
+    """W restricted to the neurons `order`, rows and columns in that order.
+
+    Source: seed 002 Fig. 3 (the weight matrix re-ordered by layer), eq. (1) (block sub-diagonal).
+    """
     return np.asarray(W)[np.ix_(order, order)]
 
 
 def structure_masks(layer):
-    """(active_mask, layered_mask), each (S, S) bool, for the two readings of "the emergent structure"."""
+    """(active_mask, layered_mask), each (S, S) bool, for the two readings of "the emergent structure".
+
+    Source: seed 002 l. 79 (zeroing every other weight leaves the output unchanged), eq. (1) (the layered reading).
+    """
     act = layer >= 0
     active_mask = act[:, None] & act[None, :]
     layered_mask = active_mask & (layer[:, None] == layer[None, :] + 1)
@@ -60,13 +80,19 @@ def structure_masks(layer):
 
 
 def used_synapse_mask(active_at):
-    """(S, S) bool: W_ij can carry signal, i.e. j active at some iteration l and i active at l + 1."""
+    """(S, S) bool: W_ij can carry signal, i.e. j active at some iteration l and i active at l + 1.
+
+    Source: seed 002 eq. (3) (W_ij carries signal only from an active j at l to an active i at l + 1).
+    """
     a = np.asarray(active_at, dtype=np.float64)
     return (a[1:].T @ a[:-1]) > 0
 
 
 def structure_summary(active_at, W, input_idx, output_idx):
-    """Figures of the emergent structure: counts, layer sizes, how MLP-like the weights are."""
+    """Figures of the emergent structure: counts, layer sizes, how MLP-like the weights are.
+
+    Source: seed 002 l. 79 (active count, hidden layer sizes 115 / 4 / 3), eq. (1).
+    """
     layer = layer_of_neurons(active_at)
     n_iter = active_at.shape[0] - 1
     is_io = np.zeros(layer.shape, dtype=bool)
