@@ -102,14 +102,6 @@ def uncited(source_text: str, seeds: set[str], repos: set[str]) -> list[str]:
 
 SEEDS, REPOS = known_sources(DESIGN.read_text())
 MODULES = sorted(p for p in MODELS.rglob("*.py") if p.name != "__init__.py")
-# modules whose citations are still being written (issue #16), one model folder at a time; strict xfail, so a module
-# that becomes fully cited fails here until it is taken off this list
-PENDING = {"api.py", "draws.py", "mlp"}
-
-
-def _pending(path):
-    rel = path.relative_to(MODELS)
-    return rel.parts[0] in PENDING or str(rel) in PENDING
 
 
 def test_design_tables_are_read():
@@ -117,12 +109,11 @@ def test_design_tables_are_read():
     assert "ThomasMiconi/DiffRNN@8b2491f" in REPOS and len(REPOS) >= 6
 
 
-@pytest.mark.parametrize("path", [
-    pytest.param(p, marks=pytest.mark.xfail(strict=True, reason="citations pending (#16)")) if _pending(p) else p
-    for p in MODULES], ids=lambda p: str(p.relative_to(MODELS)))
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: str(p.relative_to(MODELS)))
 def test_every_public_function_cites_its_source(path):
     problems = uncited(path.read_text(), SEEDS, REPOS)
-    assert not problems, f"{path.relative_to(ROOT)}:\n  " + "\n  ".join(problems)
+    assert not problems, (f"{path.relative_to(ROOT)}:\n  " + "\n  ".join(problems)
+                          + "\n(the Source: forms are in docs/design.md, 'Citations')")
 
 
 def test_check_fails_on_uncited_and_malformed_functions():

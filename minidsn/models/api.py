@@ -65,17 +65,26 @@ class ModelNotAvailable(LookupError):
 
 
 def positive(v):
-    """Option check: the value must be > 0."""
+    """Option check: the value must be > 0.
+
+    Source: none (model interface and registry; no formula)
+    """
     return None if v > 0 else "must be > 0"
 
 
 def non_negative(v):
-    """Option check: the value must be >= 0."""
+    """Option check: the value must be >= 0.
+
+    Source: none (model interface and registry; no formula)
+    """
     return None if v >= 0 else "must be >= 0"
 
 
 def probability(v):
-    """Option check: the value must lie in [0, 1]."""
+    """Option check: the value must lie in [0, 1].
+
+    Source: none (model interface and registry; no formula)
+    """
     return None if 0.0 <= v <= 1.0 else "must be a probability in [0, 1]"
 
 
@@ -103,7 +112,10 @@ class Option:
     check: Callable[[Any], str | None] | None = None
 
     def validate(self, key: str, value: Any) -> Any:
-        """Return ``value`` coerced to this option's type, or raise ConfigError naming ``key``."""
+        """Return ``value`` coerced to this option's type, or raise ConfigError naming ``key``.
+
+        Source: none (model interface and registry; no formula)
+        """
         if value is None:
             if self.default is None:
                 return None
@@ -131,7 +143,10 @@ class Option:
         return coerced
 
     def describe(self) -> str:
-        """One line for `minidsn list -v` and error messages."""
+        """One line for `minidsn list -v` and error messages.
+
+        Source: none (model interface and registry; no formula)
+        """
         s = f"{_type_name(self.type)}, default {self.default!r}"
         if self.choices is not None:
             s += f", one of {', '.join(repr(c) for c in self.choices)}"
@@ -172,6 +187,8 @@ def validate_config(options: dict[str, Option], cfg: dict | None, model_name: st
     """Fill defaults and validate every key of ``cfg`` against ``options``; unknown keys are errors.
 
     All problems are collected and reported together, each naming its key, so one edit fixes a config.
+
+    Source: none (model interface and registry; no formula)
     """
     cfg = dict(cfg or {})
     problems = []
@@ -205,25 +222,38 @@ class Model:
 
     @classmethod
     def validate_config(cls, cfg: dict | None) -> dict:
+        """Source: none (model interface and registry; no formula)"""
         return validate_config(cls.options, cfg, cls.name)
 
     def init(self, cfg, rng, data_dir):
-        """Return the initial state (parameters, optimiser state, structure, data handles as arrays)."""
+        """Return the initial state (parameters, optimiser state, structure, data handles as arrays).
+
+        Source: none (model interface and registry; no formula)
+        """
         raise NotImplementedError(f"{type(self).__name__}.init")
 
     def step(self, state, cfg, rng, step):
         """One training step: return (new_state, metrics) with metrics a dict of python floats.
 
         Must not modify ``state`` in place (return new arrays): on Ctrl-C the harness checkpoints the state of the
-        last completed step, and the NaN guard keeps the previous state as the last good one."""
+        last completed step, and the NaN guard keeps the previous state as the last good one.
+
+        Source: none (model interface and registry; no formula)
+        """
         raise NotImplementedError(f"{type(self).__name__}.step")
 
     def evaluate(self, state, cfg, rng, data_dir):
-        """Final figures (dict of floats) for summary.json."""
+        """Final figures (dict of floats) for summary.json.
+
+        Source: none (model interface and registry; no formula)
+        """
         raise NotImplementedError(f"{type(self).__name__}.evaluate")
 
     def oracle_case(self, cfg, rng, data_dir):
-        """One oracle case: dict with keys params, inputs, outputs, losses, grads (pytrees of float64 arrays)."""
+        """One oracle case: dict with keys params, inputs, outputs, losses, grads (pytrees of float64 arrays).
+
+        Source: none (model interface and registry; no formula)
+        """
         raise NotImplementedError(f"{type(self).__name__}.oracle_case")
 
     # Optional: trajectory cases for the oracle (docs/oracle.md, "Trajectory cases"). A model that has them
@@ -253,7 +283,10 @@ class Model:
 
         Pytree rules (the case format's): dict keys are strings without "/", never digits only (a component of
         digits only reads back as a list index); tuples read back as lists; every leaf has a fixed dtype.
-        Step k+1's state_before equals step k's state_after."""
+        Step k+1's state_before equals step k's state_after.
+
+        Source: none (model interface and registry; no formula)
+        """
         raise NotImplementedError(f"{type(self).__name__}.trajectory")
 
     def trajectory_step(self, cfg, state_before, inputs, draws):
@@ -263,21 +296,33 @@ class Model:
 
         ``cfg`` is the case's resolved config (meta["config"]). ``state_before`` may come back from a file: 0-d
         arrays where the model stored Python scalars are restored as Python scalars, lists as lists. Replaying
-        minidsn's own case through this method must reproduce it bit for bit (the oracle checks it)."""
+        minidsn's own case through this method must reproduce it bit for bit (the oracle checks it).
+
+        Source: none (model interface and registry; no formula)
+        """
         raise NotImplementedError(f"{type(self).__name__}.trajectory_step")
 
     def has_trajectory(self) -> bool:
-        """True when the model implements trajectory cases (both methods above)."""
+        """True when the model implements trajectory cases (both methods above).
+
+        Source: none (model interface and registry; no formula)
+        """
         cls = type(self)
         return cls.trajectory is not Model.trajectory and cls.trajectory_step is not Model.trajectory_step
 
     def plot(self, state, metrics, out_dir):
-        """Optional extra figures; matplotlib may be absent. Default: nothing."""
+        """Optional extra figures; matplotlib may be absent. Default: nothing.
+
+        Source: none (model interface and registry; no formula)
+        """
         return None
 
     def steps_per_epoch(self, cfg):
         """Optional: steps in one pass over the training data, so a run may say ``epochs`` instead of ``steps``.
-        Default None (the model has no epochs)."""
+        Default None (the model has no epochs).
+
+        Source: none (model interface and registry; no formula)
+        """
         return None
 
 
@@ -286,6 +331,8 @@ def register_model(cls=None, *, replace: bool = False):
 
     Registering a second, different class under a name already taken is an error unless ``replace=True`` (tests).
     Re-registering the same class (module reloaded) is allowed.
+
+    Source: none (model interface and registry; no formula)
     """
 
     def _register(c):
@@ -323,7 +370,10 @@ def _import_model_module(name: str) -> None:
 
 
 def get_model(name: str) -> type:
-    """Return the registered Model subclass for ``name`` (importing its module on first use)."""
+    """Return the registered Model subclass for ``name`` (importing its module on first use).
+
+    Source: none (model interface and registry; no formula)
+    """
     if name not in _REGISTRY:
         if name not in MODEL_MODULES:
             known = ", ".join(sorted(set(MODEL_MODULES) | set(_REGISTRY)))
@@ -344,7 +394,10 @@ class ModelInfo:
 
 
 def list_models() -> list[ModelInfo]:
-    """Every known model, available or not, in a stable order (the six short names first, then extras)."""
+    """Every known model, available or not, in a stable order (the six short names first, then extras).
+
+    Source: none (model interface and registry; no formula)
+    """
     out = []
     names = list(MODEL_MODULES) + sorted(set(_REGISTRY) - set(MODEL_MODULES))
     for name in names:

@@ -132,13 +132,17 @@ class ReplayGenerator(_LabelMixin):
         raise AttributeError(f"ReplayGenerator: Generator.{name} was not recorded")
 
     def finish(self) -> None:
+        """Source: none (recording and replay of random draws for the oracle; no formula)"""
         if self._i != len(self._draws):
             raise DrawReplayError(f"the step used {self._i} of {len(self._draws)} recorded draws")
 
 
 @contextlib.contextmanager
 def draw_label(rng, label: str):
-    """Name the draws made inside the block (for the oracle's record); a no-op on a plain Generator."""
+    """Name the draws made inside the block (for the oracle's record); a no-op on a plain Generator.
+
+    Source: none (recording and replay of random draws for the oracle; no formula)
+    """
     if not isinstance(rng, _LabelMixin):
         yield rng
         return
@@ -151,7 +155,10 @@ def draw_label(rng, label: str):
 
 
 def copy_tree(tree):
-    """A deep copy of a pytree of dicts / lists / tuples, arrays and scalars (arrays copied)."""
+    """A deep copy of a pytree of dicts / lists / tuples, arrays and scalars (arrays copied).
+
+    Source: none (recording and replay of random draws for the oracle; no formula)
+    """
     if isinstance(tree, dict):
         return {k: copy_tree(v) for k, v in tree.items()}
     if isinstance(tree, (list, tuple)):
@@ -174,7 +181,10 @@ def record_step(step_fn, cfg, state, inputs, rng: np.random.Generator) -> dict:
     trajectory step dict (state_before, inputs, draws, losses, grads, state_after, events; Model.trajectory).
 
     state_before and inputs are copies taken before the call; a step that writes into its input state raises
-    (the recorded state_before would be wrong)."""
+    (the recorded state_before would be wrong).
+
+    Source: none (recording and replay of random draws for the oracle; no formula)
+    """
     before, inp = copy_tree(state), copy_tree(inputs)
     rec = RecordingGenerator(rng)
     state_after, losses, grads, events = step_fn(cfg, state, inputs, rec)
@@ -186,7 +196,10 @@ def record_step(step_fn, cfg, state, inputs, rng: np.random.Generator) -> dict:
 
 def replay_step(step_fn, cfg, state, inputs, draws: list[Draw]):
     """``step_fn(cfg, state, inputs, ReplayGenerator(draws))``, checking every recorded draw was used; returns
-    (state_after, losses, grads, events)."""
+    (state_after, losses, grads, events).
+
+    Source: none (recording and replay of random draws for the oracle; no formula)
+    """
     rep = ReplayGenerator(draws)
     out = step_fn(cfg, state, inputs, rep)
     rep.finish()

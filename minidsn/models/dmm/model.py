@@ -146,13 +146,19 @@ class DMMModel(Model):
                 "grads": {"gates": np.asarray(g["gates"])}}
 
     def trajectory(self, cfg, rng, data_dir=None, steps=None):
-        """K consecutive synthesis steps with everything each reads and changes (minidsn.models.dmm.trajectory)."""
+        """K consecutive synthesis steps with everything each reads and changes (minidsn.models.dmm.trajectory).
+
+        Source: none (oracle trajectory record; formulas in synthesis.py)
+        """
         from .trajectory import trajectory
 
         return trajectory(cfg, rng, steps)
 
     def trajectory_step(self, cfg, state_before, inputs, draws):
-        """One recorded step replayed from its state and inputs: (state_after, losses, grads, events)."""
+        """One recorded step replayed from its state and inputs: (state_after, losses, grads, events).
+
+        Source: none (replay of a recorded step; formulas in synthesis.py)
+        """
         from .trajectory import trajectory_step
 
         return trajectory_step(cfg, state_before, inputs, draws)

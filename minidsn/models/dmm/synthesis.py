@@ -186,12 +186,19 @@ TRAINING_STATE = ("params", "opt", "link_ids")
 def training_state(state: dict) -> dict:
     """The part of the run state one training step reads and writes: the gates, their Adam state, the ids of the
     links still present (positions in ``make_plan(...).links``). The schedule's state (phase, round, lambda, guard
-    references, snapshot) is the controller around the step (what a trajectory case records)."""
+    references, snapshot) is the controller around the step (what a trajectory case records).
+
+    Source: none (the part of the run state a step reads and writes; no formula)
+    """
     return {k: state[k] for k in TRAINING_STATE}
 
 
 def step_settings(state: dict, cfg: dict) -> tuple[float, float]:
-    """(lambda, learning rate) of the next step, as the schedule sets them."""
+    """(lambda, learning rate) of the next step, as the schedule sets them.
+
+    Source: none (the schedule's lambda and learning rate for the next step; a minidsn schedule, the original set both
+        by hand)
+    """
     cfg = _phase_cfg(cfg, state["phase"])
     lam = state["lam"]
     if state["phase"] == "rounds" and state["phase_step"] >= _round_steps(cfg, state["round"]) - cfg.get(
@@ -202,7 +209,13 @@ def step_settings(state: dict, cfg: dict) -> tuple[float, float]:
 
 def adam_update(plan, tstate: dict, lam: float, lr: float):
     """One Adam step (lr) on L(w) = data(w) + lam * sum |w| (module doc, "Loss"): (new training state, losses
-    {"total", "data", "l1"} at the gates before the step, grads {"gates": dL/dw})."""
+    {"total", "data", "l1"} at the gates before the step, grads {"gates": dL/dw}).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:32-69 (L = data + lambda sum |w|);
+        anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/TreeADAM.jl:188-237 (leaf-wise Adam step).
+    """
     opt = optim.Adam(lr=lr)
 
     def loss(params):
@@ -220,7 +233,14 @@ def adam_update(plan, tstate: dict, lam: float, lr: float):
 def remove_links(cfg: dict, tstate: dict, drop):
     """Remove the links at positions ``drop`` (sorted, into the current gate vector) from the gates, the Adam moments
     m and v (``prune_optimizer`` "trim"; "reset": a fresh Adam state, the original's choice) and link_ids.
-    Returns (new training state, the event {"kind": "prune", "positions", "link_ids", "n_links", "optimizer"})."""
+    Returns (new training state, the event {"kind": "prune", "positions", "link_ids", "n_links", "optimizer"}).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/compare-free/sparsify/utilities.jl:92-102 (sparsecopy: drop
+        links with |w| < cutoff); anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/compare-free/sparsify/utilities.jl:105-121 (the moments trimmed
+        with the weights, the 'trim' option).
+    """
     drop = np.asarray(drop, dtype=np.int64)
     if cfg["prune_optimizer"] == "trim":
         params, opt_state = optim.delete_entries(tstate["params"], tstate["opt"], ("gates",), 0, drop)
@@ -236,7 +256,13 @@ def remove_links(cfg: dict, tstate: dict, drop):
 def train_step(cfg: dict, tstate: dict, inputs: dict, rng=None):
     """One training step as a pure function (the trajectory case's step): ``adam_update`` at inputs["lam"] and
     inputs["lr"], then ``remove_links`` at inputs["drop"] (the positions the schedule prunes after this update; empty:
-    none). Draws nothing. Returns (training state, losses, grads, events)."""
+    none). Draws nothing. Returns (training state, losses, grads, events).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/TreeADAM.jl:188-237 (Adam step),
+        anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/compare-free/sparsify/utilities.jl:92-102 (pruning after it).
+    """
     plan = _plan_for(cfg, tstate)
     tstate, losses, grads = adam_update(plan, tstate, float(inputs["lam"]), float(inputs["lr"]))
     events = []

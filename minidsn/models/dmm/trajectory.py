@@ -57,7 +57,10 @@ def _same(a, b) -> bool:
 
 
 def trajectory(cfg, rng, steps=None):
-    """{"meta", "steps"} of ``steps`` synthesis steps (TRAJECTORY_STEPS when None) from ``new_state(cfg, rng)``."""
+    """{"meta", "steps"} of ``steps`` synthesis steps (TRAJECTORY_STEPS when None) from ``new_state(cfg, rng)``.
+
+    Source: none (the oracle's record of synthesis.train_step; the formulas are cited there)
+    """
     _check(cfg)
     steps = TRAJECTORY_STEPS if steps is None else int(steps)
     plan = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
@@ -90,7 +93,10 @@ def trajectory(cfg, rng, steps=None):
 
 
 def trajectory_step(cfg, state_before, inputs, draws):
-    """The recorded step as a pure function: (state_after, losses, grads, events); bit-identical to the record."""
+    """The recorded step as a pure function: (state_after, losses, grads, events); bit-identical to the record.
+
+    Source: none (replay of synthesis.train_step from a record; the formulas are cited there)
+    """
     _check(cfg)
     state = dict(state_before, link_ids=np.asarray(state_before["link_ids"]).astype(np.int64),
                  opt=dict(state_before["opt"], step=int(np.asarray(state_before["opt"]["step"]).item())))

@@ -149,7 +149,11 @@ class IsotropicModel(Model):
     def next_inputs(self, state, cfg, rng):
         """(inputs of the next training step, the data position after it): the minibatch, whether it ends an epoch,
         and the widths the v1 schedule sets then; at an epoch's end the next shuffle is drawn here, before the
-        update (which draws nothing, so the generator's stream is as if drawn after it)."""
+        update (which draws nothing, so the generator's stream is as if drawn after it).
+
+        Source: seed 003 Fig. 3, Fig. 4 (the width schedule at epoch boundaries); minidsn choice: shuffled minibatches
+            of 48 (the author's experiments).
+        """
         xtr, ytr, _, _ = self._data(cfg, state["data_dir"] or None)
         bs = cfg["batch_size"]
         idx = state["perm"][state["pos"]:state["pos"] + bs]
@@ -170,7 +174,10 @@ class IsotropicModel(Model):
 
     @staticmethod
     def advance(state, tstate, nxt, metrics):
-        """The run state after a step: the new network and optimiser state, data position, epoch, shuffle."""
+        """The run state after a step: the new network and optimiser state, data position, epoch, shuffle.
+
+        Source: none (run-state bookkeeping; no formula)
+        """
         net = {"params": tstate["params"], "buffers": tstate["buffers"]}
         metrics["width"] = float(sum(sizes_of(net)[1:-1]))
         metrics["epoch"] = nxt["epoch"] + nxt["pos"] / nxt["n_train"]
@@ -178,13 +185,19 @@ class IsotropicModel(Model):
                 "data_dir": state["data_dir"]}, metrics
 
     def trajectory(self, cfg, rng, data_dir, steps=None):
-        """K consecutive steps with everything each reads, draws and changes (minidsn.models.isotropic.trajectory)."""
+        """K consecutive steps with everything each reads, draws and changes (minidsn.models.isotropic.trajectory).
+
+        Source: none (oracle trajectory record; formulas in training.py)
+        """
         from .trajectory import trajectory
 
         return trajectory(self, cfg, rng, data_dir, steps)
 
     def trajectory_step(self, cfg, state_before, inputs, draws):
-        """One recorded step replayed from its state, inputs and draws: (state_after, losses, grads, events)."""
+        """One recorded step replayed from its state, inputs and draws: (state_after, losses, grads, events).
+
+        Source: none (replay of a recorded step; formulas in training.py)
+        """
         from .trajectory import trajectory_step
 
         return trajectory_step(cfg, state_before, inputs, draws)

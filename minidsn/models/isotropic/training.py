@@ -29,25 +29,39 @@ TRAINING_STATE = ("params", "buffers", "opt")
 
 
 def training_state(state):
-    """The part of the run state a training step reads and writes (what a trajectory case records)."""
+    """The part of the run state a training step reads and writes (what a trajectory case records).
+
+    Source: none (the part of the run state a step reads and writes; no formula)
+    """
     return {"params": state["net"]["params"], "buffers": state["net"]["buffers"], "opt": state["opt"]}
 
 
 def make_optimizer(cfg):
-    """AdamW(lr, weight_decay) of the model's config (note "Network": lr 1e-3, weight decay 1e-3)."""
+    """AdamW(lr, weight_decay) of the model's config (note "Network": lr 1e-3, weight decay 1e-3).
+
+    Source: none (AdamW with lr 1e-3, weight decay 1e-3 as in the author's experiment notebooks; minidsn.optim.AdamW)
+    """
     from minidsn.optim import AdamW
 
     return AdamW(lr=cfg["lr"], weight_decay=cfg["weight_decay"])
 
 
 def net_cfg(cfg):
-    """The network config (minidsn.models.isotropic.net.net_config) inside the model's config."""
+    """The network config (minidsn.models.isotropic.net.net_config) inside the model's config.
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0 Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.__init__
+        (the o / psi modes of the network config).
+    """
     return net_config(**{k: cfg[k] for k in ("activation", "o_mode", "o_init", "o_positive", "psi_mode",
                                               "psi_decay", "eps", "guard")})
 
 
 def update_step(cfg, ncfg, tstate, x, labels):
-    """AdamW on the minibatch: (new training state, loss, grads)."""
+    """AdamW on the minibatch: (new training state, loss, grads).
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0 Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.forward
+        (the loss differentiated), AdamW (the author's experiments).
+    """
     from minidsn import numpy as mnp
     from minidsn.engine import value_and_grad
 
@@ -60,7 +74,15 @@ def update_step(cfg, ncfg, tstate, x, labels):
 
 
 def restructure_step(cfg, ncfg, tstate, target_widths, x_ref, rng, events=None):
-    """The structural schedule at an epoch boundary (module doc); returns the new training state."""
+    """The structural schedule at an epoch boundary (module doc); returns the new training state.
+
+    Source: seed 003 Fig. 3, Fig. 4 (width changes at epoch boundaries); GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurogenerate,
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurodegenerate,
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.auto_neuroadapation.
+    """
     net = {"params": tstate["params"], "buffers": tstate["buffers"]}
     opt_state = tstate["opt"]
     for k in range(len(target_widths) - 1, -1, -1):
@@ -78,7 +100,12 @@ def _contiguous(tree: dict) -> dict:
 
 
 def train_step(cfg, tstate, inputs, rng):
-    """The whole step (module doc): (new training state, losses {"total"}, grads, events)."""
+    """The whole step (module doc): (new training state, losses {"total"}, grads, events).
+
+    Source: seed 003 Fig. 3; GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.forward and the structural operations of
+        restructure_step.
+    """
     ncfg = net_cfg(cfg)
     x = np.asarray(inputs["x"], dtype=np.float64)
     labels = np.asarray(inputs["labels"]).astype(np.int64)

@@ -50,7 +50,10 @@ def _kinds_possible(cfg):
 
 
 def trajectory(model, cfg, rng, data_dir, steps=None):
-    """{"meta", "steps"} of ``steps`` training steps (TRAJECTORY_STEPS when None) from ``model.init``."""
+    """{"meta", "steps"} of ``steps`` training steps (TRAJECTORY_STEPS when None) from ``model.init``.
+
+    Source: none (the oracle's record of training.train_step; the formulas are cited there)
+    """
     steps = TRAJECTORY_STEPS if steps is None else int(steps)
     state = model.init(cfg, rng, data_dir)
     recorded = []
@@ -76,6 +79,9 @@ def _opt_from_file(opt):
 
 
 def trajectory_step(cfg, state_before, inputs, draws):
-    """The recorded step as a pure function: (state_after, losses, grads, events); bit-identical to the record."""
+    """The recorded step as a pure function: (state_after, losses, grads, events); bit-identical to the record.
+
+    Source: none (replay of training.train_step from a record; the formulas are cited there)
+    """
     state = dict(state_before, opt=_opt_from_file(state_before["opt"]))
     return replay_step(train_step, cfg, state, inputs, draws)

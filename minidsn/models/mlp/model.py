@@ -32,7 +32,10 @@ def _hidden_ok(v):
 
 
 def init_params(rng: np.random.Generator, sizes: list[int]) -> dict:
-    """Glorot-uniform weights, zero biases, for layer widths ``sizes`` = [n_in, hidden..., n_out]."""
+    """Glorot-uniform weights, zero biases, for layer widths ``sizes`` = [n_in, hidden..., n_out].
+
+    Source: none (the harness demo's standard tanh MLP; no seed describes it)
+    """
     layers = []
     for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
         a = math.sqrt(6.0 / (fan_in + fan_out))
@@ -41,7 +44,10 @@ def init_params(rng: np.random.Generator, sizes: list[int]) -> dict:
 
 
 def forward(params, x, activation: str):
-    """Return (logits, [h_1, ..., h_{L-1}]) (works on arrays and on traced values)."""
+    """Return (logits, [h_1, ..., h_{L-1}]) (works on arrays and on traced values).
+
+    Source: none (standard tanh MLP forward, h = tanh(W h + b); the harness demo, no seed)
+    """
     phi = mnp.tanh if activation == "tanh" else relu
     h, hidden = x, []
     layers = params["layers"]
@@ -53,7 +59,10 @@ def forward(params, x, activation: str):
 
 
 def loss_terms(params, x, y, activation: str, l2: float):
-    """(total, {"cross_entropy", "l2"}, logits, hidden): the loss equation in the module docstring."""
+    """(total, {"cross_entropy", "l2"}, logits, hidden): the loss equation in the module docstring.
+
+    Source: none (softmax cross-entropy of the demo MLP; no seed)
+    """
     logits, hidden = forward(params, x, activation)
     logp = log_softmax(logits, axis=1)
     ce = -mnp.mean(mnp.take_along_axis(logp, y[:, None], axis=1))
@@ -70,7 +79,10 @@ def _total_loss(params, x, y, activation, l2):
 
 
 def make_data(cfg, rng, with_centers: bool = False):
-    """(x_train, y_train, x_test, y_test) for cfg["dataset"], drawn from ``rng`` (+ the blob centers, or None)."""
+    """(x_train, y_train, x_test, y_test) for cfg["dataset"], drawn from ``rng`` (+ the blob centers, or None).
+
+    Source: none (synthetic Gaussian blobs for the demo; no seed)
+    """
     n, C = cfg["n_train"], cfg["n_classes"]
     centers = None
     if cfg["dataset"] == "blobs":
@@ -84,7 +96,10 @@ def make_data(cfg, rng, with_centers: bool = False):
 
 def nearest_center_accuracy(x, y, centers) -> float:
     """Accuracy of assigning each point to its nearest true blob center.  With equal spherical covariances and
-    (near-)equal class shares this is the Bayes-optimal rule, so it is the ceiling an MLP can approach."""
+    (near-)equal class shares this is the Bayes-optimal rule, so it is the ceiling an MLP can approach.
+
+    Source: none (the Bayes-optimal nearest-centre rule for equal spherical clusters, the demo's yardstick; no seed)
+    """
     d2 = ((x[:, None, :] - centers[None, :, :]) ** 2).sum(axis=2)
     return float(np.mean(np.argmin(d2, axis=1) == y))
 
@@ -116,6 +131,7 @@ class MLPModel(Model):
 
     @classmethod
     def validate_config(cls, cfg):
+        """Source: none (configuration checks; no formula)"""
         out = super().validate_config(cfg)
         if out["dataset"] == "spirals" and out["n_features"] != 2:
             from minidsn.models.api import ConfigError
@@ -127,6 +143,7 @@ class MLPModel(Model):
         return cfg["n_train"] if cfg["batch_size"] == 0 else min(cfg["batch_size"], cfg["n_train"])
 
     def steps_per_epoch(self, cfg):
+        """Source: none (run-harness adapter; no formula)"""
         return math.ceil(cfg["n_train"] / self._batch(cfg))
 
     def _sizes(self, cfg):
@@ -137,6 +154,7 @@ class MLPModel(Model):
         return Adam(lr=cfg["lr"])
 
     def init(self, cfg, rng, data_dir):
+        """Source: none (run-harness adapter; no formula)"""
         x, y, xt, yt, centers = make_data(cfg, rng, with_centers=True)
         params = init_params(rng, self._sizes(cfg))
         data = {"x_train": x, "y_train": y, "x_test": xt, "y_test": yt}
@@ -151,6 +169,7 @@ class MLPModel(Model):
         }
 
     def step(self, state, cfg, rng, step):
+        """Source: none (one Adam step of the demo MLP; no seed)"""
         n, B = cfg["n_train"], self._batch(cfg)
         order, pos = state["order"], state["pos"]
         if pos + B > n:  # start a new epoch in a fresh order (the tail of the old one is dropped)
@@ -165,6 +184,7 @@ class MLPModel(Model):
         return new_state, {"loss": float(loss), "acc": _accuracy(logits, y)}
 
     def evaluate(self, state, cfg, rng, data_dir):
+        """Source: none (reporting; no formula)"""
         out = {}
         d = state["data"]
         for split in ("train", "test"):
@@ -177,6 +197,7 @@ class MLPModel(Model):
         return out
 
     def oracle_case(self, cfg, rng, data_dir):
+        """Source: none (oracle export of the demo MLP; no seed)"""
         x, y, _, _ = make_data(cfg, rng)
         params = init_params(rng, self._sizes(cfg))
         nb = min(cfg["oracle_batch"], cfg["n_train"])
