@@ -1,6 +1,6 @@
 """DiffRNN objective for one window of characters, and its gradient, by two paths that must agree.
 
-Source: ../shared/notes/diffrnn.md, "G2 model" (seed 001_678d4d4066cd8cbb.txt, sections 2.1-2.2).
+Source: seed 001 Sec. 2.1-2.2; ThomasMiconi/DiffRNN@8b2491f rnn.py:88-121.
 
     CE(theta) = sum_{t<T} -ln softmax(Wiy (m * h_t) + by)[target_t],  h_t = tanh(Wxh x_t + Whh s_{t-1} + bh)
     s_t = h_t (G2) or m * h_t (rnnAltern, gate=True);  s_{-1} = s0 carried from the previous window (a constant)

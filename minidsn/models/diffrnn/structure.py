@@ -1,7 +1,7 @@
 """DiffRNN structural update: delete and add hidden neurons after each parameter update.
 
-Source: ../shared/notes/diffrnn.md, "Structural update after each parameter update, in this order" (G2) and "G3
-differences"; seed 001_678d4d4066cd8cbb.txt section 2.1 (k, T_D, P_add, P_del) and 2.2 (M_min).
+Source: seed 001 Sec. 2.1 (k, T_D, P_add, P_del), Sec. 2.2 (M_min); ThomasMiconi/DiffRNN@8b2491f rnn.py:188-245
+(G2); ThomasMiconi/DiffRNN@5b95733 rnn.py:189-266 (G3).
 
 G2, after the Adagrad step, in this order:
   1. floor:      m <- max(m, M_min)

@@ -1,7 +1,7 @@
 """One window of the DiffRNN recurrent network: forward over T characters and backpropagation through time.
 
-Source: ../shared/notes/diffrnn.md, "G2 model" (the seed 001_678d4d4066cd8cbb.txt, section 2, describes this
-version), and "Variant (rnnAltern)"; built on Karpathy's min-char-rnn as the original is.
+Source: seed 001 Sec. 2 (describes this version); ThomasMiconi/DiffRNN@8b2491f rnn.py:78-122 (lossFun, G2) and
+rnnAltern.py:87-131 (rnnAltern); built on Karpathy's min-char-rnn as the original is.
 
 With x_t the one-hot of inputs[t], state s_{-1} = s0 (carried over from the previous window, no gradient carried):
 

@@ -1,11 +1,12 @@
 """DNM closeness matrix: positions, parameter transforms, initialisations, strict cutoff.
 
-Source: seed 000_15970d877694e0b4 ("Network Structure": sine-to-a-power times gaussian, cutoff, rescale) and the note
-shared/notes/dnm.md ("Trainable variables", "Closeness matrix"), which records what the original notebooks compute.
+Source: seed 000 l. 38-84 ("Network Structure": sine-to-a-power times gaussian, cutoff, rescale);
+Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 72-183 (closeness),
+l. 276-380 (cutoff, positions, initialisation).
 
 For non-input neuron i (row r = i - n_in) and source j (column, j < N - n_out):
 
-    P[r, j]  = j - i + D_r,       D = linspace(n_in, n_out, N - n_in)                       (note, "Closeness matrix")
+    P[r, j]  = j - i + D_r,       D = linspace(n_in, n_out, N - n_in)                       (toy notebook cell 0 l. 285-307)
     gauss    = exp(-(P - mu_i)^2 / (2 softplus(sigma_i)^2))
     s        = (0.501 + 0.5 sin(2 pi P / (T softplus(theta_i)/ln 2) + phi_i)) ** (beta_i + 1)
     v        = (2 sigmoid(alpha_i) - 1) * gauss * (s - sigmoid(gamma_i))
@@ -72,7 +73,7 @@ INITS = {"toy": _toy_init, "mnist": _mnist_init}
 
 
 def positions(n_neurons: int, n_in: int, n_out: int) -> np.ndarray:
-    """P[r, j] = j - i + D_r with i = n_in + r, D = linspace(n_in, n_out, N - n_in) (note, "Closeness matrix").
+    """P[r, j] = j - i + D_r with i = n_in + r, D = linspace(n_in, n_out, N - n_in) (toy notebook cell 0 l. 285-307).
 
     Shape [N - n_in, N - n_out]. The displacement puts the zero of the position axis at the first input's output for
     the first computational neuron and at the last computational neuron's output for the last output neuron.

@@ -1,6 +1,7 @@
 """DNM loss terms: objective, flow, sparsity (exact count and differentiable surrogates), and the total.
 
-Source: seed 000_15970d877694e0b4 ("Loss functions") and the note shared/notes/dnm.md ("Losses", "Text versus code").
+Source: seed 000 l. 92-110 ("Loss functions"); Miej/Dynamic_Neural_Manifold@873268a
+dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 476-563 (flow, pct, objective, total).
 
     F_in    = sum_{computational rows i, input columns j} |d[i,j]|
     F_out   = sum_{output rows i, computational columns j} |d[i,j]|         (input->output entries excluded)
