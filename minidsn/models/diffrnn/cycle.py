@@ -1,8 +1,8 @@
 """One DiffRNN training cycle (read a window of T characters, update, change structure) and the initial state.
 
 Source: seed 001 Sec. 2.1-2.2, Sec. 4.2; ThomasMiconi/DiffRNN@8b2491f rnn.py:148-259 (the training loop of G2),
-min-char-rnn-param.py:34-36,78,131-132 (fixed size); ThomasMiconi/DiffRNN@5b95733 rnn.py:146-284 (G3). Line-level citations are in
-each function's docstring.
+min-char-rnn-param.py:34-36,78,131-132 (fixed size); ThomasMiconi/DiffRNN@5b95733 rnn.py:146-284 (G3).
+Line-level citations are in each function's docstring.
 
 Cycle n (G2 and rnnAltern):
   1. data pointer: if p + T + 1 >= len(data) or n == 0: carried state <- 0, p <- 0

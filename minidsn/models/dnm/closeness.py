@@ -6,7 +6,7 @@ l. 276-380 (cutoff, positions, initialisation).
 
 For non-input neuron i (row r = i - n_in) and source j (column, j < N - n_out):
 
-    P[r, j]  = j - i + D_r,       D = linspace(n_in, n_out, N - n_in)                       (toy notebook cell 0 l. 285-307)
+    P[r, j]  = j - i + D_r,       D = linspace(n_in, n_out, N - n_in)          (toy notebook cell 0 l. 285-307)
     gauss    = exp(-(P - mu_i)^2 / (2 softplus(sigma_i)^2))
     s        = (0.501 + 0.5 sin(2 pi P / (T softplus(theta_i)/ln 2) + phi_i)) ** (beta_i + 1)
     v        = (2 sigmoid(alpha_i) - 1) * gauss * (s - sigmoid(gamma_i))
