@@ -37,12 +37,13 @@ from minidsn.models.diffrnn.window_kernel import window_fwd_bwd
 from minidsn.models.diffrnn.adagrad_kernel import clip_adagrad
 
 from . import structure as structure
-from .loss import loss_and_grads
+from .loss import g1_multiplier_gradient, loss_and_grads
 
 __all__ = ["VARIANTS", "TASKS", "BACKENDS", "task_schedule", "task_data", "init_state", "read_window", "train_window",
            "TRAINING_STATE", "training_state", "advance", "cycle", "make_optimizer"]
 
-VARIANTS = ("g2", "altern", "g3", "fixed")
+VARIANTS = ("g2", "g1", "altern", "g3", "fixed")
+MULTIPLIER_VARIANTS = ("g1", "g2", "altern")  # the variants with per-neuron multipliers m
 TASKS = ("easy", "hard", "easy-hard-easy", "hard-easy")
 BACKENDS = ("fused", "kernel", "engine")
 DEFAULT_SWITCHES = {"easy": (), "hard": (), "easy-hard-easy": (100_000, 200_000), "hard-easy": (150_000,)}
@@ -60,7 +61,10 @@ def task_schedule(cfg):
     """
     task = cfg["task"]
     phases = task.split("-")
-    switches = tuple(DEFAULT_SWITCHES[task] if cfg.get("switch_at") is None else cfg["switch_at"])
+    default = DEFAULT_SWITCHES[task]
+    if task == "hard-easy" and cfg.get("variant") == "g1":
+        default = (100_000,)  # G1 switched at cycle 100,000 (ThomasMiconi/DiffRNN@8803ff8 rnn.py:252), G2 at NBSTEPS/2
+    switches = tuple(default if cfg.get("switch_at") is None else cfg["switch_at"])
     if len(switches) != len(phases) - 1:
         raise ValueError(f"task {task!r} has {len(phases)} phases and needs {len(phases) - 1} switch cycles, "
                          f"got switch_at={switches!r}")
@@ -118,7 +122,7 @@ def init_state(cfg, rng):
         "bh": np.zeros(H),
         "by": np.zeros(V),
     }
-    if cfg["variant"] in ("g2", "altern"):
+    if cfg["variant"] in MULTIPLIER_VARIANTS:
         params["m"] = np.ones(H)
     opt_state = make_optimizer(cfg).init(params)
     if cfg["variant"] == "g3":
@@ -206,11 +210,13 @@ def train_window(cfg, tstate, window, rng):
     inputs, targets = window["inputs"], window["targets"]
 
     gate = variant == "altern"
-    l1 = cfg["l1"] if variant in ("g2", "altern") else 0.0
+    l1 = cfg["l1"] if variant in MULTIPLIER_VARIANTS else 0.0
     if cfg["backend"] == "fused":
         ce, carried, grads = _grads_fused(params, carried, inputs, targets, l1, gate)
     else:
         ce, carried, grads = loss_and_grads(params, carried, inputs, targets, l1=l1, path=cfg["backend"], gate=gate)
+    if variant == "g1":
+        grads = dict(grads, m=g1_multiplier_gradient(params, grads, l1, T))
     if not math.isfinite(ce):
         raise FloatingPointError(f"diffrnn: loss is {ce} at data position {p}")
     losses = {"ce": ce, "total": ce}
@@ -232,7 +238,7 @@ def train_window(cfg, tstate, window, rng):
         params = dict(params)
         params["Wiy"] = params["Wiy"] - cfg["g3_weight_penalty"] * np.sign(params["Wiy"])
         params["Whh"] = params["Whh"] - cfg["g3_weight_penalty"] * np.sign(params["Whh"])
-    if variant in ("g2", "altern"):
+    if variant in MULTIPLIER_VARIANTS:
         # 1. floor, also with structure = false: the L1 term A T sum|m| is only the intended penalty while m > 0
         params = dict(params)
         params["m"] = np.maximum(params["m"], cfg["m_min"])

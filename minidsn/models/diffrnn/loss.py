@@ -113,3 +113,23 @@ def loss_and_grads(params, s0, inputs, targets, *, l1=0.0, path="kernel", gate=F
 
     (_, (ce, s_last)), grads = value_and_grad(f, has_aux=True)(params)
     return float(ce), np.asarray(s_last, dtype=np.float64), grads
+
+
+def g1_multiplier_gradient(params, grads, l1, T):
+    """The multiplier "gradient" of the first DiffRNN code (G1), which has a bug: it multiplies dq_t by m where the
+    derivative of q_t = m * h_t needs h_t:
+
+        G1:  dm = sum_t (Wiy^T dy_t) * m + T A sign(m)      (the bug)
+        G2:  dm = sum_t (Wiy^T dy_t) * h_t + T A sign(m)    (the fix; ``loss_and_grads`` computes it)
+
+    Because Wiy is fixed within the window, sum_t Wiy^T dy_t = Wiy^T sum_t dy_t = Wiy^T dby, so G1's value follows
+    exactly from the window's own gradient of by (which has no L1 term); clipping and Adagrad then act on it as on
+    any gradient (rnn.py:115-116, 162-167 at 8803ff8). Only the g2 model has a G1 (gate = False).
+
+    Source: seed 001 Sec. 2.1 (the multipliers and their L1 term; the text's 27 vs 6 neurons come from this code,
+        note diffrnn.md "Text versus code" 3); ThomasMiconi/DiffRNN@8803ff8 rnn.py:102-106 (dintoy = Wiy^T dy;
+        dmultips += dintoy * multips + COEFFMULTIPNORM * sign(multips)), fixed in ThomasMiconi/DiffRNN@277c4a6
+        rnn.py:105 (dpostmultip * hs[t]).
+    """
+    m = params["m"]
+    return (params["Wiy"].T @ grads["by"]) * m + (l1 * T) * np.sign(m)

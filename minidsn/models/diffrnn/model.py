@@ -37,7 +37,8 @@ class DiffRNNModel(Model):
     trajectory_defaults = TRAJECTORY_DEFAULTS  # config of a trajectory case unless set (see .trajectory)
     trajectory_steps = TRAJECTORY_STEPS
     options = {
-        "variant": Option(str, "g2", "g2 = code the seed describes; altern = multiplier also gates the recurrence; "
+        "variant": Option(str, "g2", "g2 = code the seed describes; g1 = the first code, whose multiplier gradient "
+                          "is dq * m instead of dq * h (bug); altern = multiplier also gates the recurrence; "
                           "g3 = no multipliers, RMSProp, outgoing-weight norm; fixed = plain min-char-rnn",
                           choices=_cycle.VARIANTS),
         "task": Option(str, "hard", "task schedule", choices=_cycle.TASKS),
@@ -88,7 +89,7 @@ class DiffRNNModel(Model):
     @staticmethod
     def _check(cfg):
         """Config combinations a single option cannot check."""
-        if cfg["m_min"] >= cfg["t_d"] and cfg["variant"] in ("g2", "altern"):
+        if cfg["m_min"] >= cfg["t_d"] and cfg["variant"] in _cycle.MULTIPLIER_VARIANTS:
             raise ValueError(f"m_min ({cfg['m_min']}) must be below t_d ({cfg['t_d']}): a floored neuron must "
                              "stay deletable")
         _cycle.task_schedule(cfg)  # validates switch_at against the task
