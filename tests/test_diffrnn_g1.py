@@ -1,7 +1,7 @@
 """DiffRNN G1: the first code's multiplier gradient dm = sum_t (Wiy^T dy_t) * m (+ T A sign m), a bug fixed in G2.
 
 The reference below is a literal transcription of G1's lossFun backward loop (ThomasMiconi/DiffRNN@8803ff8
-rnn.py:97-116) in NumPy, one time step at a time; minidsn's g1 variant must give the same multiplier gradient from
+rnn.py:101-120) in NumPy, one time step at a time; minidsn's g1 variant must give the same multiplier gradient from
 both backends, and everything else exactly as G2.
 """
 

@@ -63,7 +63,7 @@ def task_schedule(cfg):
     phases = task.split("-")
     default = DEFAULT_SWITCHES[task]
     if task == "hard-easy" and cfg.get("variant") == "g1":
-        default = (100_000,)  # G1 switched at cycle 100,000 (ThomasMiconi/DiffRNN@8803ff8 rnn.py:252), G2 at NBSTEPS/2
+        default = (100_000,)  # G1 switched at cycle 100,000 (ThomasMiconi/DiffRNN@8803ff8 rnn.py:253), G2 at NBSTEPS/2
     switches = tuple(default if cfg.get("switch_at") is None else cfg["switch_at"])
     if len(switches) != len(phases) - 1:
         raise ValueError(f"task {task!r} has {len(phases)} phases and needs {len(phases) - 1} switch cycles, "

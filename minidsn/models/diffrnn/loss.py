@@ -85,7 +85,7 @@ def objective(params, s0, inputs, targets, *, l1=0.0, path="kernel", gate=False)
 
     Source: seed 001 Sec. 2.1 (L1 on the multipliers), Sec. 2.2 (A_L1reg = 3e-5); ThomasMiconi/DiffRNN@8b2491f
         rnn.py:110-111 (A sign(m) added inside the 40-step loop: the gradient of A T sum|m|);
-        ThomasMiconi/DiffRNN@8803ff8 rnn.py:109 (G1's buggy dm = dq * m, not reproduced).
+        ThomasMiconi/DiffRNN@8803ff8 rnn.py:109-110 (G1's buggy dm = dq * m: variant g1, g1_multiplier_gradient).
     """
     if path == "engine":
         ce, s_last = window_ce_engine(params, s0, inputs, targets, gate)
@@ -124,12 +124,12 @@ def g1_multiplier_gradient(params, grads, l1, T):
 
     Because Wiy is fixed within the window, sum_t Wiy^T dy_t = Wiy^T sum_t dy_t = Wiy^T dby, so G1's value follows
     exactly from the window's own gradient of by (which has no L1 term); clipping and Adagrad then act on it as on
-    any gradient (rnn.py:115-116, 162-167 at 8803ff8). Only the g2 model has a G1 (gate = False).
+    any gradient (rnn.py:119-120, 176-178 at 8803ff8). Only the g2 model has a G1 (gate = False).
 
     Source: seed 001 Sec. 2.1 (the multipliers and their L1 term; the text's 27 vs 6 neurons come from this code,
-        note diffrnn.md "Text versus code" 3); ThomasMiconi/DiffRNN@8803ff8 rnn.py:102-106 (dintoy = Wiy^T dy;
+        note diffrnn.md "Text versus code" 3); ThomasMiconi/DiffRNN@8803ff8 rnn.py:106,109-110 (dintoy = Wiy^T dy;
         dmultips += dintoy * multips + COEFFMULTIPNORM * sign(multips)), fixed in ThomasMiconi/DiffRNN@277c4a6
-        rnn.py:105 (dpostmultip * hs[t]).
+        rnn.py:110 (dpostmultip * hs[t]).
     """
     m = params["m"]
     return (params["Wiy"].T @ grads["by"]) * m + (l1 * T) * np.sign(m)
