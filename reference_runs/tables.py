@@ -12,6 +12,7 @@ Needs only the standard library and NumPy (percentiles with NumPy's default line
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
@@ -25,6 +26,7 @@ WIDTHS = (8, 16, 24, 32)
 PRETRAIN, SCHEDULE = 24, 48
 
 
+@functools.lru_cache(maxsize=None)
 def _lines(path: Path) -> list[dict]:
     return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
@@ -60,6 +62,45 @@ def diffrnn_hard_sizes(root: Path) -> str:
     """Final sizes of diffrnn-hard, in seed order (not folder-name order: seed-10 sorts before seed-2 by name)."""
     sizes = _diffrnn_hard(root)[0]
     return f"(seeds {sizes[0][0]}-{sizes[-1][0]}, in seed order): " + ", ".join(str(h) for _, h in sizes)
+
+
+def _sweep_rows(run: str, root: Path) -> list[list[dict]]:
+    """Training lines of every seed of a sweep, in seed order."""
+    return [[r for r in _lines(d / "metrics.jsonl") if "hidden_size" in r and "smooth_loss" in r]
+            for d in _seed_dirs(run, root)]
+
+
+def _median_iqr(values, digits: int) -> str:
+    q25, q50, q75 = np.percentile(values, [25, 50, 75])
+    return f"{q50:.{digits}f} [{q25:.{digits}f}, {q75:.{digits}f}]"
+
+
+def _at(run: str, root: Path, key: str, step: int, digits: int) -> str:
+    return _median_iqr([next(r[key] for r in rows if r["step"] == step) for rows in _sweep_rows(run, root)], digits)
+
+
+def diffrnn_final(run: str):
+    """'ours at 300k' cell of the DiffRNN table: median [IQR] of size and smoothed loss over the seeds."""
+    def cell(root: Path) -> str:
+        if run == "diffrnn-easy-hard-easy":
+            return (f"H {_at(run, root, 'hidden_size', 100_000, 1).split(' [')[0]} at 100k, "
+                    f"{_at(run, root, 'hidden_size', 200_000, 1)} at 200k, {_at(run, root, 'hidden_size', 300_000, 1)} "
+                    f"at 300k; loss {_at(run, root, 'smooth_loss', 300_000, 2)}")
+        return f"H {_at(run, root, 'hidden_size', 300_000, 1)}, loss {_at(run, root, 'smooth_loss', 300_000, 2)}"
+    return cell
+
+
+def sweep_wall(run: str):
+    """Wall time per seed of a sweep: range and median."""
+    def cell(root: Path) -> str:
+        w = [_summary(d)["wall_time_s"] for d in _seed_dirs(run, root)]
+        return f"{min(w):.0f}-{max(w):.0f} s (median {np.median(w):.0f})"
+    return cell
+
+
+def smoothed_loss_at(run: str, step: int):
+    """Median [IQR] over the seeds of the smoothed loss at ``step``."""
+    return lambda root: _at(run, root, "smooth_loss", step, 2)
 
 
 # ---- urn -------------------------------------------------------------------------------------------------------
@@ -205,6 +246,15 @@ BLOCKS = {
     "iso-width-above": iso_width_above,
     "iso-width-v1": iso_width_v1,
 }
+for _run in ("diffrnn-hard", "diffrnn-easy", "diffrnn-easy-hard-easy"):
+    BLOCKS[f"{_run}-300k"] = diffrnn_final(_run)
+for _run in ("diffrnn-hard", "diffrnn-easy", "diffrnn-easy-hard-easy", "diffrnn-fixed-10", "diffrnn-fixed-27",
+             "diffrnn-fixed-30", "diffrnn-fixed-50", "diffrnn-fixed-100"):
+    BLOCKS[f"{_run}-wall"] = sweep_wall(_run)
+for _run in ("diffrnn-hard", "diffrnn-fixed-10", "diffrnn-fixed-27", "diffrnn-fixed-30", "diffrnn-fixed-50",
+             "diffrnn-fixed-100"):
+    for _k in (200_000, 300_000):
+        BLOCKS[f"{_run}-loss-{_k // 1000}k"] = smoothed_loss_at(_run, _k)
 
 _BLOCK = re.compile(r"(<!-- tables\.py:(?P<name>[\w-]+) -->)(?P<body>.*?)(<!-- /tables\.py:(?P=name) -->)", re.S)
 
