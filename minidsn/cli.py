@@ -340,6 +340,8 @@ def urn_activity_profile(run_dir, thresholds=(0.0, 1e-3, 1e-2, 1e-1), samples=0)
     from minidsn.runs.checkpoint import load_latest_checkpoint
 
     run_dir = Path(run_dir)
+    if not (run_dir / "config.json").is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run folder (it has no config.json)")
     raw = json.loads((run_dir / "config.json").read_text())
     if raw.get("model") != "urn":
         raise ValueError(f"{run_dir} is a run of model {raw.get('model')!r}, not 'urn'")

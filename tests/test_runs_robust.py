@@ -272,3 +272,62 @@ def test_a_run_failing_before_its_first_checkpoint_leaves_nothing(tmp_path):
     with pytest.raises(DataError):
         run(spec(10, model=NoData.name), existing, stream=quiet())
     assert existing.exists() and list(existing.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_many_random_ctrl_c_inside_numba_kernels(tmp_path):
+    """Issue #19 saw 15 of 300 Ctrl-C's inside a Numba kernel crash with SystemError; held to the step boundary,
+    every one must stop cleanly and resume bit-identically."""
+    import random
+
+    NumbaStep.spin = _busy_kernel()
+    t = time.perf_counter()
+    NumbaStep.spin(2_000_000)
+    NumbaStep.n = int(2_000_000 * 0.02 / max(time.perf_counter() - t, 1e-4))
+    run(spec(40), tmp_path / "ref", stream=quiet(), plots=False)
+    rnd = random.Random(0)
+    statuses = []
+    for k in range(40):
+        out = tmp_path / f"cut{k}"
+        timer = threading.Timer(rnd.uniform(0.05, 0.6), lambda: os.kill(os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            statuses.append(run(spec(40, model=NumbaStep.name), out, stream=quiet(), plots=False).status)
+        finally:
+            timer.cancel()
+            time.sleep(0.01)
+        run(spec(40), out, resume=True, stream=quiet(), plots=False)
+        same_run(tmp_path / "ref", out)
+    assert statuses.count("interrupted") >= 20
+
+
+def test_a_second_sweep_on_a_locked_sweep_folder_is_refused(tmp_path):
+    d = tmp_path / "sw"
+    with run_folder_lock(d):
+        with pytest.raises(RunLockedError, match=f"process {os.getpid()}"):
+            run_sweep(spec(5, seeds=[0, 1]), d, stream=quiet())
+    assert run_sweep(spec(5, seeds=[0, 1]), d, stream=quiet())["seeds"]["1"]["status"] == "completed"
+
+
+def test_one_ctrl_c_during_the_final_evaluation_lets_it_finish(tmp_path):
+    EvalInterrupt.mode, EvalInterrupt.at = "signal", 30
+    try:
+        res = run(spec(30, model=EvalInterrupt.name), tmp_path / "a", stream=quiet())
+    finally:
+        EvalInterrupt.at = 20
+    assert res.status == "completed" and res.summary["final"]
+    run(spec(30), tmp_path / "b", stream=quiet())
+    same_run(tmp_path / "a", tmp_path / "b")
+
+
+def test_atomic_write_errors_name_the_target(tmp_path):
+    from minidsn.runs.atomic import atomic_write_text
+
+    with pytest.raises(IsADirectoryError) as e:
+        atomic_write_text(tmp_path, "x")
+    assert e.value.filename == str(tmp_path)
+    (tmp_path / "f").write_text("")
+    with pytest.raises(OSError) as e:
+        atomic_write_text(tmp_path / "f" / "g.json", "x")
+    assert "g.json" in str(e.value.filename) or str(tmp_path / "f") in str(e.value.filename)
+    assert not list(tmp_path.glob(".tmp-*"))

@@ -6,6 +6,7 @@ half-written one; a crash mid-write leaves at most a stray ``.tmp-*`` file, whic
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from contextlib import contextmanager
@@ -16,19 +17,26 @@ from pathlib import Path
 def atomic_open(path, mode: str = "wb"):
     """Yield a file object; on normal exit its content replaces ``path`` atomically, on error ``path`` is untouched."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".tmp-{path.name}.", dir=path.parent)
+    except OSError as exc:  # name the file the user asked for, not the temporary one
+        raise type(exc)(exc.errno, exc.strerror, str(path)) from None
     try:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         try:
             os.unlink(tmp)
         except FileNotFoundError:
             pass
+        if isinstance(exc, OSError) and exc.errno is not None and exc.filename in (tmp, None):
+            raise type(exc)(exc.errno, exc.strerror, str(path)) from None  # name the target, not the temp file
         raise
 
 
