@@ -209,3 +209,12 @@ def test_checkpoint_with_a_forged_huge_npz_is_refused(tmp_path):
     p.write_text(json.dumps(seal(meta)))
     with pytest.raises(CheckpointError, match="declares shape"):
         load_checkpoint(p)
+
+
+def test_npz_check_accepts_real_files_of_every_kind():
+    """No false alarms: compressed (ratio near deflate's limit), 0-d string, empty and Fortran-order arrays."""
+    for save in (np.savez, np.savez_compressed):
+        buf = io.BytesIO()
+        save(buf, a=np.zeros((1000, 1000)), s=np.array("hello"), z=np.zeros((0, 3)), f=np.asfortranarray(np.ones((3, 4))))
+        data = buf.getvalue()
+        assert check_npz(io.BytesIO(data), "x.npz", len(data)) == 8_000_000 + 20 + 0 + 96

@@ -4,8 +4,8 @@ The lock is ``DIR/.lock``, held with ``fcntl.flock`` (POSIX) and holding the hol
 drops a flock when its process dies in any way (kill -9 included), so a lock file left by a crashed process is
 *stale*: the next process takes it over (and says whose it was); a second process while the holder lives gets
 RunLockedError naming the holder's PID.  Released on every exit path (context manager, and by the kernel on
-death).  Without fcntl (Windows) the file is created exclusively and a stale one is recognised by its PID no longer
-running.
+death).  Without fcntl (Windows) the file is created exclusively; a stale one must then be deleted by hand (the
+message says so).
 """
 
 from __future__ import annotations
@@ -103,33 +103,16 @@ def run_folder_lock(folder, on_stale=None):
 
 @contextmanager
 def _exclusive_file_lock(folder: Path, path: Path, on_stale):  # pragma: no cover - Windows
-    for _ in range(2):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            break
-        except FileExistsError:
-            holder = lock_holder(path)
-            pid = _pid_of(holder)
-            if pid.isdigit() and _alive(int(pid)):
-                raise RunLockedError(_locked_message(folder, holder)) from None
-            if on_stale is not None:
-                on_stale(holder)
-            path.unlink(missing_ok=True)
-    else:
-        raise RunLockedError(_locked_message(folder, lock_holder(path)))
+    """Without flock: the lock file is created exclusively. A file left by a crashed process cannot be told from a
+    live holder safely here (os.kill(pid, 0) terminates processes on Windows), so the message says how to clear it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        raise RunLockedError(_locked_message(folder, lock_holder(path)) + f"; if that process is no longer "
+                             f"running, delete {path}") from None
     try:
         os.write(fd, _stamp())
         os.close(fd)
         yield
     finally:
         path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:  # pragma: no cover - Windows
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
