@@ -18,13 +18,15 @@ import math
 import numpy as np
 
 from minidsn.engine import value_and_grad
-from minidsn.models.urn.adam_kernel import adam_l1_update, adam_l1_update_reference
+from minidsn.models.urn.adam_kernel import EPS_FORMS, L1_MODES, adam_l1_update, adam_l1_update_reference
 from minidsn.kernels.workspace import SpareArrays
 from minidsn.optim import Adam
 from minidsn.models.api import ConfigError, Model, Option, register_model
 
 from . import data as urn_data
 from .net import (
+    INIT_DISTS,
+    LOGITS,
     UrnSpec,
     forward_logits,
     grid_length_weights,
@@ -78,13 +80,16 @@ def build_spec(cfg, d_in, d_out, plane=None):
         out_idx = top_centre_output_nodes(plane, depth, d_out)
     if np.any(out_idx < d_in):
         raise ConfigError(f"config key 'n_neurons': S = {S} is too small; output nodes overlap the {d_in} inputs")
+    if cfg["l1_mode"] != "subgradient" and not cfg["fused_update"]:
+        raise ConfigError(f"config key 'l1_mode': {cfg['l1_mode']!r} is a step of the fused update; it needs "
+                          "fused_update = true")
     if cfg["c_syn"] > 0 and not geometric:
         raise ConfigError("config key 'c_syn': the synaptic-length term needs geometry = 'grid'")
     L = grid_length_weights(plane, depth, cfg["beta"], cfg["gamma"], cfg["syn_pairs"]) if cfg["c_syn"] > 0 else None
     return UrnSpec(n_neurons=S, n_iter=cfg["n_iter"], d_in=d_in, output_idx=out_idx, phi=cfg["phi"],
                    slope=cfg["leaky_slope"], residual_out=cfg["residual_out"], residual_in=cfg["residual_in"],
                    c_w=cfg["c_w"], c_n=cfg["c_n"], c_syn=cfg["c_syn"], activity_reduction=cfg["activity_reduction"],
-                   length_weights=L, sparse=cfg["sparse"])
+                   length_weights=L, sparse=cfg["sparse"], logits=cfg["logits"])
 
 
 def _accuracy(logits, y):
@@ -122,6 +127,11 @@ class URNModel(Model):
         "init_std": Option(float, None, "std of W at init; None = He, sqrt(2/S) (ASSUMPTION: fan-in S)",
                            check=_pos),
         "bias_init": Option(float, 0.0, "initial bias (ASSUMPTION: 0)"),
+        "init_dist": Option(str, "normal", "W at init: plain 'normal' (ASSUMPTION) or Keras' he_normal "
+                            "'truncated_normal' (to +-2 std, std corrected to keep the variance)",
+                            choices=INIT_DISTS),
+        "logits": Option(str, "after_phi", "eq. 4 logits: the output neurons 'after_phi' (ASSUMPTION) or their "
+                         "last pre-activation 'before_phi' (a linear output layer)", choices=LOGITS),
         # loss
         "c_w": Option(float, 5e-7, "c_W, weight L1 (seed: 5e-7)", check=_nonneg),
         "c_n": Option(float, 2e-5, "c_N, activity L1 (seed: 2e-5)", check=_nonneg),
@@ -140,6 +150,13 @@ class URNModel(Model):
         # training
         "lr": Option(float, 7e-4, "Adam learning rate (seed: 7e-4)", check=_pos),
         "adam_eps": Option(float, 1e-8, "Adam epsilon (ASSUMPTION)", check=_pos),
+        "adam_eps_form": Option(str, "algorithm1", "where eps enters Adam: 'algorithm1' (Kingma & Ba Alg. 1, "
+                                "ASSUMPTION) or 'efficient' (TensorFlow / Keras); see minidsn.optim.Adam",
+                                choices=EPS_FORMS),
+        "l1_mode": Option(str, "subgradient", "how the |W| penalties act: 'subgradient' through Adam (ASSUMPTION, "
+                          "as a Keras regularizer; no weight becomes exactly 0), 'prox' (soft threshold lr * c "
+                          "after Adam) or 'prox_adam' (threshold lr * c / Adam's denominator); see adam_kernel",
+                          choices=L1_MODES),
         "batch_size": Option(int, 32, "mini-batch size (ASSUMPTION: 32)", check=_pos),
         "sparse": Option(bool, True, "skip dead neurons in the products (same result up to rounding)"),
         "fused_update": Option(bool, True, "W's |W| / synaptic-length subgradient and Adam in one compiled pass "
@@ -180,7 +197,7 @@ class URNModel(Model):
         return self._cache[key]
 
     def _opt(self, cfg):
-        return Adam(lr=cfg["lr"], eps=cfg["adam_eps"])
+        return Adam(lr=cfg["lr"], eps=cfg["adam_eps"], eps_form=cfg["adam_eps_form"])
 
     def steps_per_epoch(self, cfg):
         """Source: none (run-harness adapter; no formula)"""
@@ -198,7 +215,7 @@ class URNModel(Model):
             x, y, xt, yt = self._data(state, cfg)
         n_classes = urn_data.n_classes(cfg["dataset"], y)
         spec = self._spec(cfg, x, n_classes)
-        params = init_params(spec, rng, cfg["init_std"], cfg["bias_init"])
+        params = init_params(spec, rng, cfg["init_std"], cfg["bias_init"], cfg["init_dist"])
         state.update({"params": params, "opt": self._opt(cfg).init(params), "n_classes": n_classes,
                       "order": rng.permutation(x.shape[0]), "pos": 0})
         return state
@@ -256,9 +273,9 @@ class URNModel(Model):
         hyper = (t, opt.lr, opt.beta1, opt.beta2, opt.eps)
         out = tuple(self._spare.take(k, W.shape, avoid=(W, mW0, vW0, grads["W"])) for k in ("W", "m", "v"))
         W2, mW, vW, l1, syn = adam_l1_update(W, grads["W"], mW0, vW0, spec.length_weights, spec.c_w, spec.c_syn,
-                                             *hyper, out=out)
+                                             *hyper, out=out, l1_mode=cfg["l1_mode"], eps_form=opt.eps_form)
         b2, mb, vb, _, _ = adam_l1_update_reference(p["b"], grads["b"], st["m"]["b"], st["v"]["b"], None, 0.0,
-                                                    0.0, *hyper)
+                                                    0.0, *hyper, eps_form=opt.eps_form)
         # the inputs become the spares of the next step: reused then only if the caller has let go of them
         for k, arr in (("gW", grads["W"]), ("W", W), ("m", mW0), ("v", vW0)):
             self._spare.offer(k, arr)
@@ -290,7 +307,7 @@ class URNModel(Model):
             cfg["n_neurons"] = min(cfg["n_neurons"], cfg["oracle_n_neurons"])
         x, y = urn_data.make_spheres_xy(cfg, cfg["oracle_batch"], rng)
         spec = build_spec(cfg, x.shape[1], 2)
-        params = init_params(spec, rng, cfg["init_std"], cfg["bias_init"])
+        params = init_params(spec, rng, cfg["init_std"], cfg["bias_init"], cfg["init_dist"])
         y1 = np.eye(2)[y]
         total, terms = loss_terms(params, x, y1, spec)
         _, grads = value_and_grad(lambda p: loss_terms(p, x, y1, spec)[0])(params)

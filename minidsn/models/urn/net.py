@@ -38,6 +38,11 @@ from minidsn.scipy.special import log_softmax
 from .core import embed_input, urn_iterate_forward, urn_iterate_vjp
 
 PATHS = ("kernel", "reference")
+LOGITS = ("after_phi", "before_phi")
+INIT_DISTS = ("normal", "truncated_normal")
+# Keras' truncated he_normal divides the std by the std of a unit normal truncated to [-2, 2] (TF 2 / Keras >= 2.3,
+# keras/initializers VarianceScaling), so the drawn values have variance 2 / fan_in.
+TRUNCATED_STD_CORRECTION = 0.87962566103423978
 
 
 @dataclass
@@ -58,6 +63,7 @@ class UrnSpec:
     activity_reduction: str = "mean"
     length_weights: np.ndarray | None = None
     sparse: bool = True
+    logits: str = "after_phi"
     masks: dict = field(default_factory=dict, repr=False)
     # where the reverse pass writes gW (urn_core.urn_iterate_vjp `gw_out`); set only around one training step
     gw_out: np.ndarray | None = field(default=None, repr=False, compare=False)
@@ -74,6 +80,8 @@ class UrnSpec:
             raise ValueError("URN: c_syn > 0 needs neuron positions (geometry = 'grid')")
         if self.length_weights is not None and self.length_weights.shape != (S, S):
             raise ValueError(f"URN: length_weights must be (S, S) = ({S}, {S})")
+        if self.logits not in LOGITS:
+            raise ValueError(f"URN: logits must be one of {LOGITS}, got {self.logits!r}")
         for name in ("c_w", "c_n", "c_syn"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v >= 0):
@@ -143,15 +151,31 @@ def grid_length_weights(plane_shape, depth, beta, gamma, pairs="all"):
 # ----------------------------------------------------------------------------------------------------------------
 
 
-def init_params(spec: UrnSpec, rng: np.random.Generator, init_std=None, bias_init=0.0):
+def init_params(spec: UrnSpec, rng: np.random.Generator, init_std=None, bias_init=0.0, dist="normal"):
     """W ~ N(0, std^2) with He std = sqrt(2 / S) unless `init_std` is given (seed eq. 3: "He normal"; fan-in S is
     the ASSUMPTION for a dense S x S matrix); b = bias_init (ASSUMPTION: 0).
 
-    Source: seed 002 l. 56 (W initialised He normal, dense S x S); assumption: fan-in S, b = 0.
+    dist "normal" (default): plain normal. "truncated_normal": Keras' he_normal (VarianceScaling, scale 2, fan_in,
+    truncated_normal): a unit normal truncated to [-2, 2] (entries outside redrawn, in order, from `rng`), times
+    std / 0.8796..., so the variance is still std^2.
+
+    Source: seed 002 l. 56 (W initialised He normal, dense S x S); assumption: fan-in S, b = 0; assumption: plain or
+        truncated normal (`dist`).
     """
     S = spec.n_neurons
     std = np.sqrt(2.0 / S) if init_std is None else float(init_std)
-    return {"W": rng.normal(0.0, std, (S, S)), "b": np.full(S, float(bias_init))}
+    if dist == "normal":
+        W = rng.normal(0.0, std, (S, S))
+    elif dist == "truncated_normal":
+        z = rng.standard_normal((S, S))
+        bad = np.flatnonzero(np.abs(z) > 2.0)
+        while bad.size:
+            z.flat[bad] = rng.standard_normal(bad.size)
+            bad = bad[np.abs(z.flat[bad]) > 2.0]
+        W = z * (std / TRUNCATED_STD_CORRECTION)
+    else:
+        raise ValueError(f"URN: init dist must be one of {INIT_DISTS}, got {dist!r}")
+    return {"W": W, "b": np.full(S, float(bias_init))}
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -232,6 +256,24 @@ def states(params, x, spec: UrnSpec, path="kernel"):
     return hs
 
 
+def output_logits(params, hs, spec: UrnSpec):
+    """The logits given to softmax cross-entropy (eq. 4 leaves open whether phi is applied to them).
+
+    "after_phi" (default, ASSUMPTION): the output neurons of N^(I) as they are, phi included (>= 0 for relu).
+    "before_phi": the output neurons' pre-activation at the last iteration, A = W_out N^(I-1) + b_out (plus
+    N^(I-1)_out with residual output nodes, eq. 6): a linear output layer, as a Keras Dense(d_out) before softmax.
+    Only the logits change; the states and the activity penalty keep phi.
+
+    Source: seed 002 eq. (4) (yhat_i = N_{S-i}^(I)), eq. (6) (residual output nodes); assumption: phi applied to the
+        logits or not (`logits`).
+    """
+    out = spec.output_idx
+    if spec.logits == "after_phi":
+        return hs[-1][:, out]
+    a = mnp.matmul(hs[-2], mnp.transpose(params["W"][out])) + params["b"][out]
+    return a + hs[-2][:, out] if spec.residual_out else a
+
+
 def loss_terms(params, x, y_onehot, spec: UrnSpec, path="kernel"):
     """(total, terms): eq. 9 (eq. 5 when c_syn = 0); terms holds each term (traced) and the logits.
 
@@ -242,7 +284,7 @@ def loss_terms(params, x, y_onehot, spec: UrnSpec, path="kernel"):
         raise ValueError(f"URN: targets must be one-hot (batch, d_out={spec.output_idx.size}), "
                          f"got {np.shape(y_onehot)}")
     hs = states(params, x, spec, path)
-    logits = hs[-1][:, spec.output_idx]
+    logits = output_logits(params, hs, spec)
     ce = -mnp.sum(y_onehot * log_softmax(logits, axis=1)) / x.shape[0]
     total = ce
     terms = {"ce": ce, "logits": logits, "states": hs}
@@ -278,6 +320,6 @@ def forward_logits(params, x, spec: UrnSpec, batch_size=1000, threshold=0.0):
     outs, amap = [], None
     for s in range(0, x.shape[0], batch_size):
         hs = states(params, x[s:s + batch_size], spec)
-        outs.append(hs[-1][:, spec.output_idx])
+        outs.append(output_logits(params, hs, spec))
         amap = merge_activity(amap, activity_map(hs, threshold))
     return np.concatenate(outs), amap
