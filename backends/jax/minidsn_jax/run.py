@@ -1,0 +1,70 @@
+"""Run a reference-run file through minidsn's harness with the JAX models:
+
+    python -m minidsn_jax.run NAME|FILE.toml [--seed S] [--steps N] --out DIR
+    python -m minidsn_jax.run --resume DIR
+
+The run file is minidsn's own (reference_runs/NAME.toml); its ``model = "X"`` is replaced by ``"jax-X"``, the
+minidsn_jax model registered under that name, so both implementations run the same configuration into the same
+run-folder layout (config.json, metrics.jsonl, summary.json, checkpoints/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from pathlib import Path
+
+from minidsn.runs.config import RunSpec, load_run_file, locate_run, resolve_run_spec
+from minidsn.runs.loop import run
+
+MODEL_MODULES = {"jax-diffrnn": "minidsn_jax.diffrnn.model", "jax-dmm": "minidsn_jax.dmm.model"}
+
+
+def _register(name: str) -> None:
+    module = MODEL_MODULES.get(name)
+    if module is None:
+        for other in ("mlp", "dnm", "urn", "isotropic"):  # models of other subpackages, when present
+            if name == f"jax-{other}":
+                module = f"minidsn_jax.{other}.model"
+    if module is None:
+        raise SystemExit(f"error: no minidsn_jax model named {name!r}")
+    importlib.import_module(module)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m minidsn_jax.run", description=__doc__.split("\n\n")[0])
+    ap.add_argument("target", nargs="?", help="reference-run name or .toml file")
+    ap.add_argument("--seed", type=int)
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--out")
+    ap.add_argument("--resume", metavar="DIR")
+    ap.add_argument("--no-plots", action="store_true")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    if args.resume:
+        out = Path(args.resume)
+        spec = RunSpec.from_json(json.loads((out / "config.json").read_text()))
+        _register(spec.model)
+        if args.steps:
+            spec.steps = args.steps
+        return run(spec, out, resume=True, plots=not args.no_plots).exit_code
+    if not args.target or not args.out:
+        ap.error("give a run name or file and --out DIR, or --resume DIR")
+    path = locate_run(args.target)
+    raw = load_run_file(path)
+    raw["model"] = "jax-" + raw["model"]
+    _register(raw["model"])
+    raw.pop("seeds", None)
+    spec = resolve_run_spec(raw, path.stem, source=path, seed=args.seed, steps=args.steps)
+    out = Path(args.out)
+    if (out / "config.json").exists():
+        print(f"error: {out} already holds a run; use --resume {out}", file=sys.stderr)
+        return 1
+    return run(spec, out, plots=not args.no_plots).exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
