@@ -42,6 +42,7 @@ def has_multipliers(variant: str) -> bool:
 def window_loss(params: dict, s0, inputs, targets, variant: str):
     """Cross-entropy summed over the window; aux = (probs (T, V), carried state after the window)."""
     mult = has_multipliers(variant)
+    params = {k: jnp.asarray(v) for k, v in params.items()}
     Wxh, Whh, bh, Wiy, by = params["Wxh"], params["Whh"], params["bh"], params["Wiy"], params["by"]
     m = params["m"] if mult else None
 
