@@ -120,9 +120,9 @@ class _Recorder:
         self.calls.append(("permutation", len(x)))
         return self.rng.permutation(x)
 
-    def random(self):
-        self.calls.append(("random", ()))
-        return self.rng.random()
+    def random(self, size=None):
+        self.calls.append(("random", size))
+        return self.rng.random(size)
 
     def standard_normal(self, size):
         self.calls.append(("standard_normal", size))
@@ -134,7 +134,7 @@ def test_deletion_rule_and_draws():
     score = np.array([0.3, 0.05, 0.025, 0.9, 0.04, 0.2])  # 0.05 is not above T_D (strict)
     rec = _Recorder()
     deleted = decide_deletions(score, rec, cfg)
-    assert rec.calls == [("permutation", 3), ("random", ()), ("random", ())]
+    assert rec.calls == [("permutation", 3), ("random", 2)]
     assert len(deleted) == 2 and set(deleted) <= {1, 2, 4}
     # exactly H - k above threshold: nothing drawn, nothing deleted
     rec = _Recorder()
@@ -148,8 +148,8 @@ def test_deletion_coin_is_a_preservation_test():
         def permutation(self, x):
             return np.asarray(x)
 
-        def random(self):
-            return 0.25
+        def random(self, n):
+            return np.full(n, 0.25)
 
     assert list(decide_deletions(np.array([0.01, 0.01, 0.01]), Fixed(), StructureConfig())) == [1, 2]
 
@@ -184,7 +184,7 @@ def test_new_neuron_draw_order(variant):
     expect = [3, 4, 4, 4] if variant == "g2" else [3, 4, 4, 4]
     order = ["Whh_row", "Whh_col", "Wxh_row", "Wiy_col"] if variant == "g2" else \
         ["Whh_row", "Wxh_row", "Wiy_col", "Whh_col"]
-    assert [c[1] for c in normals] == expect
+    assert [int(np.prod(c[1])) for c in normals] == expect
     ref = np.random.default_rng(0)
     ref.random(), ref.random()
     for name in order:

@@ -4,8 +4,8 @@ Seed 001 section 2.1-2.2; original code 277c4a6 rnn.py:186-244 (G2; rnnAltern.py
 HEAD c81eb14 rnn.py:199-266 (G3); order and constants from notes/diffrnn.md ("Structural update"):
 
 1. sel = score > T_D (strict). score = m after the floor (g2, altern) or the outgoing-weight norm (g3).
-2. If sum(sel) < H - k: shuffle the sub-threshold indices (one permutation draw), keep the first k, then for each of
-   the others in shuffled order draw u; the neuron is deleted when u <= P_del (the original tests preservation,
+2. If sum(sel) < H - k: shuffle the sub-threshold indices (one permutation draw), keep the first k, then draw one
+   uniform u per other candidate (one vector draw, in shuffled order); the neuron is deleted when u <= P_del (the original tests preservation,
    ``rand() > PROBADEL``, rnn.py:204). Deleting removes row j of Wxh, bh, m, s and their memories, row and column
    j of Whh and column j of Wiy.
 3. If H < max_hidden: draw r1, then r2 (always both; the original's ``&`` and ``|`` do not short-circuit,
@@ -18,7 +18,7 @@ New neuron, G3 (HEAD rnn.py:242-264): Whh row (H) and Wxh row (V), 0.01 N(0,1); 
 to 0.5 T_D c / (1e-8 + sum|c|); Whh column c (H+1) N(0,1) rescaled to 0.5 H T_D c / (1e-8 + 4 sum|c|) (H before the
 addition); bh = 0, s = 0; every new memory 0.01.
 
-The random source is anything with NumPy Generator's ``permutation``, ``random`` and ``standard_normal``: the run's
+The random source is anything with NumPy Generator's ``permutation``, ``random(n)`` and ``standard_normal(shape)``: the run's
 ``numpy.random.Generator``, or a replay of an oracle case's recorded draws (minidsn_jax.diffrnn.conformance).
 """
 
@@ -66,12 +66,9 @@ def decide_deletions(score: np.ndarray, rng, cfg: StructureConfig) -> np.ndarray
         return np.zeros(0, dtype=np.int64)
     below = np.flatnonzero(~sel)
     shuffled = np.asarray(rng.permutation(below), dtype=np.int64)
-    deleted = []
-    for j in shuffled[cfg.k:]:
-        u = float(rng.random())
-        if not u > cfg.p_del:
-            deleted.append(int(j))
-    return np.array(sorted(deleted), dtype=np.int64)
+    candidates = shuffled[cfg.k:]
+    u = np.asarray(rng.random(candidates.shape[0]), dtype=np.float64)  # one coin per candidate, in shuffled order
+    return np.sort(candidates[~(u > cfg.p_del)])
 
 
 def decide_addition(score_kept: np.ndarray, rng, cfg: StructureConfig) -> bool:
@@ -88,18 +85,22 @@ def decide_addition(score_kept: np.ndarray, rng, cfg: StructureConfig) -> bool:
 def draw_new_neuron(H: int, V: int, rng, cfg: StructureConfig) -> dict:
     """The new neuron's weights, drawn in the original's order (H = size before the addition)."""
     s = cfg.init_scale
+
+    def normal(shape):  # the original's np.random.randn(*shape), flattened
+        return np.asarray(rng.standard_normal(shape), dtype=np.float64).reshape(-1)
+
     if cfg.variant == "g3":
-        row = s * np.asarray(rng.standard_normal(H), dtype=np.float64)
-        wxh = s * np.asarray(rng.standard_normal(V), dtype=np.float64)
-        c_out = np.asarray(rng.standard_normal(V), dtype=np.float64)
+        row = s * normal((1, H))
+        wxh = s * normal((1, V))
+        c_out = normal((V, 1))
         c_out = 0.5 * cfg.t_d * c_out / (1e-8 + np.sum(np.abs(c_out)))
-        c_rec = np.asarray(rng.standard_normal(H + 1), dtype=np.float64)
+        c_rec = normal((H + 1, 1))
         c_rec = 0.5 * H * cfg.t_d * c_rec / (1e-8 + 4.0 * np.sum(np.abs(c_rec)))
         return {"Whh_row": row, "Whh_col": c_rec, "Wxh_row": wxh, "Wiy_col": c_out}
-    row = s * np.asarray(rng.standard_normal(H), dtype=np.float64)
-    col = s * np.asarray(rng.standard_normal(H + 1), dtype=np.float64)
-    wxh = s * np.asarray(rng.standard_normal(V), dtype=np.float64)
-    wiy = s * np.asarray(rng.standard_normal(V), dtype=np.float64)
+    row = s * normal((1, H))
+    col = s * normal((H + 1, 1))
+    wxh = s * normal((1, V))
+    wiy = s * normal((V, 1))
     return {"Whh_row": row, "Whh_col": col, "Wxh_row": wxh, "Wiy_col": wiy}
 
 
