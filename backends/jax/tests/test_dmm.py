@@ -97,7 +97,7 @@ def test_train_step_adam_and_pruning():
     assert drop.size > 0
     s2, _, _, events = train_step(s1, {**inputs, "drop": drop}, plan)
     n = len(plan.links) - drop.size
-    assert events[0]["kind"] == "prune" and events[0]["size"] == n and list(events[0]["positions"]) == list(drop)
+    assert events[0]["kind"] == "prune" and events[0]["n_links"] == n and list(events[0]["positions"]) == list(drop)
     assert s2["params"]["gates"].shape == s2["opt"]["m"]["gates"].shape == s2["opt"]["v"]["gates"].shape == (n,)
     assert not np.isin(events[0]["link_ids"], s2["link_ids"]).any()
     # a pruned network computes what the full one computes with those gates at zero

@@ -25,6 +25,7 @@ class DMMBackend:
         self.plan = make_plan(cfg["string"], int(cfg["n_cycles"]), int(cfg["n_layers"]), int(cfg["n_per_layer"]))
         self.betas = (float(cfg.get("beta1", 0.9)), float(cfg.get("beta2", 0.999)))
         self.eps = float(cfg.get("eps", 1e-8))
+        self.prune_optimizer = str(cfg.get("prune_optimizer", "trim"))
 
     def step(self, state, inputs, draws):
         if len(draws):
@@ -37,4 +38,4 @@ class DMMBackend:
         drop = np.asarray(inputs.get("drop", np.zeros(0))).astype(np.int64).reshape(-1)
         inp = {"targets": np.asarray(inputs["targets"], dtype=np.float64), "lam": float(np.asarray(inputs["lam"])),
                "lr": float(np.asarray(inputs["lr"])), "drop": drop}
-        return train_step(st, inp, self.plan, self.betas, self.eps)
+        return train_step(st, inp, self.plan, self.betas, self.eps, self.prune_optimizer)

@@ -30,14 +30,21 @@ def init_state(plan: Plan, rng: np.random.Generator, init_scale: float = 0.01) -
             "link_ids": np.arange(n, dtype=np.int64)}
 
 
-def prune(state: dict, drop: np.ndarray) -> dict:
-    """Remove the links at positions ``drop`` from the gates, both Adam moments and the link ids."""
+def prune(state: dict, drop: np.ndarray, optimizer: str = "trim") -> dict:
+    """Remove the links at positions ``drop`` from the gates, both Adam moments and the link ids. ``optimizer``:
+    "trim" keeps the surviving links' moments and the step count; "reset" re-creates Adam (moments 0, step 0), as
+    the original's sparsification did."""
     keep = np.ones(state["link_ids"].shape[0], dtype=bool)
     keep[np.asarray(drop, dtype=np.int64)] = False
-    return {"params": {"gates": state["params"]["gates"][keep]},
-            "opt": {"step": state["opt"]["step"], "m": {"gates": state["opt"]["m"]["gates"][keep]},
-                    "v": {"gates": state["opt"]["v"]["gates"][keep]}},
-            "link_ids": state["link_ids"][keep]}
+    if optimizer == "reset":
+        n = int(keep.sum())
+        opt = {"step": 0, "m": {"gates": np.zeros(n)}, "v": {"gates": np.zeros(n)}}
+    elif optimizer == "trim":
+        opt = {"step": state["opt"]["step"], "m": {"gates": state["opt"]["m"]["gates"][keep]},
+               "v": {"gates": state["opt"]["v"]["gates"][keep]}}
+    else:
+        raise ValueError(f"prune optimizer must be 'trim' or 'reset', got {optimizer!r}")
+    return {"params": {"gates": state["params"]["gates"][keep]}, "opt": opt, "link_ids": state["link_ids"][keep]}
 
 
 def magnitude_drop(gates: np.ndarray, cutoff: float) -> np.ndarray:
@@ -45,7 +52,8 @@ def magnitude_drop(gates: np.ndarray, cutoff: float) -> np.ndarray:
     return np.flatnonzero(np.abs(gates) < cutoff)
 
 
-def train_step(state: dict, inputs: dict, plan: Plan, betas=(0.9, 0.999), eps: float = 1e-8):
+def train_step(state: dict, inputs: dict, plan: Plan, betas=(0.9, 0.999), eps: float = 1e-8,
+               prune_optimizer: str = "trim"):
     """(new_state, losses, grads, events) of one step; see the module docstring."""
     ids = np.asarray(state["link_ids"], dtype=np.int64)
     gates = np.asarray(state["params"]["gates"], dtype=np.float64)
@@ -62,7 +70,8 @@ def train_step(state: dict, inputs: dict, plan: Plan, betas=(0.9, 0.999), eps: f
     drop = np.asarray(inputs.get("drop", np.zeros(0)), dtype=np.int64)
     events = []
     if drop.size:
-        events.append({"kind": "prune", "positions": drop, "link_ids": ids[drop], "size": int(ids.size - drop.size)})
-        new = prune(new, drop)
+        events.append({"kind": "prune", "positions": drop, "link_ids": ids[drop], "n_links": int(ids.size - drop.size),
+                       "optimizer": prune_optimizer})
+        new = prune(new, drop, prune_optimizer)
     losses = {"total": float(total), "data": float(data), "l1": float(l1)}
     return new, losses, {"gates": np.asarray(g)}, events
