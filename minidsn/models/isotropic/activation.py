@@ -35,6 +35,8 @@ __all__ = [
     "get_xp",
     "GUARDS",
     "isotropic_tanh_scale",
+    "isotropic_scale",
+    "ISOTROPIC_FUNCTIONS",
     "isotropic_scale_from_norm",
     "isotropic_tanh",
     "isotropic_from_norm",
@@ -44,6 +46,18 @@ __all__ = [
 
 DEFAULT_EPS = 1e-3  # radius of the guard ball (author's code: tanh_epsilon = 1e-3)
 GUARDS = ("series", "code")
+
+# Members of the isotropic functional class f(h) = sigma(|h|_o) h / |h|_o implemented as activations.  The seed only
+# states the form (its v2 text and the note: "other isotropic functions of the same form sigma(|h|) h/|h| are
+# legal"; the author's code implements tanh only); the members besides tanh are minidsn's choice, each odd, bounded,
+# with sigma'(0) = 1 like tanh, so that every structural operation (diagonalisation, neurogenesis, neurodegeneration
+# with its o <- o + b*^2 compensation) is exact or compensated exactly as for tanh: those arguments use only that the
+# factor is a function of u = o + |h|^2.
+#   tanh:   sigma(r) = tanh(r),           s = tanh(r)/r     = 1 - u/3 + 2u^2/15 - 17u^3/315 + O(u^4)
+#   arctan: sigma(r) = arctan(r),         s = arctan(r)/r   = 1 - u/3 + u^2/5 - u^3/7 + O(u^4)
+#   isru:   sigma(r) = r / sqrt(1 + r^2), s = 1/sqrt(1 + u)  (the inverse square root unit; analytic at u = 0, so it
+#           needs no guard: both guard names compute the same exact formula)
+ISOTROPIC_FUNCTIONS = ("tanh", "arctan", "isru")
 
 
 def get_xp(xp=None):
@@ -96,6 +110,42 @@ def isotropic_tanh_scale(h, o=0.0, *, eps=DEFAULT_EPS, guard="series", xp=None):
         sqrt_o = xp.sqrt(xp.where(big_o, ao, 1.0))
         s_inside = xp.where(big_o, xp.tanh(sqrt_o) / sqrt_o, 1.0 + 0.0 * u)
     return xp.where(outside, s_outside, s_inside)
+
+
+def _arctan_scale(h, o, eps, guard, xp):
+    """s = arctan(r)/r with the same guard ball and the same "safe where" pattern as isotropic_tanh_scale."""
+    u = _sq_norm_o(h, o, xp)
+    outside = u > eps * eps
+    r = xp.sqrt(xp.where(outside, u, 1.0))
+    s_outside = xp.arctan(r) / r
+    if guard == "series":
+        s_inside = 1.0 - u / 3.0 + u * u / 5.0 - u * u * u / 7.0  # arctan series; next term O(u^4) = O(eps^8)
+    else:  # the author's guard rule transferred: the constant value at h = 0, sigma(sqrt|o|)/sqrt|o| or its limit 1
+        ao = xp.abs(o + 0.0 * u)
+        big_o = ao > 0.01
+        sqrt_o = xp.sqrt(xp.where(big_o, ao, 1.0))
+        s_inside = xp.where(big_o, xp.arctan(sqrt_o) / sqrt_o, 1.0 + 0.0 * u)
+    return xp.where(outside, s_outside, s_inside)
+
+
+def _isru_scale(h, o, eps, guard, xp):
+    """s = 1/sqrt(1 + u), u = |o + |h|^2|: sigma(r)/r for sigma(r) = r/sqrt(1 + r^2), exact for every h."""
+    return 1.0 / xp.sqrt(1.0 + _sq_norm_o(h, o, xp))
+
+
+def isotropic_scale(h, o=0.0, *, fn="tanh", eps=DEFAULT_EPS, guard="series", xp=None):
+    """Scale s = sigma(r)/r of the isotropic activation ``fn`` (one of ISOTROPIC_FUNCTIONS), r = sqrt(|o + |h|^2|),
+    shape h.shape[:-1] + (1,); the activation is ``s * h``.  fn = "tanh" is isotropic_tanh_scale (bit for bit)."""
+    if fn == "tanh":
+        return isotropic_tanh_scale(h, o, eps=eps, guard=guard, xp=xp)
+    if fn not in ISOTROPIC_FUNCTIONS:
+        raise ValueError(f"isotropic function must be one of {ISOTROPIC_FUNCTIONS}, got {fn!r}")
+    if guard not in GUARDS:
+        raise ValueError(f"guard must be one of {GUARDS}, got {guard!r}")
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps!r}")
+    xp = get_xp(xp)
+    return (_arctan_scale if fn == "arctan" else _isru_scale)(h, o, eps, guard, xp)
 
 
 def isotropic_scale_from_norm(h, sigma, slope_at_zero, o=0.0, *, eps=DEFAULT_EPS, xp=None):

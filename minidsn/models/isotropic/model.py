@@ -19,6 +19,7 @@ import numpy as np
 
 from minidsn.models.api import Model, Option, register_model
 
+from .activation import ISOTROPIC_FUNCTIONS
 from .data import DATASETS, load_dataset
 from .experiments import invariance_table, sparsify_figures
 from .net import (
@@ -79,6 +80,8 @@ class IsotropicModel(Model):
         "eps": Option(float, 1e-3, "guard radius near r = 0", check=_positive),
         "guard": Option(str, "series", "series = exact limit and derivative; code = author's constant",
                         choices=("series", "code")),
+        "isotropic_fn": Option(str, "tanh", "member of the isotropic class sigma(|h|) h/|h|: tanh (the paper's), "
+                               "arctan, isru (r/sqrt(1+r^2))", choices=ISOTROPIC_FUNCTIONS),
         "lr": Option(float, 1e-3, "AdamW learning rate", check=_positive),
         "weight_decay": Option(float, 1e-3, "AdamW weight decay", check=_non_negative),
         "batch_size": Option(int, 48, "minibatch size", check=_positive),

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .activation import DEFAULT_EPS, GUARDS, get_xp, isotropic_tanh_scale
+from .activation import DEFAULT_EPS, GUARDS, ISOTROPIC_FUNCTIONS, get_xp, isotropic_scale
 
 __all__ = [
     "O_MODES",
@@ -70,6 +70,7 @@ def net_config(**kw) -> dict:
         "psi_decay": 0.1,
         "eps": DEFAULT_EPS,
         "guard": "series",
+        "isotropic_fn": "tanh",
     }
     unknown = set(kw) - set(cfg)
     if unknown:
@@ -85,8 +86,8 @@ def check_config(cfg: dict) -> None:
     Source: none (configuration checks; no formula)
     """
     for key, allowed in (("activation", ACTIVATIONS), ("o_mode", O_MODES), ("psi_mode", PSI_MODES),
-                         ("guard", GUARDS)):
-        if cfg.get(key) not in allowed:
+                         ("guard", GUARDS), ("isotropic_fn", ISOTROPIC_FUNCTIONS)):
+        if cfg.get(key, "tanh" if key == "isotropic_fn" else None) not in allowed:
             raise ValueError(f"network config {key!r} must be one of {allowed}, got {cfg.get(key)!r}")
     if cfg["activation"] == "elementwise" and (cfg["o_mode"] != "none" or cfg["psi_mode"] != "none"):
         raise ValueError("the elementwise-tanh control has no o and no psi: set o_mode='none' and psi_mode='none'")
@@ -216,7 +217,8 @@ def forward_with_scales(params: dict, buffers: dict, x, cfg: dict, xp=None):
         if psi is not None and k >= 1:
             h = h + s * psi[k - 1]
         if cfg["activation"] == "isotropic":
-            s = isotropic_tanh_scale(h, os_[k], eps=cfg["eps"], guard=cfg["guard"], xp=xp)
+            s = isotropic_scale(h, os_[k], fn=cfg.get("isotropic_fn", "tanh"), eps=cfg["eps"], guard=cfg["guard"],
+                                xp=xp)
             a = s * h
             scales.append(s)
         else:

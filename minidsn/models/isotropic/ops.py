@@ -24,6 +24,7 @@ __all__ = [
     "svd_layer",
     "neuron_singular_values",
     "left_partial_diagonalise",
+    "right_partial_diagonalise",
     "full_diagonalise",
     "neurogenesis",
     "neurodegeneration",
@@ -32,6 +33,10 @@ __all__ = [
     "count_parameters",
     "resize_hidden",
     "auto_neuroadapt",
+    "grow_inputs",
+    "shrink_inputs",
+    "grow_outputs",
+    "shrink_outputs",
 ]
 
 
@@ -118,6 +123,30 @@ def left_partial_diagonalise(net, cfg, k, opt_state=None, second_moment_slots=SE
     _check_layer(net, k, 0, hidden_count(net) - 1, "left_partial_diagonalise")
     ed = Editor(net, opt_state, second_moment_slots)
     R, L, QT = _left_diag_edits(ed, cfg, k)
+    return (*ed.result(), {"R": R, "L": L, "QT": QT})
+
+
+def right_partial_diagonalise(net, cfg, k, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
+    """Right-partial diagonalisation of W_k, 1 <= k <= H (the output matrix W_H included): with W_k = R L Q^T,
+
+    W_k <- R L (= W_k Q); W_{k-1} <- Q^T W_{k-1}; b_{k-1} <- Q^T b_{k-1}; psi_{k-2} <- Q^T psi_{k-2} (k >= 2).
+    Legal because h_{k-1} becomes Q^T h_{k-1}, the isotropic layer k-1 gives Q^T a_{k-1} with the same s_{k-1}, and
+    W_k Q Q^T a_{k-1} = W_k a_{k-1}; psi_{k-1} (added to h_k) and everything from layer k on are unchanged.
+    This is the prior-layer half of the full diagonalisation (note "Diagonalisation", full: W_{k-1} <- Q^T W_{k-1},
+    b_{k-1} <- Q^T b_{k-1}, psi_{k-2} <- Q^T psi_{k-2}; author's IsotropicTanhMLP.full_diagonalise) without its
+    left rotation; the seed's text names left-partial and full diagonalisation, this completes the set. Moments:
+    m <- m Q, v <- v (Q*Q) for W_k; Q^T, (Q^T)^2 on the left for the layer-(k-1) entries.  info: R, L, QT.
+    """
+    _require_isotropic(cfg, "right_partial_diagonalise")
+    _check_layer(net, k, 1, hidden_count(net), "right_partial_diagonalise")
+    ed = Editor(net, opt_state, second_moment_slots)
+    R, L, QT = svd_layer(ed.get("W", k))
+    ed.right("W", k, QT.T, value=R @ L)
+    ed.left("W", k - 1, QT)
+    ed.left("b", k - 1, QT)
+    psi = _psi_key(cfg)
+    if psi is not None and k >= 2:
+        ed.left(psi, k - 2, QT)
     return (*ed.result(), {"R": R, "L": L, "QT": QT})
 
 
@@ -379,3 +408,67 @@ def auto_neuroadapt(net, cfg, tau, K, rng, opt_state=None, *, x_ref=None, second
                                                       second_moment_slots=second_moment_slots, events=events)
         changes.append((k, diff))
     return net, opt_state, {"changes": changes}
+
+
+# ---------------------------------------------------------------- input and output coordinates
+def _check_count(n, what):
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"{what}: n must be an int >= 1, got {n!r}")
+
+
+def grow_inputs(net, cfg, n, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
+    """Append n input coordinates: W_0 <- [W_0, 0] (zero columns; new moments 0).  The function of the old inputs
+    is unchanged whatever the new inputs hold (author's IsotropicTanhMLP.add_first_layer_neurons, zero-initialised
+    columns; the v1 seed's "changing the input dimension").  Legal for either activation."""
+    _check_count(n, "grow_inputs")
+    ed = Editor(net, opt_state, second_moment_slots)
+    ed.append("W", 0, 1, np.zeros((ed.get("W", 0).shape[0], n)))
+    return (*ed.result(), {"d_in": ed.get("W", 0).shape[1]})
+
+
+def shrink_inputs(net, cfg, n, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
+    """Remove the last n input coordinates: delete the last n columns of W_0 and of its moments (author's
+    remove_first_layer_neurons).  Exact iff those columns are zero (as after grow_inputs with no training since);
+    otherwise the removed inputs' contribution W_0[:, -n:] x[-n:] is lost.  info: "removed_norm" = the Frobenius
+    norm of the removed columns (0 means exactly function-preserving)."""
+    _check_count(n, "shrink_inputs")
+    d_in = net["params"]["W"][0].shape[1]
+    if n >= d_in:
+        raise ValueError(f"shrink_inputs: cannot remove {n} of the {d_in} input coordinates")
+    ed = Editor(net, opt_state, second_moment_slots)
+    removed = float(np.linalg.norm(ed.get("W", 0)[:, d_in - n:]))
+    ed.delete("W", 0, 1, np.arange(d_in - n, d_in))
+    return (*ed.result(), {"d_in": d_in - n, "removed_norm": removed})
+
+
+def grow_outputs(net, cfg, n, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
+    """Append n output coordinates: W_H <- [W_H; 0], b_H <- [b_H; 0], psi_{H-1} <- [psi_{H-1}; 0] (author's
+    add_last_layer_neurons, zero initialised).  The old outputs are unchanged and the new ones are 0 until trained.
+    A classifier gains n classes this way (their logits start at 0)."""
+    _check_count(n, "grow_outputs")
+    H = hidden_count(net)
+    ed = Editor(net, opt_state, second_moment_slots)
+    ed.append("W", H, 0, np.zeros((n, ed.get("W", H).shape[1])))
+    ed.append("b", H, 0, np.zeros(n))
+    psi = _psi_key(cfg)
+    if psi is not None and H >= 1:
+        ed.append(psi, H - 1, 0, np.zeros(n))
+    return (*ed.result(), {"d_out": ed.get("W", H).shape[0]})
+
+
+def shrink_outputs(net, cfg, n, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
+    """Remove the last n output coordinates: the last n rows of W_H, entries of b_H and psi_{H-1}, with their
+    moments (author's remove_last_layer_neurons).  The remaining outputs are unchanged exactly."""
+    _check_count(n, "shrink_outputs")
+    H = hidden_count(net)
+    d_out = net["params"]["W"][H].shape[0]
+    if n >= d_out:
+        raise ValueError(f"shrink_outputs: cannot remove {n} of the {d_out} outputs")
+    idx = np.arange(d_out - n, d_out)
+    ed = Editor(net, opt_state, second_moment_slots)
+    ed.delete("W", H, 0, idx)
+    ed.delete("b", H, 0, idx)
+    psi = _psi_key(cfg)
+    if psi is not None and H >= 1:
+        ed.delete(psi, H - 1, 0, idx)
+    return (*ed.result(), {"d_out": d_out - n})

@@ -53,7 +53,7 @@ def net_cfg(cfg):
         (the o / psi modes of the network config).
     """
     return net_config(**{k: cfg[k] for k in ("activation", "o_mode", "o_init", "o_positive", "psi_mode",
-                                              "psi_decay", "eps", "guard")})
+                                              "psi_decay", "eps", "guard", "isotropic_fn")})
 
 
 def update_step(cfg, ncfg, tstate, x, labels):
