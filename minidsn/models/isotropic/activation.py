@@ -135,7 +135,13 @@ def _isru_scale(h, o, eps, guard, xp):
 
 def isotropic_scale(h, o=0.0, *, fn="tanh", eps=DEFAULT_EPS, guard="series", xp=None):
     """Scale s = sigma(r)/r of the isotropic activation ``fn`` (one of ISOTROPIC_FUNCTIONS), r = sqrt(|o + |h|^2|),
-    shape h.shape[:-1] + (1,); the activation is ``s * h``.  fn = "tanh" is isotropic_tanh_scale (bit for bit)."""
+    shape h.shape[:-1] + (1,); the activation is ``s * h``.  fn = "tanh" is isotropic_tanh_scale (bit for bit).
+
+    Source: seed 003 abstract ("a nested functional class" of isotropic primitives: sigma(|h|) h/|h|);
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhIntrinsicLength.forward (tanh, its guard); minidsn choice:
+        the members arctan and isru and their series inside the guard ball.
+    """
     if fn == "tanh":
         return isotropic_tanh_scale(h, o, eps=eps, guard=guard, xp=xp)
     if fn not in ISOTROPIC_FUNCTIONS:

@@ -136,6 +136,10 @@ def right_partial_diagonalise(net, cfg, k, opt_state=None, second_moment_slots=S
     b_{k-1} <- Q^T b_{k-1}, psi_{k-2} <- Q^T psi_{k-2}; author's IsotropicTanhMLP.full_diagonalise) without its
     left rotation; the seed's text names left-partial and full diagonalisation, this completes the set. Moments:
     m <- m Q, v <- v (Q*Q) for W_k; Q^T, (Q^T)^2 on the left for the layer-(k-1) entries.  info: R, L, QT.
+
+    Source: seed 003 Fig. 1 (diagonalisation); GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.full_diagonalise (the prior-layer rotation by Q^T
+        and its moment transforms); minidsn choice: the right half alone, as an operation of its own.
     """
     _require_isotropic(cfg, "right_partial_diagonalise")
     _check_layer(net, k, 1, hidden_count(net), "right_partial_diagonalise")
@@ -419,7 +423,12 @@ def _check_count(n, what):
 def grow_inputs(net, cfg, n, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
     """Append n input coordinates: W_0 <- [W_0, 0] (zero columns; new moments 0).  The function of the old inputs
     is unchanged whatever the new inputs hold (author's IsotropicTanhMLP.add_first_layer_neurons, zero-initialised
-    columns; the v1 seed's "changing the input dimension").  Legal for either activation."""
+    columns).  Legal for either activation.
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.add_first_layer_neurons (zero columns appended to
+        the first weight matrix and its moments).
+    """
     _check_count(n, "grow_inputs")
     ed = Editor(net, opt_state, second_moment_slots)
     ed.append("W", 0, 1, np.zeros((ed.get("W", 0).shape[0], n)))
@@ -430,7 +439,12 @@ def shrink_inputs(net, cfg, n, opt_state=None, second_moment_slots=SECOND_MOMENT
     """Remove the last n input coordinates: delete the last n columns of W_0 and of its moments (author's
     remove_first_layer_neurons).  Exact iff those columns are zero (as after grow_inputs with no training since);
     otherwise the removed inputs' contribution W_0[:, -n:] x[-n:] is lost.  info: "removed_norm" = the Frobenius
-    norm of the removed columns (0 means exactly function-preserving)."""
+    norm of the removed columns (0 means exactly function-preserving).
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.remove_first_layer_neurons (the last columns
+        deleted, with their moments).
+    """
     _check_count(n, "shrink_inputs")
     d_in = net["params"]["W"][0].shape[1]
     if n >= d_in:
@@ -444,7 +458,12 @@ def shrink_inputs(net, cfg, n, opt_state=None, second_moment_slots=SECOND_MOMENT
 def grow_outputs(net, cfg, n, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
     """Append n output coordinates: W_H <- [W_H; 0], b_H <- [b_H; 0], psi_{H-1} <- [psi_{H-1}; 0] (author's
     add_last_layer_neurons, zero initialised).  The old outputs are unchanged and the new ones are 0 until trained.
-    A classifier gains n classes this way (their logits start at 0)."""
+    A classifier gains n classes this way (their logits start at 0).
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.add_last_layer_neurons (zero rows, bias and psi
+        entries appended, with zero moments).
+    """
     _check_count(n, "grow_outputs")
     H = hidden_count(net)
     ed = Editor(net, opt_state, second_moment_slots)
@@ -458,7 +477,12 @@ def grow_outputs(net, cfg, n, opt_state=None, second_moment_slots=SECOND_MOMENT_
 
 def shrink_outputs(net, cfg, n, opt_state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
     """Remove the last n output coordinates: the last n rows of W_H, entries of b_H and psi_{H-1}, with their
-    moments (author's remove_last_layer_neurons).  The remaining outputs are unchanged exactly."""
+    moments (author's remove_last_layer_neurons).  The remaining outputs are unchanged exactly.
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.remove_last_layer_neurons (the last rows / entries
+        deleted, with their moments).
+    """
     _check_count(n, "shrink_outputs")
     H = hidden_count(net)
     d_out = net["params"]["W"][H].shape[0]
