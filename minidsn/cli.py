@@ -201,16 +201,11 @@ def cmd_run(args) -> int:
 
 
 def _resumed_spec(run_dir: Path, args):
-    from minidsn.models.api import ConfigError, get_model
-    from minidsn.runs.config import RunSpec
-
-    from minidsn.runs.config import check_finite_config, check_memory
+    from minidsn.models.api import get_model
+    from minidsn.runs.config import RunSpec, check_finite_config, check_memory, read_run_record
 
     where = str(run_dir / "config.json")
-    try:
-        raw = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{where} is not valid JSON ({exc}); restore it or start a new run") from None
+    raw = read_run_record(run_dir / "config.json", warn=lambda m: print(m, file=sys.stderr))
     spec = RunSpec.from_json(raw, where)
     model_cls = get_model(spec.model)
     spec.config = model_cls.validate_config(spec.config)
@@ -361,7 +356,9 @@ def cmd_report(args) -> int:
         return _err(str(exc))
     print(format_profile(rep))
     out = Path(args.run_dir) / "activity_profile.json"
-    out.write_text(json.dumps(rep, indent=2))
+    from minidsn.runs.atomic import atomic_write_text
+
+    atomic_write_text(out, json.dumps(rep, indent=2))
     print(f"written {out}")
     return 0
 

@@ -234,3 +234,20 @@ def test_oracle_file_with_a_huge_header_is_refused(tmp_path, capsys):
     a = _export(tmp_path, capsys)
     assert main(["oracle", "compare", str(evil), str(a)]) == 1
     one_line(capsys, "declares shape (1000000000000,)")
+
+
+def test_run_records_are_sealed_and_an_edited_config_is_said_and_used(tmp_path, run_file, capsys):
+    from minidsn.runs.sealed import unseal
+
+    out = tmp_path / "out"
+    assert main(["run", str(run_file), "--out", str(out), "--no-plots", "--steps", "6"]) == 0
+    for name in ("config.json", "summary.json"):
+        unseal(json.loads((out / name).read_text()), name)  # both carry a verifying checksum
+    cfg = json.loads((out / "config.json").read_text())
+    cfg["log_every"] = 3  # a legitimate hand edit
+    (out / "config.json").write_text(json.dumps(cfg))
+    capsys.readouterr()
+    assert main(["run", "--resume", str(out), "--steps", "12", "--no-plots"]) == 0
+    assert "changed since the run wrote it" in capsys.readouterr().err
+    assert json.loads((out / "config.json").read_text())["log_every"] == 3
+    assert '"step": 9,' in (out / "metrics.jsonl").read_text()

@@ -230,6 +230,8 @@ def test_an_unrelated_model_error_stays_an_error(tmp_path):
     with pytest.raises(ValueError, match="not aligned"):
         run(spec(30, model=RaisingOnNaN.name), tmp_path, stream=quiet())
     assert load_latest_checkpoint(tmp_path / "checkpoints").step == 10
+    summ = json.loads((tmp_path / "summary.json").read_text())
+    assert summ["status"] == "failed" and "not aligned" in summ["error"] and summ["steps_done"] == 12
 
 
 def test_real_divergence_of_mlp_is_a_nan_stop(tmp_path):
@@ -331,3 +333,15 @@ def test_atomic_write_errors_name_the_target(tmp_path):
         atomic_write_text(tmp_path / "f" / "g.json", "x")
     assert "g.json" in str(e.value.filename) or str(tmp_path / "f") in str(e.value.filename)
     assert not list(tmp_path.glob(".tmp-*"))
+
+
+def test_a_sweep_resumes_a_seed_whose_summary_is_damaged(tmp_path):
+    d = tmp_path / "sw"
+    run_sweep(spec(10, seeds=[0, 1]), d, stream=quiet())
+    f = d / "seed-1" / "summary.json"
+    rec = json.loads(f.read_text())
+    rec["final"] = {k: v + 1.0 for k, v in rec["final"].items()}  # a damaged figure, still "completed"
+    f.write_text(json.dumps(rec))
+    sw = run_sweep(spec(10, seeds=[0, 1]), d, resume=True, stream=quiet())
+    one = run(spec(10).with_seed(1), tmp_path / "one", stream=quiet(), plots=False)
+    assert sw["seeds"]["1"]["final"] == one.summary["final"] != rec["final"]

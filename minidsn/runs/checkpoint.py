@@ -184,7 +184,8 @@ def load_latest_checkpoint(ckpt_dir, warn=None) -> Checkpoint | None:
             continue
         return ck
     if errors:
-        raise CheckpointError("no usable checkpoint in " + str(ckpt_dir) + ":\n  " + "\n  ".join(errors))
+        raise CheckpointError(f"no usable checkpoint in {ckpt_dir} (restore one from a backup, or start a new run):"
+                              + "\n  " + "\n  ".join(errors))
     return None
 
 

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from minidsn.models.api import ConfigError, Option, get_model, validate_config
+from minidsn.runs.sealed import SEAL_KEY, SealError, unseal
 from minidsn.models.api import non_negative as _non_negative, positive as _positive
 
 __all__ = ["RunSpec", "RUN_OPTIONS", "load_run_file", "resolve_run_spec", "find_reference_runs", "REFERENCE_DIR",
@@ -92,6 +93,7 @@ class RunSpec:
         ``log_every = 0`` or ``steps = "100"`` is a ConfigError naming the key, not a crash later)."""
         if not isinstance(d, dict):
             raise ConfigError(f"{where} is not a JSON object")
+        d = {k: v for k, v in d.items() if k != SEAL_KEY}  # the record's checksum (see read_run_record)
         unknown = set(d) - set(cls.__dataclass_fields__)
         if unknown:
             raise ConfigError(f"{where} has unknown keys {sorted(unknown)}")
@@ -200,6 +202,27 @@ def resolve_run_spec(raw: dict, name: str, source: Path | None = None, *, seed: 
         keep_checkpoints=v["keep_checkpoints"], seeds=list(v["seeds"]), config=cfg, data_dir=dd,
         epochs=v["epochs"], reference=v["reference"], source=str(source) if source is not None else None,
     )
+
+
+def read_run_record(path, warn=None) -> dict:
+    """A run folder's config.json as a dict; when it no longer matches the checksum the run sealed into it (edited
+    by hand, or damaged), ``warn`` is told so: its values are then validated (RunSpec.from_json) and used as they
+    are, since editing a run's config by hand is allowed."""
+    import json
+
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path} is not valid JSON ({exc}); restore it or start a new run") from None
+    if isinstance(raw, dict) and SEAL_KEY in raw:
+        try:
+            unseal(raw, str(path))
+        except SealError:
+            if warn is not None:
+                warn(f"note: {path} changed since the run wrote it (edited by hand, or damaged); its values are "
+                     f"checked and used as they are now")
+    return raw
 
 
 def check_finite_config(cfg: dict, where: str = "config") -> None:

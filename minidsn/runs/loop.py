@@ -34,6 +34,7 @@ from minidsn.runs.interrupts import deferred_interrupts
 from minidsn.runs.lock import run_folder_lock
 from minidsn.runs.plots import matplotlib_available, plot_curves, warn_plots_skipped
 from minidsn.runs.progress import Progress
+from minidsn.runs.sealed import seal
 
 __all__ = ["run", "RunResult", "NonFiniteError", "EXIT_OK", "EXIT_ERROR", "EXIT_NONFINITE", "EXIT_INTERRUPTED"]
 
@@ -212,7 +213,7 @@ def _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step) 
         elapsed_before = float(ck.extra.get("elapsed_s", 0.0))
         last_metrics = dict(ck.extra.get("last_metrics") or {})
         kept, catch_up_eval = _resumed_metrics(spec, done, _read_metrics(metrics_path, max_step=done))
-        atomic_write_text(out_dir / "config.json", json.dumps(spec.to_json(), indent=2))
+        atomic_write_text(out_dir / "config.json", json.dumps(seal(spec.to_json()), indent=2))
         atomic_write_text(metrics_path, "".join(json.dumps(d) + "\n" for d in kept))
         print(f"resuming {out_dir} at step {done}/{spec.steps}", file=stream)
     else:
@@ -224,7 +225,7 @@ def _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step) 
         done = 0
         written = [out_dir / "config.json", metrics_path]
         try:  # the run exists once its step-0 checkpoint does; a failure before leaves nothing behind
-            atomic_write_text(out_dir / "config.json", json.dumps(spec.to_json(), indent=2))
+            atomic_write_text(out_dir / "config.json", json.dumps(seal(spec.to_json()), indent=2))
             atomic_write_text(metrics_path, "")
             ckpt(0, state)  # the run's starting point: a NaN at step 1 still leaves a good checkpoint
         except BaseException:
@@ -280,6 +281,9 @@ def _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step) 
             last_ckpt = done
         except NonFiniteError as exc:
             status, error = "nonfinite", str(exc)
+        except Exception as exc:  # a model error or a failed write: say so in the summary, then report it
+            _record_failure(out_dir, spec, done, last_metrics, exc)
+            raise
         finally:
             prog.close()
 
@@ -297,6 +301,24 @@ def _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step) 
                     _write_eval(mf, done, final)
         return _finish_run(model, spec, out_dir, state, status, error, done, final, last_metrics,
                            elapsed_before + time.monotonic() - t0, stream, plots)
+
+
+def _plain(record: dict) -> dict:
+    """``record`` as JSON would read it back (numpy scalars and other leaves via str, as json.dumps(default=str)),
+    so the checksum sealed into summary.json is the checksum of what a reader parses."""
+    return json.loads(json.dumps(record, default=str))
+
+
+def _record_failure(out_dir: Path, spec: RunSpec, done: int, last_metrics: dict, exc: Exception) -> None:
+    """summary.json with status "failed" and the error, so the folder does not read as running or finished; the
+    checkpoints are untouched and ``--resume`` continues from the newest. Best effort: the disk may be full."""
+    summary = {"name": spec.name, "model": spec.model, "seed": spec.seed, "status": "failed", "steps": spec.steps,
+               "steps_done": done, "final": {}, "last_metrics": last_metrics, "config": spec.config,
+               "reference": spec.reference, "error": f"{type(exc).__name__}: {exc}"}
+    try:
+        atomic_write_text(out_dir / "summary.json", json.dumps(seal(_plain(summary)), indent=2))
+    except OSError:
+        pass
 
 
 def _evaluate(model, state, cfg, spec, done) -> dict:
@@ -321,7 +343,7 @@ def _finish_run(model, spec, out_dir, state, status, error, done, final, last_me
     }
     if error:
         summary["error"] = error
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2, default=str))
+    atomic_write_text(out_dir / "summary.json", json.dumps(seal(_plain(summary)), indent=2))
 
     if status == "interrupted":
         print(f"interrupted at step {done}: checkpoint written; continue with  minidsn run --resume {out_dir}",

@@ -24,6 +24,7 @@ from minidsn.runs.atomic import atomic_write_bytes, atomic_write_text
 from minidsn.runs.config import RunSpec
 from minidsn.runs.executors import SeedTask, make_executor
 from minidsn.runs.lock import run_folder_lock
+from minidsn.runs.sealed import SealError, unseal
 from minidsn.runs.sweep_progress import SweepProgress
 
 __all__ = ["run_sweep", "sweep_dirs", "sweep_seeds", "sweep_token"]
@@ -162,6 +163,10 @@ def _finished_summary(seed_dir: Path, steps: int) -> dict | None:
     except (OSError, ValueError):
         return None
     if not isinstance(s, dict) or s.get("status") != "completed" or s.get("steps_done") != steps:
+        return None
+    try:  # a damaged summary is not trusted: the seed is resumed (cheap for a finished one) and rewrites it
+        unseal(s, str(seed_dir / "summary.json"), required=False)
+    except SealError:
         return None
     return {"status": "completed", "final": s.get("final", {}), "wall_time_s": s.get("wall_time_s", 0.0)}
 
