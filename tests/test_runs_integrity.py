@@ -9,6 +9,8 @@ import zipfile
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minidsn.runs.checkpoint import (CheckpointError, list_checkpoints, load_checkpoint, load_latest_checkpoint,
                                      save_checkpoint)
@@ -218,3 +220,24 @@ def test_npz_check_accepts_real_files_of_every_kind():
         save(buf, a=np.zeros((1000, 1000)), s=np.array("hello"), z=np.zeros((0, 3)), f=np.asfortranarray(np.ones((3, 4))))
         data = buf.getvalue()
         assert check_npz(io.BytesIO(data), "x.npz", len(data)) == 8_000_000 + 20 + 0 + 96
+
+
+_json = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+                     | st.text(max_size=8), lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=5), c,
+                                                                                               max_size=4),
+                     max_leaves=12)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.dictionaries(st.text(max_size=6).filter(lambda k: k != "sha256"), _json, min_size=1, max_size=5),
+       st.data())
+def test_seal_detects_every_change_of_a_value(rec, data):
+    sealed = json.loads(json.dumps(seal(rec)))
+    assert unseal(sealed, "r") == json.loads(json.dumps(rec))
+    key = data.draw(st.sampled_from(sorted(rec)))
+    new = data.draw(_json)
+    if json.dumps(new, sort_keys=True) == json.dumps(rec[key], sort_keys=True):
+        return
+    sealed[key] = new
+    with pytest.raises(SealError):
+        unseal(sealed, "r")
