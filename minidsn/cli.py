@@ -5,8 +5,9 @@
     minidsn run NAME|FILE.toml [--seed S | --seeds 0-19] [--steps N | --epochs E] [--out DIR] [--data-dir DIR]
                 [--jobs N] [--executor local|dask|dask://HOST:PORT] [--return-files]
     minidsn run --resume DIR [--steps N]          continue a run (or a sweep) from its newest good checkpoint
-    minidsn oracle export MODEL --seed S [--config FILE] [--set KEY=VALUE ...] --out CASE.npz
+    minidsn oracle export MODEL [--steps K] --seed S [--config FILE] [--set KEY=VALUE ...] --out CASE.npz
     minidsn oracle compare REF.npz OTHER.npz [--rtol R] [--atol A]
+    minidsn oracle verify CASE.npz --backend MODULE:OBJECT [--rtol R] [--atol A] [--all]
     minidsn data fetch mnist|fashion-mnist|cifar10 --dir DIR
     minidsn report urn RUN_DIR [--thresholds T ...] [--samples N]   activity profile of a URN run's newest checkpoint
 
@@ -273,18 +274,55 @@ def cmd_oracle_export(args) -> int:
         else:
             config = dict(raw)
     config.update(_parse_set(args.set))
-    from minidsn.models.api import get_model
-    from minidsn.runs.config import check_finite_config, check_memory
-
-    model_cls = get_model(args.model)
-    checked = model_cls.validate_config(config)
-    check_finite_config(checked)
-    check_memory(model_cls, checked)
+    if args.steps is not None:
+        return _oracle_export_trajectory(args, config)
+    _check_export_config(args.model, config)
     path, arrays, meta = export_case(args.model, args.out, seed=args.seed, config=config, data_dir=args.data_dir)
     print(f"wrote {path}: {len(arrays)} arrays ({args.model}, seed {args.seed})", file=sys.stderr)
     for note in meta["conformance"]:
         print(f"note: {note}", file=sys.stderr)
     return 0
+
+
+def _check_export_config(model: str, config: dict) -> None:
+    from minidsn.models.api import get_model
+    from minidsn.runs.config import check_finite_config, check_memory
+
+    model_cls = get_model(model)
+    checked = model_cls.validate_config(config)
+    check_finite_config(checked)
+    check_memory(model_cls, checked)
+
+
+def _oracle_export_trajectory(args, config) -> int:
+    from minidsn.oracle.export import export_trajectory, trajectory_config
+
+    if args.steps < 1:
+        return _err(f"--steps must be >= 1, got {args.steps}")
+    _, applied = trajectory_config(args.model, config)
+    _check_export_config(args.model, {**applied, **config})
+    t0 = time.perf_counter()
+    path, arrays, meta = export_trajectory(args.model, args.out, args.steps, seed=args.seed, config=config,
+                                           data_dir=args.data_dir)
+    kinds = meta["trajectory"].get("event_kinds", [])
+    print(f"wrote {path}: trajectory of {args.steps} steps, {len(arrays)} arrays, {path.stat().st_size:,} bytes, "
+          f"{time.perf_counter() - t0:.1f} s ({args.model}, seed {args.seed}; events: "
+          f"{', '.join(kinds) if kinds else 'none'})", file=sys.stderr)
+    for key, why in meta["trajectory"].get("forced", {}).items():
+        print(f"note: forced {key}: {why}", file=sys.stderr)
+    return 0
+
+
+def cmd_oracle_verify(args) -> int:
+    from minidsn.models.draws import DrawReplayError
+    from minidsn.oracle.conformance import BackendError, verify
+
+    try:
+        report = verify(args.case, args.backend, rtol=args.rtol, atol=args.atol, stop_at_first=not args.all)
+    except (BackendError, DrawReplayError) as exc:
+        return _err(str(exc))
+    print(report.format(all_keys=args.verbose))
+    return 0 if report.ok else 1
 
 
 def cmd_oracle_compare(args) -> int:
@@ -403,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--no-plots", action="store_true", help="do not write PNG plots")
     s.set_defaults(func=cmd_run)
 
-    s = sub.add_parser("oracle", help="export or compare oracle cases")
+    s = sub.add_parser("oracle", help="export, compare or verify oracle cases")
     osub = s.add_subparsers(dest="oracle_command", metavar="ACTION", required=True)
     e = osub.add_parser("export", help="write one oracle case of a model")
     e.add_argument("model")
@@ -412,6 +450,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--set", action="append", metavar="KEY=VALUE", help="one option (TOML value); repeatable")
     e.add_argument("--out", required=True, help="output .npz")
     e.add_argument("--data-dir")
+    e.add_argument("--steps", type=int, help="a trajectory case (format version 2) of K training steps")
     e.set_defaults(func=cmd_oracle_export)
     c = osub.add_parser("compare", help="compare two oracle cases key by key")
     c.add_argument("ref")
@@ -419,6 +458,15 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--rtol", type=float, default=DEFAULT_RTOL)
     c.add_argument("--atol", type=float, default=DEFAULT_ATOL)
     c.set_defaults(func=cmd_oracle_compare)
+    v = osub.add_parser("verify", help="replay a trajectory case through another backend (conformance kit)")
+    v.add_argument("case")
+    v.add_argument("--backend", required=True, metavar="MODULE:OBJECT",
+                   help="object with loss_and_grads + train_step (or step); a class is instantiated")
+    v.add_argument("--rtol", type=float, default=DEFAULT_RTOL)
+    v.add_argument("--atol", type=float, default=DEFAULT_ATOL)
+    v.add_argument("--all", action="store_true", help="go on after the first differing step")
+    v.add_argument("-v", "--verbose", action="store_true", help="print every key, not only the failing ones")
+    v.set_defaults(func=cmd_oracle_verify)
 
     s = sub.add_parser("data", help="data sets")
     dsub = s.add_subparsers(dest="data_command", metavar="ACTION", required=True)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from minidsn.oracle.format import OracleFormatError, read_case
+from minidsn.oracle.format import OracleFormatError, is_trajectory, read_case
 
 __all__ = ["KeyResult", "CompareReport", "compare_arrays", "compare_files", "DEFAULT_RTOL", "DEFAULT_ATOL"]
 
@@ -108,5 +108,21 @@ def check_reference_complete(ref: dict, meta: dict, where) -> None:
 def compare_files(ref_path, other_path, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT_ATOL) -> CompareReport:
     ref, ref_meta = read_case(ref_path)
     check_reference_complete(ref, ref_meta, ref_path)
-    other, _ = read_case(other_path)
-    return compare_arrays(ref, other, rtol, atol)
+    other, other_meta = read_case(other_path)
+    report = compare_arrays(ref, other, rtol, atol)
+    if is_trajectory(ref_meta):  # version 2: the event kinds live in meta, compare them too
+        report.rows.extend(event_kind_rows(ref_meta, other_meta))
+    return report
+
+
+def event_kind_rows(ref_meta: dict, other_meta: dict) -> list[KeyResult]:
+    """One row per step of a trajectory case: the kinds of its events, in order, must agree."""
+    other_steps = other_meta.get("steps") if isinstance(other_meta.get("steps"), list) else []
+    rows = []
+    for k, st in enumerate(ref_meta["steps"]):
+        a = [e["kind"] for e in st["events"]]
+        b = [e.get("kind") for e in other_steps[k].get("events", [])] if k < len(other_steps) else None
+        ok = a == b
+        rows.append(KeyResult(f"steps/{k}/events (kinds, meta)", ok, 0.0 if ok else float("nan"),
+                              0.0 if ok else float("nan"), "" if ok else f"{b} != {a}"))
+    return rows

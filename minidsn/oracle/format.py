@@ -8,6 +8,9 @@ Hard rules (errors): the five groups, ``<group>/<path>`` keys, float64.  Recomme
 conformance_notes and recorded in meta["conformance"], not errors): ``losses/total`` is the scalar loss whose
 gradient ``grads`` holds, and each ``grads/<path>`` matches a ``params/<path>`` of the same shape.
 ``meta`` is a 0-d unicode array holding JSON, so the file loads with allow_pickle=False in any NumPy.
+
+Version 2 (meta ``version`` 2, ``kind`` "trajectory") holds K training steps under ``steps/<k>/<section>/...``
+(build_trajectory, trajectory_steps); write_case and read_case handle both versions, chosen by meta["version"].
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +26,9 @@ import numpy as np
 from minidsn.runs.atomic import atomic_write_bytes
 
 __all__ = ["GROUPS", "KEY_SCHEME", "OracleFormatError", "flatten_group", "build_arrays", "write_case",
-           "read_case", "validate_arrays", "conformance_notes"]
+           "read_case", "validate_arrays", "conformance_notes", "VERSION_TRAJECTORY", "STEP_SECTIONS",
+           "TRAJECTORY_KEY_SCHEME", "build_trajectory", "validate_trajectory_arrays", "unflatten",
+           "TrajectoryStep", "trajectory_steps", "is_trajectory"]
 
 GROUPS = ("params", "inputs", "outputs", "losses", "grads")
 KEY_SCHEME = "<group>/<path>, group in params|inputs|outputs|losses|grads, path = pytree path joined by '/'"
@@ -125,8 +131,12 @@ def build_arrays(case: dict) -> tuple[dict[str, np.ndarray], dict]:
 
 def write_case(path, arrays: dict[str, np.ndarray], meta: dict) -> Path:
     """Write arrays + meta atomically to ``path`` (.npz)."""
-    validate_arrays(arrays)
-    meta = {"format": FORMAT, "version": VERSION, "key_scheme": KEY_SCHEME, **meta}
+    if meta.get("version") == VERSION_TRAJECTORY:
+        validate_trajectory_arrays(arrays, int(meta.get("n_steps", 0)))
+        meta = {"format": FORMAT, "key_scheme": TRAJECTORY_KEY_SCHEME, "kind": "trajectory", **meta}
+    else:
+        validate_arrays(arrays)
+        meta = {"format": FORMAT, "version": VERSION, "key_scheme": KEY_SCHEME, **meta}
     buf = io.BytesIO()
     np.savez(buf, meta=np.array(json.dumps(meta, sort_keys=True, default=str)), **arrays)
     path = Path(path)
@@ -165,5 +175,225 @@ def read_case(path) -> tuple[dict[str, np.ndarray], dict]:
             meta = json.loads(str(m[()]))
         except (json.JSONDecodeError, TypeError, IndexError) as exc:
             raise OracleFormatError(f"oracle file {path}: meta is not JSON: {exc}") from None
-    validate_arrays(data, where=f"oracle file {path}")
+    if is_trajectory(meta):
+        n = meta.get("n_steps")
+        if not isinstance(n, int) or n < 1 or not isinstance(meta.get("steps"), list) or len(meta["steps"]) != n:
+            raise OracleFormatError(f"oracle file {path}: version-2 meta needs n_steps >= 1 and one 'steps' entry "
+                                    "per step")
+        validate_trajectory_arrays(data, n, where=f"oracle file {path}")
+    else:
+        validate_arrays(data, where=f"oracle file {path}")
     return data, meta
+
+
+def is_trajectory(meta: dict) -> bool:
+    """True for a version-2 (trajectory) case's meta."""
+    return meta.get("version") == VERSION_TRAJECTORY
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Format version 2: trajectory cases (docs/oracle.md, "Trajectory cases")
+# ---------------------------------------------------------------------------------------------------------------
+
+VERSION_TRAJECTORY = 2
+STEP_SECTIONS = ("state_before", "inputs", "draws", "losses", "grads", "state_after", "events")
+TRAJECTORY_KEY_SCHEME = ("steps/<k>/<section>/<path>, k = 0..n_steps-1, section in " + "|".join(STEP_SECTIONS)
+                         + "; draws/<i>, events/<i>/<field path>; path = pytree path joined by '/', "
+                           "a component of digits only is a list index")
+# dtype names for Python scalars in meta["dtypes"]: read back as Python scalars, not 0-d arrays
+_PY_SCALARS = {"py:int": int, "py:float": float, "py:bool": bool}
+
+
+def _v2_leaf(key: str, leaf, dtypes: dict) -> np.ndarray:
+    if isinstance(leaf, (bool, int, float)) and not isinstance(leaf, np.generic):
+        kind = "py:bool" if isinstance(leaf, bool) else ("py:int" if isinstance(leaf, int) else "py:float")
+        if kind == "py:int" and abs(leaf) >= 2**53:
+            raise OracleFormatError(f"{key}: integers beyond 2**53 do not fit float64 exactly")
+        dtypes[key] = kind
+        return np.asarray(float(leaf), dtype=np.float64)
+    if isinstance(leaf, str):
+        raise OracleFormatError(f"{key}: a string leaf; trajectory pytrees hold numbers and arrays only")
+    a = np.asarray(leaf)
+    if a.dtype.kind == "f" and a.dtype != np.float64:
+        raise OracleFormatError(f"{key}: dtype {a.dtype}; oracle arrays must be float64")
+    return _leaf_array(key, leaf, dtypes)
+
+
+def _flatten_v2(prefix: str, tree, dtypes: dict, out: dict) -> None:
+    """Flatten a pytree under ``prefix`` into ``out`` (v2 rules: no digits-only dict key, no empty component)."""
+    for path, leaf in _tree_paths(tree):
+        parts = []
+        for p in path:
+            s = str(p)
+            if isinstance(p, str) and (s.isdigit() or s == "" or "/" in s):
+                raise OracleFormatError(f"{prefix}: dict key {p!r} is empty, contains '/' or is digits only "
+                                        "(digits-only components are list indices in a trajectory case)")
+            parts.append(s)
+        if leaf is None:
+            continue
+        key = "/".join([prefix, *parts])
+        out[key] = _v2_leaf(key, leaf, dtypes)
+
+
+def _jsonable(x):
+    """Draw arguments for the record (informational): arrays become lists, anything else its str()."""
+    if isinstance(x, dict):
+        return {str(k): _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return x.tolist() if x.size <= 64 else f"array{list(x.shape)}"
+    if isinstance(x, (np.integer, np.floating, np.bool_)):
+        return x.item()
+    if x is None or isinstance(x, (bool, int, float, str)):
+        return x
+    return str(x)
+
+
+def build_trajectory(traj: dict) -> tuple[dict[str, np.ndarray], dict]:
+    """Flatten a Model.trajectory() result into (arrays, meta part): the arrays of every step and the JSON meta
+    entries ``n_steps``, ``steps`` (per step: the draws' label / method / args, the events' kind and fields),
+    ``dtypes`` and ``trajectory`` (the model's own meta)."""
+    if not isinstance(traj, dict) or "steps" not in traj:
+        raise OracleFormatError("a trajectory must be a dict with 'steps' (and 'meta')")
+    steps = traj["steps"]
+    if not isinstance(steps, (list, tuple)) or not steps:
+        raise OracleFormatError("a trajectory needs at least one step")
+    arrays, dtypes, steps_meta = {}, {}, []
+    for k, st in enumerate(steps):
+        missing = [s for s in STEP_SECTIONS if s not in st]
+        if missing:
+            raise OracleFormatError(f"trajectory step {k}: missing {missing}")
+        base = f"steps/{k}"
+        for sec in ("state_before", "inputs", "grads", "state_after"):
+            if not isinstance(st[sec], dict):
+                raise OracleFormatError(f"step {k} {sec}: must be a dict, got {type(st[sec]).__name__}")
+            _flatten_v2(f"{base}/{sec}", st[sec], dtypes, arrays)
+        losses = st["losses"]
+        if not isinstance(losses, dict) or "total" not in losses:
+            raise OracleFormatError(f"step {k} losses: a dict with 'total' is required")
+        _flatten_v2(f"{base}/losses", losses, dtypes, arrays)
+        draws_meta = []
+        for i, d in enumerate(st["draws"]):
+            key = f"{base}/draws/{i}"
+            arrays[key] = _leaf_array(key, d.value, dtypes)
+            draws_meta.append({"label": d.label, "method": d.method, "args": _jsonable(d.args)})
+        events_meta = []
+        for i, ev in enumerate(st["events"]):
+            if not isinstance(ev, dict) or not isinstance(ev.get("kind"), str) or not ev["kind"]:
+                raise OracleFormatError(f"step {k} event {i}: a dict with a non-empty str 'kind' is required")
+            fields = {f: v for f, v in ev.items() if f != "kind"}
+            strings = {f: v for f, v in fields.items() if isinstance(v, str)}
+            numeric = {f: v for f, v in fields.items() if not isinstance(v, str)}
+            _flatten_v2(f"{base}/events/{i}", numeric, dtypes, arrays)
+            events_meta.append({"kind": ev["kind"], "fields": sorted(numeric), **({"strings": strings}
+                                                                                 if strings else {})})
+        steps_meta.append({"draws": draws_meta, "events": events_meta})
+    validate_trajectory_arrays(arrays, len(steps))
+    meta = {"kind": "trajectory", "n_steps": len(steps), "steps": steps_meta, "dtypes": dtypes,
+            "trajectory": traj.get("meta", {})}
+    return arrays, meta
+
+
+def validate_trajectory_arrays(arrays: dict[str, np.ndarray], n_steps: int, where: str = "trajectory case") -> None:
+    """The hard rules of version 2: keys ``steps/<k>/<section>/...`` with 0 <= k < n_steps, float64 arrays,
+    and every step holding losses/total."""
+    for key, a in arrays.items():
+        parts = key.split("/")
+        if (len(parts) < 4 or parts[0] != "steps" or not parts[1].isdigit() or int(parts[1]) >= n_steps
+                or parts[2] not in STEP_SECTIONS):
+            raise OracleFormatError(f"{where}: key {key!r} is not steps/<k>/<section>/<path> with k < {n_steps} "
+                                    f"and section in {STEP_SECTIONS}")
+        if a.dtype != np.float64:
+            raise OracleFormatError(f"{where}: {key} has dtype {a.dtype}, expected float64")
+    for k in range(n_steps):
+        if f"steps/{k}/losses/total" not in arrays:
+            raise OracleFormatError(f"{where}: steps/{k}/losses/total is missing")
+
+
+def _restore_leaf(key: str, a: np.ndarray, dtypes: dict):
+    kind = dtypes.get(key)
+    if kind is None:
+        return a
+    if kind in _PY_SCALARS:
+        return _PY_SCALARS[kind](a[()])
+    return a.astype(np.dtype(kind))
+
+
+def _listify(node):
+    if not isinstance(node, dict):
+        return node
+    node = {k: _listify(v) for k, v in node.items()}
+    if node and all(k.isdigit() for k in node):
+        idx = sorted(int(k) for k in node)
+        if idx != list(range(len(idx))):
+            raise OracleFormatError(f"list indices {idx} are not 0..{len(idx) - 1}")
+        return [node[str(i)] for i in idx]
+    return node
+
+
+def unflatten(arrays: dict[str, np.ndarray], prefix: str, dtypes: dict | None = None) -> dict:
+    """The pytree stored under ``prefix`` (e.g. ``steps/3/state_before``): nested dicts, a digits-only component
+    a list index, dtypes restored from ``dtypes`` (meta["dtypes"]; Python scalars as Python scalars)."""
+    dtypes = dtypes or {}
+    root: dict = {}
+    pre = prefix.rstrip("/") + "/"
+    for key in sorted(arrays):
+        if not key.startswith(pre):
+            continue
+        parts = key[len(pre):].split("/")
+        node = root
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise OracleFormatError(f"{key}: a leaf and a subtree share the path")
+        node[parts[-1]] = _restore_leaf(key, arrays[key], dtypes)
+    return _listify(root)
+
+
+@dataclass
+class TrajectoryStep:
+    """One recorded step, read back: pytrees, the draws (minidsn.models.draws.Draw) and events (dicts)."""
+    index: int
+    state_before: dict
+    inputs: dict
+    draws: list
+    losses: dict
+    grads: dict
+    state_after: dict
+    events: list
+
+
+def trajectory_steps(arrays: dict[str, np.ndarray], meta: dict) -> list[TrajectoryStep]:
+    """The steps of a version-2 case (from read_case) as TrajectoryStep objects."""
+    from minidsn.models.draws import Draw
+
+    if meta.get("version") != VERSION_TRAJECTORY or meta.get("kind") != "trajectory":
+        raise OracleFormatError("not a trajectory case (meta version 2, kind 'trajectory'); export one with "
+                                "`minidsn oracle export MODEL --steps K`")
+    dtypes = meta.get("dtypes", {})
+    out = []
+    for k, sm in enumerate(meta["steps"]):
+        base = f"steps/{k}"
+        draws = []
+        for i, dm in enumerate(sm["draws"]):
+            key = f"{base}/draws/{i}"
+            if key not in arrays:
+                raise OracleFormatError(f"{key} is missing (meta lists draw {i} of step {k})")
+            draws.append(Draw(dm["label"], dm["method"], dm.get("args", {}), _restore_leaf(key, arrays[key],
+                                                                                          dtypes)))
+        events = []
+        for i, em in enumerate(sm["events"]):
+            ev = {"kind": em["kind"], **em.get("strings", {})}
+            fields = unflatten(arrays, f"{base}/events/{i}", dtypes)
+            ev.update(fields if isinstance(fields, dict) else {})
+            missing = [f for f in em["fields"] if f not in ev]
+            if missing:
+                raise OracleFormatError(f"{base}/events/{i} ({em['kind']}): fields {missing} are missing")
+            events.append(ev)
+        out.append(TrajectoryStep(k, unflatten(arrays, f"{base}/state_before", dtypes),
+                                  unflatten(arrays, f"{base}/inputs", dtypes), draws,
+                                  unflatten(arrays, f"{base}/losses", dtypes),
+                                  unflatten(arrays, f"{base}/grads", dtypes),
+                                  unflatten(arrays, f"{base}/state_after", dtypes), events))
+    return out

@@ -15,7 +15,7 @@ import numpy as np
 
 import minidsn.numpy as mnp
 from minidsn.data.synthetic import gaussian_blobs, spirals
-from minidsn.engine import value_and_grad
+from minidsn.engine import stop_gradient, value_and_grad
 from minidsn.nn import relu
 from minidsn.optim import Adam
 from minidsn.models.api import Model, Option, register_model
@@ -176,12 +176,55 @@ class MLPModel(Model):
             order, pos = rng.permutation(n), 0
         idx = order[pos:pos + B]
         x, y = state["data"]["x_train"][idx], state["data"]["y_train"][idx]
-        (loss, terms), grads = value_and_grad(_total_loss, has_aux=True)(
-            state["params"], x, y, cfg["activation"], cfg["l2"])
-        params, opt_state = self._opt(cfg).update(grads, state["opt"], state["params"])
+        params, opt_state, loss, _, _ = self._update(cfg, state["params"], state["opt"], x, y)
         logits, _ = forward(state["params"], x, cfg["activation"])
         new_state = {**state, "params": params, "opt": opt_state, "order": order, "pos": pos + B}
         return new_state, {"loss": float(loss), "acc": _accuracy(logits, y)}
+
+    def _update(self, cfg, params, opt_state, x, y):
+        """One Adam step on the batch (x, y): (params, opt_state, loss, terms, grads); the step of both `step`
+        and the oracle's trajectory."""
+        (loss, terms), grads = value_and_grad(_total_loss, has_aux=True)(params, x, y, cfg["activation"], cfg["l2"])
+        new_params, new_opt = self._opt(cfg).update(grads, opt_state, params)
+        return new_params, new_opt, loss, terms, grads
+
+    # ---- oracle trajectory (docs/oracle.md, "mlp trajectory") --------------------------------------------------
+    trajectory_defaults = {"n_train": 24, "batch_size": 8, "hidden": [8, 8], "l2": 1e-3}
+
+    def _trajectory_step(self, cfg, state, inputs, rng):
+        """state = {params, opt}, inputs = the batch {x, y}; no draws, no structural events."""
+        params, opt_state, loss, terms, grads = self._update(cfg, state["params"], state["opt"], inputs["x"],
+                                                             inputs["y"])
+        losses = {"total": float(loss), **{k: float(stop_gradient(v)) for k, v in terms.items()}}
+        return {"params": params, "opt": opt_state}, losses, grads, []
+
+    def trajectory(self, cfg, rng, data_dir, steps):
+        """``steps`` training steps of `step` from `init` (same seed, same run): the batch order is drawn as in
+        `step` (outside the recorded step: its result, the batch, is the step's input)."""
+        from minidsn.models.draws import record_step
+
+        state = self.init(cfg, rng, data_dir)
+        n, B = cfg["n_train"], self._batch(cfg)
+        out = []
+        for _ in range(steps):
+            if state["pos"] + B > n:
+                state = {**state, "order": rng.permutation(n), "pos": 0}
+            idx = state["order"][state["pos"]:state["pos"] + B]
+            batch = {"x": state["data"]["x_train"][idx], "y": state["data"]["y_train"][idx]}
+            rec = record_step(self._trajectory_step, cfg, {"params": state["params"], "opt": state["opt"]},
+                              batch, rng)
+            out.append(rec)
+            state = {**state, **rec["state_after"], "pos": state["pos"] + B}
+        meta = {"variant": None, "forced": {}, "event_kinds": [],
+                "sizes": {"layer_widths": self._sizes(cfg), "batch": B},
+                "note": "state = {params, opt (Adam: step, m, v)}; inputs = the batch; the batch order is drawn "
+                        "outside the step, so steps consume no draws"}
+        return {"meta": meta, "steps": out}
+
+    def trajectory_step(self, cfg, state_before, inputs, draws):
+        from minidsn.models.draws import replay_step
+
+        return replay_step(self._trajectory_step, cfg, state_before, inputs, draws)
 
     def evaluate(self, state, cfg, rng, data_dir):
         """Source: none (reporting; no formula)"""

@@ -1,0 +1,1 @@
+"""Example backends for the conformance kit (docs/oracle.md, "A complete worked example")."""

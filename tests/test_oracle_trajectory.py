@@ -1,0 +1,342 @@
+"""Oracle format version 2 (trajectory cases) and the conformance kit: round trips, minidsn's own replay, an
+independent backend that passes, and broken backends that fail at the right step naming the key."""
+
+import copy
+import json
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from minidsn.cli import main
+from minidsn.models.api import Model, Option, register_model
+from minidsn.models.draws import record_step, replay_step
+from minidsn.oracle import compare_files, export_case, read_case, write_case
+from minidsn.oracle.conformance import BackendError, load_backend, minidsn_backend, verify, verify_arrays
+from minidsn.oracle.examples.mlp_numpy import Backend as NumpyMLP
+from minidsn.oracle.export import export_trajectory, make_trajectory
+from minidsn.oracle.format import (OracleFormatError, build_trajectory, trajectory_steps, unflatten,
+                                   validate_trajectory_arrays)
+
+
+# ---- a toy model with draws, events and changing shapes: exercises every part of the format and the kit ---------
+
+def _grow_step(cfg, state, inputs, rng):
+    """w <- w - lr * (w - x); then with probability 1/2 append one N(0,1) weight (event 'added')."""
+    w = state["w"]
+    grad = w - inputs["x"][: w.size]
+    loss = 0.5 * float(np.sum(grad ** 2))
+    w = w - cfg["lr"] * grad
+    events = []
+    if rng.random() < 0.5:
+        v = rng.normal(size=1)
+        w = np.concatenate([w, v])
+        events.append({"kind": "added", "index": w.size - 1, "value": v[0], "new_shape": np.array(w.shape)})
+    return {"w": w, "t": state["t"] + 1, "hist": [state["t"], w.size]}, {"total": loss}, {"w": grad}, events
+
+
+class GrowModel(Model):
+    name = "_grow"
+    options = {"lr": Option(float, 0.5, "step size")}
+
+    def trajectory(self, cfg, rng, data_dir, steps):
+        state = {"w": rng.normal(size=2), "t": 0, "hist": [0, 2]}
+        out = []
+        for _ in range(steps):
+            x = rng.normal(size=8)
+            rec = record_step(_grow_step, cfg, state, {"x": x}, rng)
+            out.append(rec)
+            state = rec["state_after"]
+        return {"meta": {"variant": None, "forced": {}, "event_kinds": ["added"]}, "steps": out}
+
+    def trajectory_step(self, cfg, state_before, inputs, draws):
+        return replay_step(_grow_step, cfg, state_before, inputs, draws)
+
+
+class GrowBackend:
+    """An independent implementation of _grow; ``mistake`` breaks it in one named way."""
+
+    def __init__(self, mistake=None, at_step=None):
+        self.mistake, self.at_step = mistake, at_step
+
+    def setup(self, meta):
+        self.lr = meta["config"]["lr"]
+
+    def loss_and_grads(self, state, inputs):
+        g = state["w"] - inputs["x"][: state["w"].size]
+        return {"total": 0.5 * np.sum(g ** 2)}, {"w": g}
+
+    def train_step(self, state, inputs, draws):
+        _, grads = self.loss_and_grads(state, inputs)
+        w = state["w"] - self.lr * grads["w"]
+        events = []
+        vals = [d.value for d in draws]
+        if vals[0] < 0.5:
+            v = vals[1]
+            w = np.concatenate([w, v])
+            index = w.size - 1
+            if self.mistake == "index" and state["t"] == self.at_step:
+                index -= 1
+            events.append({"kind": "added", "index": index, "value": v[0], "new_shape": np.array(w.shape)})
+        return {"w": w, "t": state["t"] + 1, "hist": [state["t"], w.size]}, events
+
+
+@pytest.fixture(autouse=True)
+def _grow_registered():
+    """GrowModel is registered only while a test of this file runs (`minidsn list` elsewhere must not see it)."""
+    from minidsn.models import api
+
+    register_model(GrowModel, replace=True)
+    yield
+    api._REGISTRY.pop("_grow", None)
+
+
+def _grow_case(steps=12, seed=0):
+    return make_trajectory("_grow", steps, seed=seed)
+
+
+def test_own_replay_is_bit_identical_and_an_independent_backend_passes(tmp_path):
+    arrays, meta = _grow_case()
+    kinds = [e["kind"] for s in meta["steps"] for e in s["events"]]
+    assert "added" in kinds and len(kinds) < 12  # some steps add, some do not: shapes change between steps
+    path = write_case(tmp_path / "g.npz", arrays, meta)
+    rep = verify(path, minidsn_backend(), rtol=0.0, atol=0.0)
+    assert rep.ok, rep.format()
+    rep = verify(path, GrowBackend())
+    assert rep.ok and "PASS" in rep.format()
+
+
+def test_a_wrong_event_index_fails_at_its_step_naming_the_key(tmp_path):
+    arrays, meta = _grow_case()
+    path = write_case(tmp_path / "g.npz", arrays, meta)
+    adding = [k for k, s in enumerate(meta["steps"]) if s["events"]]
+    k = adding[1]
+    rep = verify(path, GrowBackend("index", at_step=k))
+    assert not rep.ok
+    step, row = rep.first_failure
+    assert (step, row.key) == (k, f"steps/{k}/events/0/index")
+    text = rep.format()
+    assert f"FAIL: first difference at step {k}, key steps/{k}/events/0/index" in text
+    assert "events, minidsn | backend:" in text and "added(" in text
+    assert len(rep.steps) == k + 1  # stops at the first differing step
+
+
+def test_event_kinds_missing_are_reported():
+    arrays, meta = _grow_case()
+
+    class NoEvents(GrowBackend):
+        def train_step(self, state, inputs, draws):
+            new, _ = super().train_step(state, inputs, draws)
+            return new, []
+
+    rep = verify_arrays(arrays, meta, NoEvents())
+    k = next(k for k, s in enumerate(meta["steps"]) if s["events"])
+    step, row = rep.first_failure
+    assert step == k and row.key in (f"steps/{k}/events (kinds)", f"steps/{k}/state_after/w")
+    assert any(r.key == f"steps/{k}/events (kinds)" and not r.ok for r in rep.steps[-1].rows)
+
+
+def test_replay_refuses_other_draws():
+    from minidsn.models.draws import DrawReplayError
+
+    arrays, meta = _grow_case()
+    steps = trajectory_steps(arrays, meta)
+    st0 = steps[0]
+    with pytest.raises(DrawReplayError):
+        GrowModel().trajectory_step({"lr": 0.5}, st0.state_before, st0.inputs, [])
+
+
+def test_v2_round_trip_restores_pytrees_dtypes_draws_and_events(tmp_path):
+    traj = GrowModel().trajectory({"lr": 0.5}, np.random.default_rng(3), None, 6)
+    arrays, tmeta = build_trajectory(traj)
+    path = write_case(tmp_path / "r.npz", arrays, {"model": "_grow", "version": 2, "config": {"lr": 0.5}, **tmeta})
+    got, meta = read_case(path)
+    assert meta["version"] == 2 and meta["kind"] == "trajectory" and meta["n_steps"] == 6
+    with np.load(path, allow_pickle=False) as z:
+        assert all(z[k].dtype == np.float64 for k in z.files if k != "meta")
+    for rec, st in zip(traj["steps"], trajectory_steps(got, meta)):
+        assert type(st.state_before["t"]) is int and st.state_before["t"] == rec["state_before"]["t"]
+        assert st.state_before["hist"] == rec["state_before"]["hist"] and isinstance(st.state_after["hist"], list)
+        np.testing.assert_array_equal(st.state_after["w"], rec["state_after"]["w"])
+        assert [(d.label, d.method) for d in st.draws] == [(d.label, d.method) for d in rec["draws"]]
+        for a, b in zip(st.draws, rec["draws"]):
+            np.testing.assert_array_equal(a.value, b.value)
+            assert a.value.dtype == b.value.dtype
+        assert [e["kind"] for e in st.events] == [e["kind"] for e in rec["events"]]
+        for a, b in zip(st.events, rec["events"]):
+            assert type(a["index"]) is int and a["index"] == b["index"] and a["value"] == b["value"]
+            assert a["new_shape"].dtype == np.int64
+
+
+leaf = st.one_of(
+    st.integers(-2**40, 2**40), st.floats(allow_nan=False, width=64), st.booleans(),
+    st.builds(lambda n, s: np.random.default_rng(s).normal(size=n), st.integers(0, 4), st.integers(0, 9)),
+    st.builds(lambda n: np.arange(n, dtype=np.int64), st.integers(0, 4)),
+    st.builds(lambda n: np.arange(n) % 2 == 0, st.integers(1, 4)),
+)
+name = st.text("abcxyz_", min_size=1, max_size=4)
+tree = st.recursive(leaf, lambda ch: st.one_of(st.lists(ch, min_size=1, max_size=3),
+                                               st.dictionaries(name, ch, min_size=1, max_size=3)), max_leaves=8)
+
+
+def _same(a, b):
+    if isinstance(a, dict):
+        assert isinstance(b, dict) and a.keys() == b.keys()
+        for k in a:
+            _same(a[k], b[k])
+    elif isinstance(a, list):
+        assert isinstance(b, list) and len(a) == len(b)
+        for x, y in zip(a, b):
+            _same(x, y)
+    else:
+        assert type(a) is type(b) or (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)), (a, b)
+        np.testing.assert_array_equal(a, b)
+        if isinstance(a, np.ndarray):
+            assert a.dtype == b.dtype
+
+
+@given(st.dictionaries(name, tree, min_size=1, max_size=3))
+@settings(max_examples=60, deadline=None)
+def test_any_state_pytree_round_trips(state):
+    step = {"state_before": state, "inputs": {}, "draws": [], "losses": {"total": 1.0}, "grads": {},
+            "state_after": state, "events": [{"kind": "k", "f": state}]}
+    arrays, meta = build_trajectory({"steps": [step]})
+    meta.update(version=2)
+    (st0,) = trajectory_steps(arrays, meta)
+    _same(state, st0.state_before)
+    _same(state, st0.state_after)
+    _same({"kind": "k", "f": state}, st0.events[0])
+
+
+def test_v2_rules():
+    base = {"state_before": {"a": np.zeros(2)}, "inputs": {}, "draws": [], "losses": {"total": 0.0},
+            "grads": {}, "state_after": {}, "events": []}
+    with pytest.raises(OracleFormatError, match="digits only"):
+        build_trajectory({"steps": [{**base, "state_before": {"0": np.zeros(1)}}]})
+    with pytest.raises(OracleFormatError, match="float32"):
+        build_trajectory({"steps": [{**base, "state_before": {"a": np.zeros(1, np.float32)}}]})
+    with pytest.raises(OracleFormatError, match="'total'"):
+        build_trajectory({"steps": [{**base, "losses": {"ce": 1.0}}]})
+    with pytest.raises(OracleFormatError, match="kind"):
+        build_trajectory({"steps": [{**base, "events": [{"index": 1}]}]})
+    with pytest.raises(OracleFormatError, match="missing"):
+        build_trajectory({"steps": [{"losses": {"total": 0.0}}]})
+    with pytest.raises(OracleFormatError, match="steps/<k>"):
+        validate_trajectory_arrays({"params/W": np.zeros(1)}, 1)
+    with pytest.raises(OracleFormatError, match="steps/1/losses/total"):
+        validate_trajectory_arrays({"steps/0/losses/total": np.zeros(())}, 2)
+    assert unflatten({"a/0/x": np.ones(1), "a/1/x": np.zeros(1), "b": np.ones(1)}, "a")[1]["x"][0] == 0.0
+
+
+def test_v2_file_with_bad_meta_is_refused(tmp_path):
+    arrays, meta = _grow_case(3)
+    bad = dict(meta, n_steps=5)
+    np.savez(tmp_path / "b.npz", meta=np.array(json.dumps(bad)), **arrays)
+    with pytest.raises(OracleFormatError, match="n_steps"):
+        read_case(tmp_path / "b.npz")
+
+
+# ---- mlp: minidsn's own case and the hand-written NumPy backend ---------------------------------------------
+
+@pytest.fixture(scope="module")
+def mlp_case(tmp_path_factory):
+    path = tmp_path_factory.mktemp("mlp") / "mlp.npz"
+    export_trajectory("mlp", path, steps=5, seed=0)
+    return path
+
+
+def test_mlp_case_replays_bit_for_bit_and_the_numpy_backend_passes(mlp_case):
+    assert verify(mlp_case, minidsn_backend(), rtol=0.0, atol=0.0).ok
+    rep = verify(mlp_case, NumpyMLP(), stop_at_first=False)
+    assert rep.ok, rep.format()
+    worst = max(r.max_rel for s in rep.steps for r in s.rows)
+    assert 0 < worst < 1e-10  # independent, so not bit-identical; far inside the default rtol
+
+
+def test_mlp_trajectory_continues_the_model_run():
+    """The trajectory's steps are Model.step's: same seed and config give the same parameters."""
+    from minidsn.models.mlp.model import MLPModel
+    from minidsn.oracle.export import trajectory_config
+
+    cfg, _ = trajectory_config("mlp")
+    arrays, meta = make_trajectory("mlp", 4, seed=7)
+    m, rng = MLPModel(), np.random.default_rng(7)
+    state = m.init(cfg, rng, None)
+    for _ in range(4):
+        state, _ = m.step(state, cfg, rng, 0)
+    last = trajectory_steps(arrays, meta)[-1].state_after
+    for a, b in zip(last["params"]["layers"], state["params"]["layers"]):
+        np.testing.assert_array_equal(a["W"], b["W"])
+
+
+class Perturbed(NumpyMLP):
+    """The NumPy backend with one weight changed by 1e-6 (relative) in the update of step ``at``."""
+
+    def __init__(self, at):
+        self.at = at
+
+    def train_step(self, state, inputs, draws):
+        new, events = super().train_step(state, inputs, draws)
+        if new["opt"]["step"] == self.at + 1:
+            new["params"]["layers"][1]["W"][2, 3] *= 1 + 1e-6
+        return new, events
+
+
+def test_mlp_backend_with_a_1e6_weight_change_fails_at_that_step(mlp_case):
+    rep = verify(mlp_case, Perturbed(at=3))
+    step, row = rep.first_failure
+    assert (step, row.key) == (3, "steps/3/state_after/params/layers/1/W")
+    assert 5e-7 < row.max_rel < 2e-6
+    assert [r.key for r in rep.steps[-1].failures] == ["steps/3/state_after/params/layers/1/W"]
+
+
+def test_compare_of_v2_files_and_v1_files_still_read(mlp_case, tmp_path):
+    arrays, meta = read_case(mlp_case)
+    assert compare_files(mlp_case, mlp_case).ok
+    arrays["steps/2/grads/layers/0/b"] = arrays["steps/2/grads/layers/0/b"] * (1 + 1e-5)
+    meta2 = copy.deepcopy(meta)
+    other = write_case(tmp_path / "o.npz", arrays, meta2)
+    rep = compare_files(mlp_case, other)
+    assert [r.key for r in rep.failures] == ["steps/2/grads/layers/0/b"]
+    meta2["steps"][1]["events"] = [{"kind": "added", "fields": []}]
+    other = write_case(tmp_path / "o2.npz", read_case(mlp_case)[0], meta2)
+    assert [r.key for r in compare_files(mlp_case, other).failures] == ["steps/1/events (kinds, meta)"]
+    v1, _, _ = export_case("mlp", tmp_path / "v1.npz", seed=0)
+    a1, m1 = read_case(v1)
+    assert m1["version"] == 1 and "params/layers/0/W" in a1 and compare_files(v1, v1).ok
+
+
+def test_cli_export_verify_exit_codes(mlp_case, tmp_path, capsys, monkeypatch):
+    out = tmp_path / "c.npz"
+    assert main(["oracle", "export", "mlp", "--steps", "2", "--seed", "1", "--set", "lr=0.05", "--out",
+                 str(out)]) == 0
+    assert "trajectory of 2 steps" in capsys.readouterr().err
+    assert read_case(out)[1]["config"]["lr"] == 0.05
+    assert main(["oracle", "verify", str(out), "--backend", "minidsn.oracle.examples.mlp_numpy:Backend"]) == 0
+    assert "PASS" in capsys.readouterr().out
+    (tmp_path / "broken_mlp.py").write_text(
+        "from tests.test_oracle_trajectory import Perturbed\nBackend = lambda: Perturbed(at=1)\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).resolve().parents[1]))
+    assert main(["oracle", "verify", str(out), "--backend", "broken_mlp:Backend"]) == 1
+    assert "first difference at step 1" in capsys.readouterr().out
+    assert main(["oracle", "verify", str(out), "--backend", "no_such_module:X"]) == 1
+    assert "cannot import no_such_module" in capsys.readouterr().err
+    assert main(["oracle", "verify", str(out), "--backend", "broken_mlp:Nope"]) == 1
+    assert "has no Nope" in capsys.readouterr().err
+    v1 = tmp_path / "v1.npz"
+    assert main(["oracle", "export", "mlp", "--out", str(v1)]) == 0
+    assert main(["oracle", "verify", str(v1), "--backend", "minidsn.oracle.examples.mlp_numpy:Backend"]) == 1
+    assert "not a trajectory case" in capsys.readouterr().err
+    assert main(["oracle", "export", "mlp", "--steps", "0", "--out", str(v1)]) == 1
+
+
+def test_a_backend_that_raises_is_reported_with_its_step(mlp_case):
+    class Raises(NumpyMLP):
+        def train_step(self, state, inputs, draws):
+            raise KeyError("m")
+
+    with pytest.raises(BackendError, match="step 0: backend train_step raised KeyError"):
+        verify(mlp_case, Raises())
+    with pytest.raises(BackendError, match="neither"):
+        load_backend("json")
