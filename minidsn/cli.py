@@ -304,12 +304,15 @@ def _oracle_export_trajectory(args, config) -> int:
     t0 = time.perf_counter()
     path, arrays, meta = export_trajectory(args.model, args.out, args.steps, seed=args.seed, config=config,
                                            data_dir=args.data_dir)
-    kinds = meta["trajectory"].get("event_kinds", [])
+    kinds = meta["event_kinds_seen"]
     print(f"wrote {path}: trajectory of {args.steps} steps, {len(arrays)} arrays, {path.stat().st_size:,} bytes, "
           f"{time.perf_counter() - t0:.1f} s ({args.model}, seed {args.seed}; events: "
           f"{', '.join(kinds) if kinds else 'none'})", file=sys.stderr)
     for key, why in meta["trajectory"].get("forced", {}).items():
         print(f"note: forced {key}: {why}", file=sys.stderr)
+    if meta["event_kinds_missing"]:
+        print(f"note: event kinds {', '.join(meta['event_kinds_missing'])} did not occur in these {args.steps} "
+              "steps (docs/oracle.md gives each model's step count that shows every kind)", file=sys.stderr)
     return 0
 
 

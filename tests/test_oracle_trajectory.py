@@ -17,6 +17,9 @@ from minidsn.oracle.examples.mlp_numpy import Backend as NumpyMLP
 from minidsn.oracle.export import export_trajectory, make_trajectory
 from minidsn.oracle.format import (OracleFormatError, build_trajectory, trajectory_steps, unflatten,
                                    validate_trajectory_arrays)
+from oracle_backends.dnm_broken import CutoffGe  # tests/ is on sys.path (pytest's rootdir-less test folder)
+from oracle_backends.mlp_broken import Perturbed
+from oracle_backends.urn_broken import LayerLast, PrunedTransposed
 
 
 # ---- a toy model with draws, events and changing shapes: exercises every part of the format and the kit ---------
@@ -269,19 +272,6 @@ def test_mlp_trajectory_continues_the_model_run():
         np.testing.assert_array_equal(a["W"], b["W"])
 
 
-class Perturbed(NumpyMLP):
-    """The NumPy backend with one weight changed by 1e-6 (relative) in the update of step ``at``."""
-
-    def __init__(self, at):
-        self.at = at
-
-    def train_step(self, state, inputs, draws):
-        new, events = super().train_step(state, inputs, draws)
-        if new["opt"]["step"] == self.at + 1:
-            new["params"]["layers"][1]["W"][2, 3] *= 1 + 1e-6
-        return new, events
-
-
 def test_mlp_backend_with_a_1e6_weight_change_fails_at_that_step(mlp_case):
     rep = verify(mlp_case, Perturbed(at=3))
     step, row = rep.first_failure
@@ -315,9 +305,8 @@ def test_cli_export_verify_exit_codes(mlp_case, tmp_path, capsys, monkeypatch):
     assert main(["oracle", "verify", str(out), "--backend", "minidsn.oracle.examples.mlp_numpy:Backend"]) == 0
     assert "PASS" in capsys.readouterr().out
     (tmp_path / "broken_mlp.py").write_text(
-        "from tests.test_oracle_trajectory import Perturbed\nBackend = lambda: Perturbed(at=1)\n")
+        "from oracle_backends.mlp_broken import Perturbed\nBackend = lambda: Perturbed(at=1)\n")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).resolve().parents[1]))
     assert main(["oracle", "verify", str(out), "--backend", "broken_mlp:Backend"]) == 1
     assert "first difference at step 1" in capsys.readouterr().out
     assert main(["oracle", "verify", str(out), "--backend", "no_such_module:X"]) == 1
@@ -340,3 +329,110 @@ def test_a_backend_that_raises_is_reported_with_its_step(mlp_case):
         verify(mlp_case, Raises())
     with pytest.raises(BackendError, match="neither"):
         load_backend("json")
+
+
+# ---- dnm: both variants replay; a cutoff compared with >= fails where a tie exists ---------------------------
+
+
+
+def _kinds(meta):
+    return {e["kind"] for s in meta["steps"] for e in s["events"]}
+
+
+@pytest.mark.parametrize("variant", ["faithful", "text"])
+def test_dnm_case_replays_and_shows_every_event_kind(variant, tmp_path):
+    path, _, meta = export_trajectory("dnm", tmp_path / "d.npz", steps=8, config={"variant": variant})
+    assert meta["variant"] == variant and meta["event_kinds_missing"] == []
+    assert _kinds(meta) == {"switched_on", "switched_off"}
+    assert verify(path, minidsn_backend(), rtol=0.0, atol=0.0).ok
+    # with no exact tie, > and >= cannot be told apart: the broken backend passes the default case
+    assert verify(path, CutoffGe()).ok
+
+
+def test_dnm_events_are_the_cutoff_switches(tmp_path):
+    """switched_on / switched_off are exactly the entries whose live state (|v| > c) changes in the step."""
+    from minidsn.models.dnm.model import DNMModel, resolve
+    from minidsn.models.dnm.trajectory import live_entries
+
+    arrays, meta = make_trajectory("dnm", 8)
+    m = DNMModel()
+    layout = m._layout(resolve(m.validate_config(meta["config"])))
+    for st in trajectory_steps(arrays, meta):
+        before = live_entries(st.state_before["params"], layout)
+        after = live_entries(st.state_after["params"], layout)
+        ev = {e["kind"]: set(zip(e["rows"].tolist(), e["cols"].tolist())) for e in st.events}
+        assert ev.get("switched_on", set()) == set(zip(*np.nonzero(after & ~before)))
+        assert ev.get("switched_off", set()) == set(zip(*np.nonzero(before & ~after)))
+
+
+@pytest.mark.parametrize("variant", ["faithful", "text"])
+def test_dnm_cutoff_compared_with_ge_fails_at_the_tie(variant, tmp_path):
+    path, _, meta = export_trajectory("dnm", tmp_path / "t.npz", steps=3,
+                                      config={"variant": variant, "oracle_cutoff_tie": True})
+    assert "kappa" in meta["trajectory"]["forced"]
+    assert verify(path, minidsn_backend(), rtol=0.0, atol=0.0).ok
+    rep = verify(path, CutoffGe())
+    step, row = rep.first_failure
+    assert step == 0 and row.key.startswith("steps/0/grads/")
+    failing = {r.key for r in rep.steps[0].failures}
+    assert "steps/0/grads/kappa" in failing  # dd/dc = sign(v)(|v| - 1)/(1 - c)^2 flows through the tied entry
+    assert len(rep.steps) == 1
+
+
+# ---- urn: with and without residual nodes, each regulariser; read-out mistakes fail where they first show ------
+
+@pytest.mark.parametrize("config", [
+    {}, {"residual_out": True, "residual_in": True}, {"c_w": 0.0}, {"c_n": 0.0},
+    {"c_syn": 0.0, "geometry": "none"},
+])
+def test_urn_case_replays_for_every_variant(config, tmp_path):
+    steps = 6 if not config else 2
+    path, arrays, meta = export_trajectory("urn", tmp_path / "u.npz", steps=steps, config=config)
+    assert meta["event_kinds_missing"] == []
+    terms = {k.split("/")[-1] for k in arrays if k.startswith("steps/0/losses/")}
+    want = {"total", "ce"} | {t for t, c in (("l1_w", "c_w"), ("l1_n", "c_n"), ("syn", "c_syn"))
+                              if meta["config"][c] > 0}
+    assert terms == want
+    assert verify(path, minidsn_backend(), rtol=0.0, atol=0.0).ok
+
+
+@pytest.fixture(scope="module")
+def urn_case(tmp_path_factory):
+    path = tmp_path_factory.mktemp("urn") / "u.npz"
+    export_trajectory("urn", path, steps=6)
+    return path
+
+
+def _first_step(case, pred):
+    arrays, meta = read_case(case)
+    return next(k for k, st in enumerate(trajectory_steps(arrays, meta)) if pred(st))
+
+
+def test_urn_pruning_with_rows_and_columns_swapped_fails_where_the_kept_set_is_not_symmetric(urn_case):
+    def asymmetric(st):
+        kept = set(zip(st.events[1]["kept_rows"].tolist(), st.events[1]["kept_cols"].tolist()))
+        return kept != {(j, i) for i, j in kept}
+
+    k = _first_step(urn_case, asymmetric)
+    step, row = verify(urn_case, PrunedTransposed()).first_failure
+    assert step == k and row.key.startswith(f"steps/{k}/events/1/kept_")
+
+
+def test_urn_layer_read_as_last_activation_fails_where_a_neuron_is_active_twice(urn_case):
+    from minidsn.models.urn.model import URNModel, build_spec
+    from minidsn.models.urn.net import forward_logits
+
+    cfg = URNModel.validate_config(read_case(urn_case)[1]["config"])
+    spec = build_spec(cfg, cfg["sphere_dim"], 2)
+
+    def active_twice(st):
+        _, amap = forward_logits(st.state_after["params"], st.inputs["x"], spec)
+        first = np.argmax(amap, axis=0)
+        last = amap.shape[0] - 1 - np.argmax(amap[::-1], axis=0)
+        return bool(np.any(amap.any(axis=0) & (first != last)))
+
+    k = _first_step(urn_case, active_twice)
+    rep = verify(urn_case, LayerLast())
+    step, row = rep.first_failure
+    assert (step, row.key) == (k, f"steps/{k}/events/0/layer")
+    assert "integer/boolean key: must be equal; first at" in row.note

@@ -266,8 +266,9 @@ class Model:
         """K = ``steps`` consecutive training steps from a seeded start, for the oracle's trajectory case.
 
         Returns ``{"meta": {...}, "steps": [step_0, ..., step_{K-1}]}``. ``meta`` is JSON-able: at least
-        ``variant``, ``forced`` (option -> why the case forces it), ``event_kinds`` (every kind that occurs), and
-        anything a backend author must know (sizes, which draws happen where). Each step is a dict:
+        ``variant``, ``forced`` (option -> why the case forces it), ``event_kinds`` (every kind the step can
+        emit; the export notes the ones that did not occur), and anything a backend author must know (sizes,
+        which draws happen where). Each step is a dict:
 
         - ``state_before``: pytree (nested dicts/lists of float64 / int64 / bool arrays, Python ints / floats) of
           everything the step reads: parameters, optimiser state, carried state (a hidden state, a data pointer);

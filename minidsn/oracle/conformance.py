@@ -154,9 +154,20 @@ def _compare_key(key, ref, other, rtol, atol, exact) -> KeyResult:
     if exact and other is not None and ref.shape == other.shape:
         r = _compare_one(key, ref, other, 0.0, 0.0)
         if not r.ok and not r.note:
-            r.note = "integer/boolean key: must be equal"
+            r.note = "integer/boolean key: must be equal; " + _first_difference(ref, other)
         return r
-    return _compare_one(key, ref, other, rtol, atol)
+    r = _compare_one(key, ref, other, rtol, atol)
+    if not r.ok and not r.note and ref.size > 1:
+        r.note = _first_difference(ref, other, rtol, atol)
+    return r
+
+
+def _first_difference(ref, other, rtol=0.0, atol=0.0) -> str:
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isclose(other, ref, rtol=rtol, atol=atol, equal_nan=True)
+    i = np.unravel_index(int(np.argmax(bad)), ref.shape)
+    where = "" if ref.ndim == 0 else f"at {list(map(int, i))}"
+    return f"first {where}: minidsn {ref[i].item()!r} vs backend {other[i].item()!r}".replace("first :", "first:")
 
 
 def _compare_section(rows, extra, ref_arrays, prefix, other_flat, dtypes, rtol, atol):

@@ -86,6 +86,9 @@ def make_trajectory(model: str, steps: int, seed: int = 0, config: dict | None =
         **tmeta,
         "record_seconds": round(time.perf_counter() - t0, 3),
     }
+    seen = sorted({e["kind"] for st in tmeta["steps"] for e in st["events"]})
+    meta["event_kinds_seen"] = seen
+    meta["event_kinds_missing"] = [k for k in tmeta["trajectory"].get("event_kinds", []) if k not in seen]
     if check_replay:
         from minidsn.oracle.conformance import minidsn_backend, verify_arrays
 

@@ -113,7 +113,12 @@ class DNMModel(Model):
         "on_guard": Option(str, "raise", "when a guard fires: raise DNMGuardError, or record it in the metrics",
                            choices=("raise", "record")),
         "test_every": Option(int, 1, "single-batch test metric every N steps (the notebooks' curve)", check=_pos),
+        "oracle_cutoff_tie": Option(bool, False, "trajectory cases: start with sigmoid(kappa) equal to |v| of one "
+                                    "entry exactly (shows a cutoff compared with >= instead of >)"),
     }
+    # oracle trajectory cases (minidsn/models/dnm/trajectory.py): a larger step so that entries switch within 8
+    # steps, a smaller batch for a smaller file, the engine DAG (no Numba compilation: export in seconds)
+    trajectory_defaults = {"lr": 0.01, "batch_size": 20, "dag_impl": "engine"}
 
     def __init__(self):
         self._layouts = {}
@@ -251,6 +256,16 @@ class DNMModel(Model):
             idx = rng.choice(xs.shape[0], size=rc["batch_size"], replace=False)
             out["test_accuracy_one_batch"] = float(np.mean(np.argmax(y[idx], 1) == data.test_y[idx]))
         return out
+
+    def trajectory(self, cfg, rng, data_dir, steps):
+        from minidsn.models.dnm import trajectory
+
+        return trajectory.trajectory(self, cfg, resolve(cfg), rng, data_dir, steps)
+
+    def trajectory_step(self, cfg, state_before, inputs, draws):
+        from minidsn.models.dnm import trajectory
+
+        return trajectory.trajectory_step(self, resolve(cfg), state_before, inputs, draws)
 
     def oracle_case(self, cfg, rng, data_dir):
         """Source: none (oracle export; formulas in net.py, closeness.py, losses.py)"""

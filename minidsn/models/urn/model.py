@@ -294,6 +294,28 @@ class URNModel(Model):
         spec = self._spec(cfg, x, state["n_classes"])
         return structure_report(state["params"], spec, x, y, xt, yt, cfg)
 
+    # oracle trajectory cases (minidsn/models/urn/trajectory.py): a small grid network with every regulariser on,
+    # the engine update (no Numba compilation, and no workspace reuse: the recorded states stay valid), and a
+    # negative initial bias so that some neurons are inactive and the read-out has more than two layers at once
+    trajectory_defaults = {"n_neurons": 40, "n_train": 64, "n_test": 16, "batch_size": 8, "geometry": "grid",
+                           "c_w": 1e-3, "c_n": 1e-3, "c_syn": 1e-3, "fused_update": False, "bias_init": -0.1}
+
+    def trajectory(self, cfg, rng, data_dir, steps):
+        from . import trajectory
+
+        return trajectory.trajectory(self, cfg, self._trajectory_spec(cfg), rng, data_dir, steps)
+
+    def trajectory_step(self, cfg, state_before, inputs, draws):
+        from . import trajectory
+
+        return trajectory.trajectory_step(self, cfg, self._trajectory_spec(cfg), state_before, inputs, draws)
+
+    def _trajectory_spec(self, cfg):
+        key = ("trajectory-spec",) + tuple(sorted((k, str(v)) for k, v in cfg.items()))
+        if key not in self._cache:
+            self._cache[key] = build_spec(cfg, cfg["sphere_dim"], 2)
+        return self._cache[key]
+
     def oracle_case(self, cfg, rng, data_dir):
         """Spheres model with every regulariser on (c_W, c_N, c_syn on the grid) and both residual rules.
 
