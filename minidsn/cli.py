@@ -5,7 +5,7 @@
     minidsn run NAME|FILE.toml [--seed S | --seeds 0-19] [--steps N | --epochs E] [--out DIR] [--data-dir DIR]
                 [--jobs N] [--executor local|dask|dask://HOST:PORT] [--return-files]
     minidsn run --resume DIR [--steps N]          continue a run (or a sweep) from its newest good checkpoint
-    minidsn oracle export MODEL [--steps K] --seed S [--config FILE] [--set KEY=VALUE ...] --out CASE.npz
+    minidsn oracle export MODEL [--steps [K]] --seed S [--config FILE] [--set KEY=VALUE ...] --out CASE.npz
     minidsn oracle compare REF.npz OTHER.npz [--rtol R] [--atol A]
     minidsn oracle verify CASE.npz --backend MODULE:OBJECT [--rtol R] [--atol A] [--all]
     minidsn data fetch mnist|fashion-mnist|cifar10 --dir DIR
@@ -297,6 +297,10 @@ def _check_export_config(model: str, config: dict) -> None:
 def _oracle_export_trajectory(args, config) -> int:
     from minidsn.oracle.export import export_trajectory, trajectory_config
 
+    if args.steps == 0:  # --steps without a number: the model's default
+        from minidsn.models.api import get_model
+
+        args.steps = get_model(args.model).trajectory_steps or 1
     if args.steps < 1:
         return _err(f"--steps must be >= 1, got {args.steps}")
     _, applied = trajectory_config(args.model, config)
@@ -453,7 +457,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--set", action="append", metavar="KEY=VALUE", help="one option (TOML value); repeatable")
     e.add_argument("--out", required=True, help="output .npz")
     e.add_argument("--data-dir")
-    e.add_argument("--steps", type=int, help="a trajectory case (format version 2) of K training steps")
+    e.add_argument("--steps", type=int, nargs="?", const=0, metavar="K",
+                   help="a trajectory case (format version 2) of K training steps; without K the model's default")
     e.set_defaults(func=cmd_oracle_export)
     c = osub.add_parser("compare", help="compare two oracle cases key by key")
     c.add_argument("ref")

@@ -317,7 +317,9 @@ def test_cli_export_verify_exit_codes(mlp_case, tmp_path, capsys, monkeypatch):
     assert main(["oracle", "export", "mlp", "--out", str(v1)]) == 0
     assert main(["oracle", "verify", str(v1), "--backend", "minidsn.oracle.examples.mlp_numpy:Backend"]) == 1
     assert "not a trajectory case" in capsys.readouterr().err
-    assert main(["oracle", "export", "mlp", "--steps", "0", "--out", str(v1)]) == 1
+    assert main(["oracle", "export", "mlp", "--steps", "-1", "--out", str(v1)]) == 1
+    assert main(["oracle", "export", "mlp", "--steps", "--out", str(v1)]) == 0  # the model's default K
+    assert read_case(v1)[1]["n_steps"] == 5
 
 
 def test_a_backend_that_raises_is_reported_with_its_step(mlp_case):

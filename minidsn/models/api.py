@@ -261,6 +261,9 @@ class Model:
     trajectory_defaults: dict = {}
     """Config values a trajectory case uses unless the user sets them (``--set``): sizes that keep the file small
     and settings that make every event kind occur. Recorded in the case's meta."""
+    trajectory_steps: int = 0
+    """The default step count K of a trajectory case (``--steps`` without a number): enough steps that every event
+    kind of the model occurs with the trajectory defaults. 0: the model has no trajectory cases."""
 
     def trajectory(self, cfg, rng, data_dir, steps):
         """K = ``steps`` consecutive training steps from a seeded start, for the oracle's trajectory case.

@@ -118,6 +118,7 @@ class DNMModel(Model):
     }
     # oracle trajectory cases (minidsn/models/dnm/trajectory.py): a larger step so that entries switch within 8
     # steps, a smaller batch for a smaller file, the engine DAG (no Numba compilation: export in seconds)
+    trajectory_steps = 8
     trajectory_defaults = {"lr": 0.01, "batch_size": 20, "dag_impl": "engine"}
 
     def __init__(self):

@@ -189,6 +189,7 @@ class MLPModel(Model):
         return new_params, new_opt, loss, terms, grads
 
     # ---- oracle trajectory (docs/oracle.md, "mlp trajectory") --------------------------------------------------
+    trajectory_steps = 5
     trajectory_defaults = {"n_train": 24, "batch_size": 8, "hidden": [8, 8], "l2": 1e-3}
 
     def _trajectory_step(self, cfg, state, inputs, rng):

@@ -297,6 +297,7 @@ class URNModel(Model):
     # oracle trajectory cases (minidsn/models/urn/trajectory.py): a small grid network with every regulariser on,
     # the engine update (no Numba compilation, and no workspace reuse: the recorded states stay valid), and a
     # negative initial bias so that some neurons are inactive and the read-out has more than two layers at once
+    trajectory_steps = 6
     trajectory_defaults = {"n_neurons": 40, "n_train": 64, "n_test": 16, "batch_size": 8, "geometry": "grid",
                            "c_w": 1e-3, "c_n": 1e-3, "c_syn": 1e-3, "fused_update": False, "bias_init": -0.1}
 
