@@ -259,11 +259,19 @@ class DNMModel(Model):
         return out
 
     def trajectory(self, cfg, rng, data_dir, steps):
+        """Model.trajectory: minidsn/models/dnm/trajectory.py.
+
+        Source: none (oracle trajectory adapter; the step's equations are cited in dnm/trajectory.py)
+        """
         from minidsn.models.dnm import trajectory
 
         return trajectory.trajectory(self, cfg, resolve(cfg), rng, data_dir, steps)
 
     def trajectory_step(self, cfg, state_before, inputs, draws):
+        """Model.trajectory_step: minidsn/models/dnm/trajectory.py.
+
+        Source: none (oracle trajectory adapter; no formula)
+        """
         from minidsn.models.dnm import trajectory
 
         return trajectory.trajectory_step(self, resolve(cfg), state_before, inputs, draws)

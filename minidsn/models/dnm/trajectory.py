@@ -36,12 +36,20 @@ LOSS_TERMS = ("objective", "flow", "sparsity", "pct")
 
 
 def live_entries(params, layout) -> np.ndarray:
-    """(N - n_in, N - n_out) bool: allowed entries with |v| > c, c = sigmoid(kappa) (closeness.py)."""
+    """(N - n_in, N - n_out) bool: allowed entries with |v| > c, c = sigmoid(kappa) (closeness.py).
+
+    Source: seed 000 l. 68-84 (cutoff); Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb
+        cell 0 l. 161-183 (entries with |v| > cutoff kept, the rest 0).
+    """
     _, v, c = closeness(params, layout.P, layout.mask, layout.n_in, layout.period)
     return (np.abs(v) > c) & layout.mask
 
 
 def switch_events(live_before: np.ndarray, live_after: np.ndarray) -> list[dict]:
+    """The "switched_on" / "switched_off" events of the module docstring (only the non-empty ones).
+
+    Source: none (the oracle's record of what the cutoff switched; no formula)
+    """
     out = []
     for kind, m in (("switched_on", live_after & ~live_before), ("switched_off", live_before & ~live_after)):
         if m.any():
@@ -70,7 +78,10 @@ def force_cutoff_tie(params, layout):
     """kappa such that sigmoid(kappa) == |v| exactly for an allowed entry of an output neuron's row (there the
     loss always depends on d: out = z_all @ d[n_comp:].T, so the entry's gradient is not 0), the one whose |v| is
     nearest the present cutoff among those where the round trip logit -> sigmoid is exact.
-    Returns (params with that kappa, (r, j))."""
+    Returns (params with that kappa, (r, j)).
+
+    Source: none (oracle test device: a tie between |v| and the cutoff; minidsn choice)
+    """
     _, v, c = closeness(params, layout.P, layout.mask, layout.n_in, layout.period)
     a = np.abs(v)
     out_rows = np.zeros(a.shape, dtype=bool)
@@ -85,7 +96,10 @@ def force_cutoff_tie(params, layout):
 
 
 def trajectory(model, cfg, rc, rng, data_dir, steps):
-    """``steps`` steps from model.init(cfg); ``rc`` = resolve(cfg)."""
+    """``steps`` steps from model.init(cfg); ``rc`` = resolve(cfg).
+
+    Source: none (oracle trajectory recorder; the update is DNMModel.step's)
+    """
     if rc["dataset"] != "toy":
         from minidsn.models.api import ConfigError
 
@@ -115,4 +129,8 @@ def trajectory(model, cfg, rc, rng, data_dir, steps):
 
 
 def trajectory_step(model, rc, state_before, inputs, draws):
+    """One recorded step replayed from (state, inputs, draws).
+
+    Source: none (oracle trajectory adapter; no formula)
+    """
     return replay_step(lambda c, s, i, g: _step(model, c, s, i, g), rc, state_before, inputs, draws)

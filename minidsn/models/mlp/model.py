@@ -201,7 +201,10 @@ class MLPModel(Model):
 
     def trajectory(self, cfg, rng, data_dir, steps):
         """``steps`` training steps of `step` from `init` (same seed, same run): the batch order is drawn as in
-        `step` (outside the recorded step: its result, the batch, is the step's input)."""
+        `step` (outside the recorded step: its result, the batch, is the step's input).
+
+        Source: none (oracle trajectory adapter around `_update`; docs/oracle.md, "mlp trajectory")
+        """
         from minidsn.models.draws import record_step
 
         state = self.init(cfg, rng, data_dir)
@@ -223,6 +226,10 @@ class MLPModel(Model):
         return {"meta": meta, "steps": out}
 
     def trajectory_step(self, cfg, state_before, inputs, draws):
+        """One recorded step replayed (Model.trajectory_step).
+
+        Source: none (oracle trajectory adapter; no formula)
+        """
         from minidsn.models.draws import replay_step
 
         return replay_step(self._trajectory_step, cfg, state_before, inputs, draws)

@@ -302,11 +302,19 @@ class URNModel(Model):
                            "c_w": 1e-3, "c_n": 1e-3, "c_syn": 1e-3, "fused_update": False, "bias_init": -0.1}
 
     def trajectory(self, cfg, rng, data_dir, steps):
+        """Model.trajectory: minidsn/models/urn/trajectory.py.
+
+        Source: none (oracle trajectory adapter; the step's equations are cited in urn/trajectory.py)
+        """
         from . import trajectory
 
         return trajectory.trajectory(self, cfg, self._trajectory_spec(cfg), rng, data_dir, steps)
 
     def trajectory_step(self, cfg, state_before, inputs, draws):
+        """Model.trajectory_step: minidsn/models/urn/trajectory.py.
+
+        Source: none (oracle trajectory adapter; no formula)
+        """
         from . import trajectory
 
         return trajectory.trajectory_step(self, cfg, self._trajectory_spec(cfg), state_before, inputs, draws)

@@ -32,7 +32,12 @@ LOSS_TERMS = ("ce", "l1_w", "l1_n", "syn")
 
 
 def structure_events(params, x, spec, threshold: float) -> list[dict]:
-    """The read-out of the module docstring: [{"kind": "structure", ...}, {"kind": "pruned", ...}]."""
+    """The read-out of the module docstring: [{"kind": "structure", ...}, {"kind": "pruned", ...}].
+
+    Source: seed 002 l. 79 (inactive neurons discarded; other weights set to zero, output checked), eq. (3)
+        (W_ij carries signal from an active j at l to an active i at l + 1); assumption: read on the step's batch
+        after every update (the oracle's choice; the seed reads the trained network).
+    """
     logits, amap = forward_logits(params, x, spec, threshold=threshold)
     layer = layer_of_neurons(amap)
     used = used_synapse_mask(amap)
@@ -55,7 +60,10 @@ def _step(model, cfg, spec, state, inputs, rng):
 
 
 def trajectory(model, cfg, spec, rng, data_dir, steps):
-    """``steps`` steps from model.init(cfg); ``spec`` = build_spec(cfg, sphere_dim, 2)."""
+    """``steps`` steps from model.init(cfg); ``spec`` = build_spec(cfg, sphere_dim, 2).
+
+    Source: none (oracle trajectory recorder; the update is URNModel.step's engine path)
+    """
     from minidsn.models.api import ConfigError
 
     if cfg["dataset"] != "spheres":
@@ -88,4 +96,8 @@ def trajectory(model, cfg, spec, rng, data_dir, steps):
 
 
 def trajectory_step(model, cfg, spec, state_before, inputs, draws):
+    """One recorded step replayed from (state, inputs, draws).
+
+    Source: none (oracle trajectory adapter; no formula)
+    """
     return replay_step(lambda c, s, i, g: _step(model, c, spec, s, i, g), cfg, state_before, inputs, draws)
