@@ -28,12 +28,10 @@ class KeyResult:
     note: str = ""
 
 
-@dataclass
-class CompareReport:
+class RowsVerdict:
+    """``ok`` and ``failures`` of anything holding ``rows`` (a list of KeyResult)."""
+
     rows: list[KeyResult]
-    extra: list[str] = field(default_factory=list)
-    rtol: float = DEFAULT_RTOL
-    atol: float = DEFAULT_ATOL
 
     @property
     def ok(self) -> bool:
@@ -42,6 +40,14 @@ class CompareReport:
     @property
     def failures(self) -> list[KeyResult]:
         return [r for r in self.rows if not r.ok]
+
+
+@dataclass
+class CompareReport(RowsVerdict):
+    rows: list[KeyResult]
+    extra: list[str] = field(default_factory=list)
+    rtol: float = DEFAULT_RTOL
+    atol: float = DEFAULT_ATOL
 
     def format(self) -> str:
         w = max([len(r.key) for r in self.rows] + [3])

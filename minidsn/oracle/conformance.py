@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minidsn.oracle.compare import DEFAULT_ATOL, DEFAULT_RTOL, KeyResult
+from minidsn.oracle.compare import DEFAULT_ATOL, DEFAULT_RTOL, KeyResult, RowsVerdict
 from minidsn.oracle.format import OracleFormatError, read_case, trajectory_steps
 
 __all__ = ["verify", "verify_arrays", "load_backend", "ConformanceReport", "StepResult", "minidsn_backend",
@@ -45,20 +45,12 @@ class BackendError(RuntimeError):
 
 
 @dataclass
-class StepResult:
+class StepResult(RowsVerdict):
     step: int
     rows: list[KeyResult]
     events_ref: list = field(default_factory=list)
     events_other: list = field(default_factory=list)
     extra: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.rows)
-
-    @property
-    def failures(self) -> list[KeyResult]:
-        return [r for r in self.rows if not r.ok]
 
 
 @dataclass
