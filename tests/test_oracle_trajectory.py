@@ -438,3 +438,25 @@ def test_urn_layer_read_as_last_activation_fails_where_a_neuron_is_active_twice(
     step, row = rep.first_failure
     assert (step, row.key) == (k, f"steps/{k}/events/0/layer")
     assert "integer/boolean key: must be equal; first at" in row.note
+
+
+# ---- every model's default case goes through the file format and the kit unchanged ---------------------------
+
+@pytest.mark.parametrize("model", ["mlp", "dnm", "urn", "diffrnn", "isotropic",
+                                   pytest.param("dmm", marks=pytest.mark.slow)])
+def test_every_models_default_case_replays_from_its_file_through_the_kit(model, tmp_path):
+    from minidsn.models.api import get_model
+
+    path, _, meta = export_trajectory(model, tmp_path / "c.npz", steps=get_model(model).trajectory_steps)
+    assert meta["event_kinds_missing"] == [], meta["event_kinds_missing"]
+    rep = verify(path, minidsn_backend(), rtol=0.0, atol=0.0)
+    assert rep.ok, rep.format()
+    arrays, meta = read_case(path)
+    n_draws = sum(len(s["draws"]) for s in meta["steps"])
+    assert n_draws == sum(1 for k in arrays if "/draws/" in k)
+
+
+def test_verify_all_goes_on_after_a_failing_step(mlp_case):
+    rep = verify(mlp_case, Perturbed(at=1), stop_at_first=False)
+    assert len(rep.steps) == 5 and [s.ok for s in rep.steps] == [True, False, True, True, True]
+    assert rep.first_failure[0] == 1
