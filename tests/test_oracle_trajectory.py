@@ -384,7 +384,8 @@ def test_dnm_cutoff_compared_with_ge_fails_at_the_tie(variant, tmp_path):
 # ---- urn: with and without residual nodes, each regulariser; read-out mistakes fail where they first show ------
 
 @pytest.mark.parametrize("config", [
-    {}, {"residual_out": True, "residual_in": True}, {"c_w": 0.0}, {"c_n": 0.0},
+    {}, {"residual_out": True}, {"residual_in": True}, {"residual_out": True, "residual_in": True}, {"c_w": 0.0},
+    {"c_n": 0.0},
     {"c_syn": 0.0, "geometry": "none"},
 ])
 def test_urn_case_replays_for_every_variant(config, tmp_path):
@@ -408,6 +409,13 @@ def urn_case(tmp_path_factory):
 def _first_step(case, pred):
     arrays, meta = read_case(case)
     return next(k for k, st in enumerate(trajectory_steps(arrays, meta)) if pred(st))
+
+
+def test_urn_prox_modes_say_they_have_no_trajectory_case(tmp_path):
+    from minidsn.models.api import ConfigError
+
+    with pytest.raises(ConfigError, match="no trajectory case"):
+        make_trajectory("urn", 1, config={"fused_update": True, "l1_mode": "prox"})
 
 
 def test_urn_pruning_with_rows_and_columns_swapped_fails_where_the_kept_set_is_not_symmetric(urn_case):

@@ -69,7 +69,9 @@ def trajectory(model, cfg, spec, rng, data_dir, steps):
     if cfg["dataset"] != "spheres":
         raise ConfigError("urn trajectory cases use the spheres data set (config key 'dataset')")
     if cfg["fused_update"]:
-        raise ConfigError("urn trajectory cases record the engine update: set fused_update = false")
+        raise ConfigError("config key 'fused_update': urn trajectory cases record the engine update (fused_update = "
+                          "false, their default); l1_mode 'prox' / 'prox_adam' exist only in the fused kernel and "
+                          "have no trajectory case yet")
     state = model.init(cfg, rng, data_dir)
     x_all, y_all = state["data"]["x_train"], state["data"]["y_train"]
     n, B = x_all.shape[0], min(cfg["batch_size"], x_all.shape[0])
