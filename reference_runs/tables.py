@@ -234,6 +234,30 @@ def iso_width_v1(root: Path) -> str:
     return "\n".join(out)
 
 
+def iso_width_v1_compare(root: Path) -> str:
+    """The v1 setting against the v2 setting and the tanh control, over the pairs the v1 runs completed."""
+    v1 = {(r[0], r[1]): r for r in width_rows(root, "v1")}
+    v2 = {(r[0], r[1]): r for r in width_rows(root, "iso")}
+    tanh = {(r[0], r[1]): r for r in width_rows(root, "tanh")}
+    pairs = sorted(set(v1) & set(v2) & set(tanh))
+    if not pairs:
+        return "(no completed iso-width-v1 run yet)"
+    diff = [v1[p][5] - v2[p][5] for p in pairs]
+    shrink = [p for p in pairs if p[1] < p[0]]
+    grow = [p for p in pairs if p[1] >= p[0]]
+    drops = lambda rows, ps: f"{min(rows[p][6] for p in ps):.3f}-{max(rows[p][6] for p in ps):.3f}"  # noqa: E731
+    above = sum(v1[p][5] > tanh[p][5] for p in pairs)
+    at24 = max(abs(v1[p][2] - v2[p][2]) for p in pairs)
+    walls = [v1[p][7] for p in pairs]
+    return (f"at epoch 24 the two settings differ by at most {at24:.4f} in test accuracy; "
+            f"v1 wall times {min(walls):,.0f}-{max(walls):,.0f} s; "
+            f"over the {len(pairs)} completed pairs the v1 setting ends within {min(diff):+.4f} to {max(diff):+.4f} "
+            f"of the v2 setting (final accuracy, v1 minus v2); largest one-epoch drop while shrinking "
+            f"{drops(v1, shrink)} (v2 setting {drops(v2, shrink)}), while growing or at fixed width "
+            f"{drops(v1, grow)} (v2 setting {drops(v2, grow)}); the v1 setting ends above the tanh control in "
+            f"{above} of {len(pairs)} pairs")
+
+
 BLOCKS = {
     "diffrnn-hard-iqr100k": diffrnn_hard_iqr100k,
     "diffrnn-hard-sizes": diffrnn_hard_sizes,
@@ -245,6 +269,7 @@ BLOCKS = {
     "iso-width-finals": iso_width_finals,
     "iso-width-above": iso_width_above,
     "iso-width-v1": iso_width_v1,
+    "iso-width-v1-compare": iso_width_v1_compare,
 }
 for _run in ("diffrnn-hard", "diffrnn-easy", "diffrnn-easy-hard-easy"):
     BLOCKS[f"{_run}-300k"] = diffrnn_final(_run)
