@@ -11,6 +11,7 @@
 """
 
 from minidsn.engine.core import (
+    ComplexNotSupportedError,
     EngineError,
     NotSupportedError,
     Primitive,
@@ -35,9 +36,22 @@ from minidsn.engine.pytree import (
     tree_structure,
     tree_unflatten,
 )
-from minidsn.engine.transforms import grad, hvp, jvp, value_and_grad, vjp
+from minidsn.engine.transforms import (
+    elementwise_grad,
+    grad,
+    hessian,
+    hvp,
+    jacfwd,
+    jacobian,
+    jacrev,
+    jvp,
+    linearize,
+    value_and_grad,
+    vjp,
+)
 
 __all__ = [
+    "ComplexNotSupportedError",
     "EngineError",
     "NotSupportedError",
     "Primitive",
@@ -47,8 +61,14 @@ __all__ = [
     "defvjp",
     "defvjp_joint",
     "defvjp_stacked",
+    "elementwise_grad",
     "grad",
+    "hessian",
     "hvp",
+    "jacfwd",
+    "jacobian",
+    "jacrev",
+    "linearize",
     "is_traced",
     "jvp",
     "nondifferentiable",

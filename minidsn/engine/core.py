@@ -36,11 +36,18 @@ __all__ = [
     "EngineError",
     "TracedConversionError",
     "NotSupportedError",
+    "ComplexNotSupportedError",
 ]
 
 
 from minidsn.engine.broadcast import unbroadcast, unbroadcast_raw  # noqa: E402
-from minidsn.engine.errors import EngineError, NotSupportedError, TracedConversionError  # noqa: E402,F401
+from minidsn.engine.errors import (  # noqa: E402,F401
+    ComplexNotSupportedError,
+    EngineError,
+    NotSupportedError,
+    TracedConversionError,
+    complex_refusal,
+)
 
 
 _trace_counter = itertools.count(1)
@@ -96,6 +103,8 @@ class Node:
         else:
             self.shape = np.shape(ans)
             self.dtype = _dtype_of(ans)
+        if self.dtype.kind == "c":  # real only: a complex value under differentiation would be silently wrong
+            raise complex_refusal(f"'{getattr(prim, 'name', 'input')}' on traced values gave a value that", self.dtype)
 
     @classmethod
     def leaf(cls, value):
@@ -539,6 +548,28 @@ class Traced:
             "needs). Build the result functionally: minidsn.numpy.where, concatenate/stack, or x + mnp.zeros..."
         )
 
+    # --- copies and pickling ------------------------------------------------------------------------------------
+    # A traced value is immutable (in-place assignment is refused), so a copy may be the value itself: copy.copy and
+    # copy.deepcopy (of the value, or of a params dict holding it) keep the graph. A deep copy of the graph instead
+    # would give a value connected to nothing, and a gradient of exactly 0.
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce_ex__(self, protocol):
+        raise TracedConversionError(
+            "pickling a traced value: the pickle would hold a raw value cut from the graph (a gradient of 0 after "
+            "the round trip). Pickle results outside the differentiated function, or stop_gradient(x) for a constant"
+        )
+
+    def __reduce__(self):
+        return self.__reduce_ex__(2)
+
+    def copy(self):
+        return self  # immutable: see __copy__
+
     def tolist(self):
         raise TracedConversionError(f".tolist() of a traced value: {_CONVERSION_HELP}")
 
@@ -597,6 +628,12 @@ class Traced:
 
     def __rpow__(self, o):
         return _mnp.power(o, self)
+
+    def __mod__(self, o):
+        return _mnp.mod(self, o)
+
+    def __rmod__(self, o):
+        return _mnp.mod(o, self)
 
     def __matmul__(self, o):
         return _mnp.matmul(self, o)
@@ -691,6 +728,27 @@ class Traced:
 
     def astype(self, dtype):
         return _mnp.astype(self, dtype)
+
+    def var(self, axis=None, keepdims=False, ddof=0):
+        return _mnp.var(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def std(self, axis=None, keepdims=False, ddof=0):
+        return _mnp.std(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def cumsum(self, axis=None):
+        return _mnp.cumsum(self, axis=axis)
+
+    def cumprod(self, axis=None):
+        return _mnp.cumprod(self, axis=axis)
+
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        return _mnp.diagonal(self, offset, axis1, axis2)
+
+    def trace(self, offset=0, axis1=0, axis2=1):
+        return _mnp.trace(self, offset, axis1, axis2)
+
+    def repeat(self, repeats, axis=None):
+        return _mnp.repeat(self, repeats, axis)
 
     def argmax(self, axis=None):
         return np.argmax(stop_gradient(self), axis=axis)

@@ -1,6 +1,6 @@
 """The engine's error types (in their own module so that every engine module can raise them)."""
 
-__all__ = ["EngineError", "TracedConversionError", "NotSupportedError"]
+__all__ = ["EngineError", "TracedConversionError", "NotSupportedError", "ComplexNotSupportedError"]
 
 
 class EngineError(RuntimeError):
@@ -13,3 +13,16 @@ class TracedConversionError(TypeError):
 
 class NotSupportedError(TypeError):
     """A NumPy function without a minidsn version was applied to a traced value."""
+
+
+class ComplexNotSupportedError(TypeError):
+    """A complex value met a differentiation: minidsn differentiates real floating values only (docs/engine.md)."""
+
+
+def complex_refusal(where: str, dtype) -> ComplexNotSupportedError:
+    """The one message for every place that refuses a complex value (inputs, tangents, cotangents, outputs, nodes)."""
+    return ComplexNotSupportedError(
+        f"{where} has dtype {dtype}: minidsn differentiates real floating values only (complex numbers are not "
+        "supported: their derivatives need conjugation conventions the engine does not implement). Split the value "
+        "into real and imaginary parts (two float arrays) and differentiate those"
+    )

@@ -104,6 +104,90 @@ defvjp(cos, lambda g, ans, x: negative(multiply(g, sin(x))))
 defvjp(arctan, lambda g, ans, x: divide(g, add(1.0, square(x))))
 defvjp(abs, lambda g, ans, x: multiply(g, np.sign(stop_gradient(x))))
 
+_LN2 = float(np.log(2.0))
+_LN10 = float(np.log(10.0))
+
+tan = primitive(np.tan)
+arcsin = primitive(np.arcsin)
+arccos = primitive(np.arccos)
+arcsinh = primitive(np.arcsinh)
+arccosh = primitive(np.arccosh)
+arctanh = primitive(np.arctanh)
+exp2 = primitive(np.exp2)
+log2 = primitive(np.log2)
+log10 = primitive(np.log10)
+
+defvjp(tan, lambda g, ans, x: multiply(g, add(1.0, square(ans))))
+defvjp(arcsin, lambda g, ans, x: divide(g, sqrt(subtract(1.0, square(x)))))
+defvjp(arccos, lambda g, ans, x: negative(divide(g, sqrt(subtract(1.0, square(x))))))
+defvjp(arcsinh, lambda g, ans, x: divide(g, sqrt(add(square(x), 1.0))))
+defvjp(arccosh, lambda g, ans, x: divide(g, sqrt(subtract(square(x), 1.0))))
+defvjp(arctanh, lambda g, ans, x: divide(g, subtract(1.0, square(x))))
+defvjp(exp2, lambda g, ans, x: multiply(g, multiply(ans, _LN2)))
+defvjp(log2, lambda g, ans, x: divide(g, multiply(x, _LN2)))
+defvjp(log10, lambda g, ans, x: divide(g, multiply(x, _LN10)))
+
+arctan2 = primitive(np.arctan2)
+
+
+def _arctan2_r2(y, x):
+    return add(square(x), square(y))
+
+
+defvjp(
+    arctan2,
+    lambda g, ans, y, x: divide(multiply(g, x), _arctan2_r2(y, x)),
+    lambda g, ans, y, x: negative(divide(multiply(g, y), _arctan2_r2(y, x))),
+)
+
+
+def _safe_divisor(d):
+    """(mask d != 0, d with its zeros replaced by 1): for rules whose true limit at d = 0 is 0 (hypot, norms, std)."""
+    pos = stop_gradient(d) != 0
+    return pos, where(pos, d, 1.0)
+
+
+hypot = primitive(np.hypot)
+
+
+def _hypot_rule(which):
+    def rule(g, ans, x, y):
+        # d hypot / dx = x / hypot; at x = y = 0 hypot is a cone (no derivative): 0 is taken, as abs takes at 0
+        pos, safe = _safe_divisor(ans)
+        return where(pos, divide(multiply(g, (x, y)[which]), safe), 0.0)
+
+    return rule
+
+
+defvjp(hypot, _hypot_rule(0), _hypot_rule(1))
+
+logaddexp = primitive(np.logaddexp)
+logaddexp2 = primitive(np.logaddexp2)
+
+
+def _logaddexp_rule(which, base2):
+    def rule(g, ans, x, y):
+        # d/dx log(e^x + e^y) = e^(x - ans); where ans = -inf (both -inf) the weight is 0, not nan
+        fin = np.isfinite(stop_gradient(ans))
+        ans_safe = where(fin, ans, 0.0)
+        d = subtract((x, y)[which], ans_safe)
+        w = exp2(d) if base2 else exp(d)
+        return where(fin, multiply(g, w), 0.0)
+
+    return rule
+
+
+defvjp(logaddexp, _logaddexp_rule(0, False), _logaddexp_rule(1, False))
+defvjp(logaddexp2, _logaddexp_rule(0, True), _logaddexp_rule(1, True))
+
+mod = primitive(np.mod)
+# x mod y = x - floor(x / y) y: slope 1 in x and -floor(x / y) in y between the jumps (which have no derivative)
+defvjp(
+    mod,
+    lambda g, ans, x, y: g,
+    lambda g, ans, x, y: multiply(g, negative(np.floor_divide(stop_gradient(x), stop_gradient(y)))),
+)
+
 # ------------------------------------------------------------------------------------------------ selection
 
 
@@ -164,6 +248,27 @@ defvjp(
     None,
     lambda g, ans, c, x, y: where(stop_gradient(c), g, 0.0),
     lambda g, ans, c, x, y: where(stop_gradient(c), 0.0, g),
+)
+
+
+
+def _fshare(x, y, strict_wins):
+    """fmax/fmin: as _tie_share, and a nan loses (fmax/fmin return the other operand)."""
+    xv, yv = stop_gradient(x), stop_gradient(y)
+    return (strict_wins(xv, yv) | (np.isnan(yv) & ~np.isnan(xv))) + 0.5 * (xv == yv)
+
+
+fmax = primitive(np.fmax)
+fmin = primitive(np.fmin)
+defvjp(
+    fmax,
+    lambda g, ans, x, y: multiply(g, _fshare(x, y, np.greater)),
+    lambda g, ans, x, y: multiply(g, _fshare(y, x, np.greater)),
+)
+defvjp(
+    fmin,
+    lambda g, ans, x, y: multiply(g, _fshare(x, y, np.less)),
+    lambda g, ans, x, y: multiply(g, _fshare(y, x, np.less)),
 )
 
 # ------------------------------------------------------------------------------------------------ reductions
@@ -256,6 +361,77 @@ defvjp(mean, lambda g, ans, a, axis=None, keepdims=False: _sum_vjp(divide(g, _me
 defvjp(max, _extremum_vjp)
 defvjp(min, _extremum_vjp)
 defvjp(prod, _prod_vjp)
+
+
+
+@primitive
+def var(a, axis=None, keepdims=False, ddof=0):
+    """np.var: mean |a - mean a|^2 with NumPy's ddof (the sum divided by n - ddof)."""
+    return np.var(a, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+def _var_vjp(g, ans, a, axis=None, keepdims=False, ddof=0):
+    # d var / d a_i = 2 (a_i - m) / (n - ddof) (the mean's own derivative drops out: sum (a - m) = 0)
+    shape = np.shape(a)
+    d = subtract(a, mean(a, axis=axis, keepdims=True))
+    scale = 2.0 / (_mean_count(stop_gradient(a), axis) - ddof)
+    return multiply(_expand_reduced(g, shape, axis, keepdims), multiply(d, scale))
+
+
+@primitive
+def std(a, axis=None, keepdims=False, ddof=0):
+    """np.std = sqrt(var)."""
+    return np.std(a, axis=axis, keepdims=keepdims, ddof=ddof)
+
+
+def _std_vjp(g, ans, a, axis=None, keepdims=False, ddof=0):
+    """d std / d a_i = (a_i - m) / ((n - ddof) std). Where std = 0 (a group of one element, or all entries equal)
+    the gradient is 0: for one element std is identically 0; for equal entries std is a cone (no derivative) and 0
+    is the choice, as abs makes at 0. Never 0/0 = nan."""
+    shape = np.shape(a)
+    pos, safe = _safe_divisor(_expand_reduced(ans, shape, axis, keepdims))
+    d = subtract(a, mean(a, axis=axis, keepdims=True))
+    n = _mean_count(stop_gradient(a), axis) - ddof
+    return where(pos, divide(multiply(_expand_reduced(g, shape, axis, keepdims), d), multiply(safe, n)), 0.0)
+
+
+defvjp(var, _var_vjp)
+defvjp(std, _std_vjp)
+
+
+@primitive
+def norm2(x, axis=None, keepdims=False):
+    """The Euclidean / Frobenius norm sqrt(sum x^2) over axis (np.linalg.norm with ord None)."""
+    return np.linalg.norm(x, axis=axis, keepdims=keepdims)
+
+
+def _norm2_vjp(g, ans, x, axis=None, keepdims=False):
+    """x / |x|; at x = 0 (a cone, no derivative) 0, as abs at 0: never 0/0 = nan."""
+    shape = np.shape(x)
+    pos, safe = _safe_divisor(_expand_reduced(ans, shape, axis, keepdims))
+    return where(pos, divide(multiply(_expand_reduced(g, shape, axis, keepdims), x), safe), 0.0)
+
+
+defvjp(norm2, _norm2_vjp)
+
+
+@primitive
+def cumsum(a, axis=None):
+    """np.cumsum (axis None: over the flattened array)."""
+    return np.cumsum(a, axis=axis)
+
+
+def _cumsum_vjp(g, ans, a, axis=None):
+    # the adjoint of a running sum is the running sum from the end: flip, cumsum, flip
+    if axis is None:
+        rev = (slice(None, None, -1),)
+        return reshape(_getitem(cumsum(_getitem(g, rev)), rev), np.shape(a))
+    ax = axis % np.ndim(a)
+    rev = (slice(None),) * ax + (slice(None, None, -1),)
+    return _getitem(cumsum(_getitem(g, rev), axis=ax), rev)
+
+
+defvjp(cumsum, _cumsum_vjp)
 
 # ------------------------------------------------------------------------------------------------ linear algebra
 
