@@ -7,12 +7,14 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 from minidsn.testing import check_grads
-from minidsn.testing.primitive_cases import CASES, values
+from minidsn.testing.primitive_cases import ADDED_CASES, CASES, values
 
 UNARY = [c for c in CASES if c.kind == "unary"]
 BINARY = [c for c in CASES if c.kind == "binary"]
 REDUCE = [c for c in CASES if c.kind == "reduce"]
-CUSTOM = [c for c in CASES if c.kind == "custom"]
+ALONG_AXIS = [c for c in CASES if c.kind == "axis"]
+CUSTOM = [c for c in CASES if c.kind == "custom" and c not in ADDED_CASES]
+CUSTOM_ADDED = [c for c in CASES if c.kind == "custom" and c in ADDED_CASES]
 
 small_shapes = array_shapes(min_dims=0, max_dims=3, min_side=1, max_side=3)
 
@@ -65,10 +67,30 @@ def test_reduction_axis_keepdims(case, sak, seed):
     check_grads(lambda x: case.fn(x, axis, keepdims), [x], order=2)
 
 
+@pytest.mark.parametrize("case", ALONG_AXIS, ids=lambda c: c.name)
+@given(shape=array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3), data=st.data(),
+       seed=st.integers(0, 2**31 - 1))
+@settings(max_examples=6, deadline=None)
+def test_along_axis(case, shape, data, seed):
+    axis = data.draw(st.integers(-len(shape), len(shape) - 1))
+    x = values(np.random.default_rng(seed), shape, case.domains[0])
+    check_grads(lambda x: case.fn(x, axis), [x], order=2, modes=("rev", "fwd"))
+
+
 @pytest.mark.parametrize("case", CUSTOM, ids=lambda c: c.name)
 @given(seed=st.integers(0, 2**31 - 1))
 @settings(max_examples=5)
 def test_custom(case, seed):
+    rng = np.random.default_rng(seed)
+    args = case.make(rng)
+    check_grads(case.fn, args, order=2 if case.second_order else 1, modes=("rev", "fwd"))
+
+
+@pytest.mark.parametrize("case", CUSTOM_ADDED, ids=lambda c: c.name)
+@given(seed=st.integers(0, 2**31 - 1))
+@settings(max_examples=2, deadline=None)
+def test_custom_added(case, seed):
+    """The functions added with issue #15, at fixed shapes and random values (selfcheck runs them at seed 0)."""
     rng = np.random.default_rng(seed)
     args = case.make(rng)
     check_grads(case.fn, args, order=2 if case.second_order else 1, modes=("rev", "fwd"))
@@ -86,6 +108,8 @@ def test_values_equal_numpy_on_plain_arrays(case):
         out = case.fn(*args)
     elif case.kind == "reduce":
         out = case.fn(values(rng, (2, 3), case.domains[0]), 1, False)
+    elif case.kind == "axis":
+        out = case.fn(values(rng, (2, 3), case.domains[0]), 1)
     else:
         out = case.fn(*case.make(rng))
     assert isinstance(out, (np.ndarray, np.generic))

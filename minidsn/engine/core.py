@@ -590,7 +590,10 @@ class Traced:
         )
 
     def __array_function__(self, func, types, args, kwargs):
-        fn = getattr(_mnp, func.__name__, None)
+        ns = _mnp
+        if (getattr(func, "__module__", None) or "").startswith("numpy.linalg"):  # np.linalg.f -> mnp.linalg.f
+            ns = getattr(_mnp, "linalg", None)
+        fn = getattr(ns, func.__name__, None)
         if fn is not None and getattr(fn, "_mirrors_numpy", False):
             return fn(*args, **kwargs)
         raise NotSupportedError(

@@ -232,6 +232,8 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
         aux = None
         if has_aux:
             out, aux = _split_aux(out, "vjp")
+        if out is None:
+            _check_output_leaf(out, "vjp")
         out_leaves, out_def = tree_flatten(out)
         single = out_def.kind is None
         for i, leaf in enumerate(out_leaves):

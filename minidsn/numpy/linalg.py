@@ -6,7 +6,7 @@ signatures. Functions returning several arrays (slogdet, eigh, svd) return NumPy
 
 from __future__ import annotations
 
-from collections import namedtuple
+from collections import namedtuple as _namedtuple
 
 import numpy as _np
 
@@ -18,9 +18,9 @@ from minidsn.numpy import _table as _t
 __all__ = ["norm", "det", "slogdet", "inv", "solve", "cholesky", "eigh", "eigvalsh", "svd", "LinAlgError"]
 
 LinAlgError = _np.linalg.LinAlgError
-SlogdetResult = namedtuple("SlogdetResult", "sign logabsdet")
-EighResult = namedtuple("EighResult", "eigenvalues eigenvectors")
-SVDResult = namedtuple("SVDResult", "U S Vh")
+SlogdetResult = _namedtuple("SlogdetResult", "sign logabsdet")
+EighResult = _namedtuple("EighResult", "eigenvalues eigenvectors")
+SVDResult = _namedtuple("SVDResult", "U S Vh")
 
 inv = _lt.inv
 det = _lt.det
@@ -129,3 +129,9 @@ def _matrix_norm(x, ord, axis, keepdims):  # noqa: A002
         shape[r] = shape[c] = 1
         out = _t.reshape(out, tuple(shape))
     return out
+
+
+for _name in __all__:  # np.linalg.f(traced) dispatches here (Traced.__array_function__)
+    _fn = globals()[_name]
+    if callable(_fn) and not isinstance(_fn, type):
+        _fn._mirrors_numpy = True

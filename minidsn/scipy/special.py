@@ -5,8 +5,6 @@ shifted form that cannot overflow: finite at +-1000, and an all -inf group gives
 zeros (softmax), never nan. The special functions (gammaln ... ive) are scipy's own with VJPs in _special_table.py.
 """
 
-from __future__ import annotations
-
 import numpy as _np
 
 from minidsn.engine.core import is_traced as _is_traced

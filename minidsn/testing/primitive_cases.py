@@ -46,7 +46,8 @@ def values(rng: np.random.Generator, shape, domain: str = "real") -> np.ndarray:
 @dataclass(frozen=True)
 class Case:
     """kind: 'unary' (one array of any shape), 'binary' (two mutually broadcastable shapes), 'reduce' (one array and
-    an axis/keepdims choice: fn(x, axis, keepdims)), 'custom' (make(rng) builds all arguments)."""
+    an axis/keepdims choice: fn(x, axis, keepdims)), 'axis' (one array of at least one dimension and an int axis:
+    fn(x, axis)), 'custom' (make(rng) builds all arguments)."""
 
     name: str
     kind: str
@@ -91,7 +92,7 @@ def _matmul_cases():
     out = []
     for i, (sa, sb) in enumerate(shapes):
         out.append(Case(f"matmul{sa}x{sb}", "custom", lambda a, b: mnp.matmul(a, b),
-                        make=lambda rng, sa=sa, sb=sb: [values(rng, sa), values(rng, sb)]))
+                        make=lambda rng, sa=sa, sb=sb: [values(rng, sa), values(rng, sb)], covers=("matmul", "@")))
     return out
 
 
@@ -147,7 +148,9 @@ def _more_cases() -> list:
            covers=("%",)),
         _c("fmax", mnp.fmax, lambda rng: _distinct_pair(rng, (3, 4), (1, 4))),
         _c("fmin", mnp.fmin, lambda rng: _distinct_pair(rng, (3, 4), (1, 4))),
-        _r("std_axes", lambda x, axis, keepdims: mnp.std(x, axis=axis, keepdims=keepdims)),
+        Case("std_axes", "reduce", lambda x, axis, keepdims: mnp.std(x, axis=axis, keepdims=keepdims),
+             covers=("std",)),
+        _c("ravel", lambda x: mnp.ravel(x) * _w((6,)) + mnp.ravel(mnp.swapaxes(x, 0, 1)), _one((2, 3))),
         _c("var_ddof", lambda x: mnp.concatenate([mnp.var(x, axis=1, ddof=1), mnp.std(x, axis=0, ddof=1)]), _one((3, 4)),
            covers=("var", "std")),
         _c("mean_var_std_of_list", lambda a, b, c: mnp.mean([a, b, c]) + mnp.var([a, b, c], ddof=1)
@@ -261,6 +264,17 @@ def _more_cases() -> list:
             mnp.ravel(_svd_invariant(x)), mnp.ravel(_svd_invariant(mnp.swapaxes(x, 0, 1))) * 2.0]),
            _one((3, 4), "distinct")),
     ]
+    along_axis = [
+        Case("cumsum_axis", "axis", lambda x, axis: mnp.cumsum(x, axis=axis), covers=("cumsum",)),
+        Case("cumprod_axis", "axis", lambda x, axis: mnp.cumprod(x, axis=axis), ("away0",), covers=("cumprod",)),
+        Case("sort_axis", "axis", lambda x, axis: mnp.sort(x, axis=axis), ("distinct",), covers=("sort",)),
+        Case("flip_axis", "axis", lambda x, axis: mnp.flip(x, axis) * _w(x.shape), covers=("flip",)),
+        Case("diff_axis", "axis", lambda x, axis: mnp.diff(x, axis=axis, prepend=0.5), covers=("diff",)),
+        Case("roll_axis", "axis", lambda x, axis: mnp.roll(x, 2, axis=axis) * _w(x.shape), covers=("roll",)),
+        Case("repeat_axis", "axis", lambda x, axis: mnp.repeat(x, 2, axis=axis), covers=("repeat",)),
+        Case("std_ddof_axis", "axis", lambda x, axis: mnp.std(x, axis=axis, ddof=1) if x.shape[axis] > 1
+             else mnp.std(x, axis=axis), covers=("std",)),
+    ]
     special = [
         _u("gammaln", sps.gammaln, "pos"),
         Case("digamma", "unary", sps.digamma, ("pos",), covers=("digamma", "psi")),
@@ -286,7 +300,7 @@ def _more_cases() -> list:
         _c("logsumexp_sign", lambda a, b: sps.logsumexp(a, axis=0, b=b, return_sign=True)[0],
            lambda rng: [values(rng, (2, 3)), values(rng, (2, 3), "away0")], covers=("logsumexp",)),
     ]
-    return out + special
+    return out + along_axis + special
 
 
 def _svd_invariant(x):
@@ -377,7 +391,9 @@ CASES: list[Case] = [
 ]
 
 
+_FIRST_CASES = len(CASES)
 CASES += _more_cases()
+ADDED_CASES = CASES[_FIRST_CASES:]  # the cases added with issue #15 (tests run them with fewer seeds)
 
 
 def covered_names() -> set:

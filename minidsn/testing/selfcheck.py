@@ -38,6 +38,9 @@ def _primitive_rows(seed: int):
         elif case.kind == "reduce":
             args = [values(rng, (3, 4), case.domains[0])]
             fn = lambda x, c=case: c.fn(x, 1, False)  # noqa: E731
+        elif case.kind == "axis":
+            args = [values(rng, (3, 4), case.domains[0])]
+            fn = lambda x, c=case: c.fn(x, 0)  # noqa: E731
         else:
             args = case.make(rng)
             fn = case.fn
