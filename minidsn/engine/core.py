@@ -54,6 +54,7 @@ _trace_counter = itertools.count(1)
 _node_counter = itertools.count()
 _next_seq = _node_counter.__next__
 _ndarray = np.ndarray
+_F64 = np.dtype(np.float64)  # the common dtype, compared by identity first (the complex check costs nothing then)
 _np_scalar_types = (np.ndarray, np.generic)
 
 # Traces whose differentiated function is running now. When no trace other than the one being differentiated is
@@ -103,7 +104,7 @@ class Node:
         else:
             self.shape = np.shape(ans)
             self.dtype = _dtype_of(ans)
-        if self.dtype.kind == "c":  # real only: a complex value under differentiation would be silently wrong
+        if self.dtype is not _F64 and self.dtype.kind == "c":  # real only: complex would be silently wrong
             raise complex_refusal(f"'{getattr(prim, 'name', 'input')}' on traced values gave a value that", self.dtype)
 
     @classmethod

@@ -31,7 +31,7 @@ from minidsn.engine.core import (
     new_trace_id,
 )
 from minidsn.engine.pytree import _REGISTRY as _PYTREE_REGISTRY
-from minidsn.engine.pytree import tree_flatten, tree_map, tree_unflatten
+from minidsn.engine.pytree import tree_flatten, tree_map, tree_structure, tree_unflatten
 
 __all__ = [
     "grad",
@@ -46,6 +46,8 @@ __all__ = [
     "hessian",
     "elementwise_grad",
 ]
+
+_LEAF_DEF = tree_structure(0.0)
 
 # ---------------------------------------------------------------------------------------------------- inputs
 
@@ -232,32 +234,36 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
         aux = None
         if has_aux:
             out, aux = _split_aux(out, "vjp")
-        if out is None:
-            _check_output_leaf(out, "vjp")
-        out_leaves, out_def = tree_flatten(out)
-        single = out_def.kind is None
-        for i, leaf in enumerate(out_leaves):
-            _check_output_leaf(leaf, "vjp", "f's output" if single else f"leaf {i} of f's output")
-        if single:
-            end = out_leaves[0]
-        elif out_leaves:  # several outputs: one vector of all of them, recorded on this trace's tape
-            ns = namespace()
-            end = ns.concatenate([ns.ravel(leaf) for leaf in out_leaves])
+        if type(out) is Traced and out._trace == trace and out._node.dtype.kind == "f":
+            out_leaves, out_def, end = [out], _LEAF_DEF, out  # fast path: one array traced here
         else:
-            end = None
+            if out is None:
+                _check_output_leaf(out, "vjp")
+            out_leaves, out_def = tree_flatten(out)
+            single = out_def.kind is None
+            for i, leaf in enumerate(out_leaves):
+                _check_output_leaf(leaf, "vjp", "f's output" if single else f"leaf {i} of f's output")
+            if single:
+                end = out_leaves[0]
+            elif out_leaves:  # several outputs: one vector of all of them, recorded on this trace's tape
+                ns = namespace()
+                end = ns.concatenate([ns.ravel(leaf) for leaf in out_leaves])
+            else:
+                end = None
     finally:
         exit_trace(trace)
+    single = out_def.kind is None
     values = [_unbox_output(leaf, trace)[0] for leaf in out_leaves]
-    value = tree_unflatten(out_def, values)
+    value = values[0] if single else tree_unflatten(out_def, values)
     _, end_node = _unbox_output(end, trace)
-    shapes = [_shape(v) for v in values]
-    dtypes = [_dtype(v) for v in values]
-    all_nodes = [n for nodes in leaf_nodes for n in nodes]
 
     def vjp_fun(cotangent):
         ct_leaves, ct_def = tree_flatten(cotangent)
         if ct_def != out_def:
             raise ValueError(f"vjp: the cotangent has structure {ct_def!r}, f's output has {out_def!r}")
+        shapes = [_shape(v) for v in values]
+        dtypes = [_dtype(v) for v in values]
+        all_nodes = [n for nodes in leaf_nodes for n in nodes]
         cts = []
         for i, (c, shape, dt) in enumerate(zip(ct_leaves, shapes, dtypes)):
             if _shape(c) != shape:
