@@ -191,24 +191,33 @@ defvjp(
 # ------------------------------------------------------------------------------------------------ selection
 
 
-def _tie_share(x, y, strict_wins):
-    """Weight of x in maximum/minimum: 1 where x wins, 0.5 on ties, 0 where y wins (a constant mask)."""
+def _tie_share(x, y, strict_wins, nan_loses=False):
+    """Weight of x in maximum/minimum: 1 where x wins, 0.5 on ties, 0 where y wins (a constant mask). With nan_loses
+    (fmax/fmin, which return the other operand where one is nan) x also wins where only y is nan."""
     xv, yv = stop_gradient(x), stop_gradient(y)
-    return strict_wins(xv, yv) + 0.5 * (xv == yv)
+    wins = strict_wins(xv, yv)
+    if nan_loses:
+        wins = wins | (np.isnan(yv) & ~np.isnan(xv))
+    return wins + 0.5 * (xv == yv)
+
+
+def _defvjp_selection(prim, strict_wins, nan_loses=False):
+    """maximum, minimum, fmax, fmin: the gradient goes to the operand selected, split evenly on ties."""
+    defvjp(
+        prim,
+        lambda g, ans, x, y: multiply(g, _tie_share(x, y, strict_wins, nan_loses)),
+        lambda g, ans, x, y: multiply(g, _tie_share(y, x, strict_wins, nan_loses)),
+    )
 
 
 maximum = primitive(np.maximum)
 minimum = primitive(np.minimum)
-defvjp(
-    maximum,
-    lambda g, ans, x, y: multiply(g, _tie_share(x, y, np.greater)),
-    lambda g, ans, x, y: multiply(g, _tie_share(y, x, np.greater)),
-)
-defvjp(
-    minimum,
-    lambda g, ans, x, y: multiply(g, _tie_share(x, y, np.less)),
-    lambda g, ans, x, y: multiply(g, _tie_share(y, x, np.less)),
-)
+fmax = primitive(np.fmax)
+fmin = primitive(np.fmin)
+_defvjp_selection(maximum, np.greater)
+_defvjp_selection(minimum, np.less)
+_defvjp_selection(fmax, np.greater, nan_loses=True)
+_defvjp_selection(fmin, np.less, nan_loses=True)
 
 
 @primitive
@@ -251,25 +260,6 @@ defvjp(
 )
 
 
-
-def _fshare(x, y, strict_wins):
-    """fmax/fmin: as _tie_share, and a nan loses (fmax/fmin return the other operand)."""
-    xv, yv = stop_gradient(x), stop_gradient(y)
-    return (strict_wins(xv, yv) | (np.isnan(yv) & ~np.isnan(xv))) + 0.5 * (xv == yv)
-
-
-fmax = primitive(np.fmax)
-fmin = primitive(np.fmin)
-defvjp(
-    fmax,
-    lambda g, ans, x, y: multiply(g, _fshare(x, y, np.greater)),
-    lambda g, ans, x, y: multiply(g, _fshare(y, x, np.greater)),
-)
-defvjp(
-    fmin,
-    lambda g, ans, x, y: multiply(g, _fshare(x, y, np.less)),
-    lambda g, ans, x, y: multiply(g, _fshare(y, x, np.less)),
-)
 
 # ------------------------------------------------------------------------------------------------ reductions
 
