@@ -135,3 +135,15 @@ def test_numpy_functions_dispatch_to_the_differentiable_versions():
         g2 = grad(lambda x: mnp.sum(mnp.ravel(m_f(x)) * w))(x)
         np.testing.assert_array_equal(g1, g2)
         assert np.any(g1 != 0)
+
+
+def test_docs_engine_md_lists_the_current_names():
+    """docs/engine.md's list of supported names is generated from the code (python -m
+    minidsn.testing.engine_names --write regenerates it)."""
+    from minidsn.testing import engine_names
+
+    text = engine_names.DOC.read_text()
+    assert engine_names.current_section(text) == engine_names.render(), (
+        "docs/engine.md is out of date: run python -m minidsn.testing.engine_names --write")
+    for name in ("tril", "cumsum", "einsum", "eigh", "gammaln"):
+        assert f"`{name}`" in engine_names.current_section(text)
