@@ -329,3 +329,10 @@ def test_import_minidsn_and_cli_do_not_import_numpy():
             "print('numpy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_floor_division_and_modulo_operators():
+    x = np.array([1.0, 2.0, -0.7])
+    # x // y is piecewise constant (gradient 0), x % y = x - (x // y) y has slope 1 in x
+    np.testing.assert_array_equal(grad(lambda x: mnp.sum(x // 0.3 + x % 0.3))(x), np.ones(3))
+    np.testing.assert_allclose(grad(lambda y: mnp.sum(x % y))(0.3), -np.sum(np.floor(x / 0.3)))

@@ -633,6 +633,12 @@ class Traced:
     def __rpow__(self, o):
         return _mnp.power(o, self)
 
+    def __floordiv__(self, o):  # piecewise constant: no gradient (minidsn.numpy.floor_divide)
+        return _mnp.floor_divide(self, o)
+
+    def __rfloordiv__(self, o):
+        return _mnp.floor_divide(o, self)
+
     def __mod__(self, o):
         return _mnp.mod(self, o)
 
