@@ -8,6 +8,10 @@ def test_all_primitive_rows_pass_and_table_lists_them(capsys):
     assert selfcheck.main(["--no-kernels"]) == 0
     out = capsys.readouterr().out
     assert "matmul" in out and "logsumexp" in out and " 0 failed" in out
+    from minidsn.testing.primitive_cases import CASES
+
+    for case in CASES:  # every gradient case has a row, including the functions added with issue #15
+        assert f" {case.name} " in out, case.name
 
 
 def _discover():
