@@ -468,3 +468,11 @@ def test_verify_all_goes_on_after_a_failing_step(mlp_case):
     rep = verify(mlp_case, Perturbed(at=1), stop_at_first=False)
     assert len(rep.steps) == 5 and [s.ok for s in rep.steps] == [True, False, True, True, True]
     assert rep.first_failure[0] == 1
+
+
+def test_verify_names_a_bad_case_before_importing_the_backend(tmp_path, capsys):
+    assert main(["oracle", "verify", str(tmp_path / "missing.npz"), "--backend", "no_such_module:X"]) == 1
+    assert "does not exist" in capsys.readouterr().err
+    v1, _, _ = export_case("mlp", tmp_path / "v1.npz", seed=0)
+    with pytest.raises(OracleFormatError, match="version-1"):
+        verify(v1, "no_such_module:X")

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from minidsn.oracle.compare import DEFAULT_ATOL, DEFAULT_RTOL, KeyResult, RowsVerdict
-from minidsn.oracle.format import OracleFormatError, read_case, trajectory_steps
+from minidsn.oracle.format import OracleFormatError, is_trajectory, read_case, trajectory_steps
 
 __all__ = ["verify", "verify_arrays", "load_backend", "ConformanceReport", "StepResult", "minidsn_backend",
            "BackendError", "FLOAT32_RTOL", "FLOAT32_ATOL"]
@@ -265,9 +265,13 @@ def verify(case_path, backend, rtol: float = DEFAULT_RTOL, atol: float = DEFAULT
     ``|other - ref| <= atol + rtol |ref|``; integer and boolean keys must be equal).  Stops after the first step
     that differs unless ``stop_at_first`` is False.  ``backend``: see the module docstring (or a
     "module:object" string, load_backend)."""
+    arrays, meta = read_case(case_path)  # the case first: a missing file is named before the backend is imported
+    if not is_trajectory(meta):
+        raise OracleFormatError(f"{case_path} is not a trajectory case (a version-1 single-gradient case?); export "
+                                "one with `minidsn oracle export MODEL --steps K`, or compare version-1 cases with "
+                                "`minidsn oracle compare`")
     if isinstance(backend, str):
         backend = load_backend(backend)
-    arrays, meta = read_case(case_path)
     return verify_arrays(arrays, meta, backend, rtol, atol, stop_at_first, case=str(case_path))
 
 
