@@ -57,9 +57,14 @@ def train_step(state: dict, inputs: dict, plan: Plan, betas=(0.9, 0.999), eps: f
     """(new_state, losses, grads, events) of one step; see the module docstring."""
     ids = np.asarray(state["link_ids"], dtype=np.int64)
     gates = np.asarray(state["params"]["gates"], dtype=np.float64)
-    total, data, l1, ys, g = loss_and_grad(gates, plan.link_in[ids], plan.link_out[ids],
+    # The episode always runs on the full link list, pruned links at weight exactly 0 (their gradient entries are
+    # dropped): the same numbers as the pruned network, and one compilation for every size.
+    full = np.zeros(len(plan.links))
+    full[ids] = gates
+    total, data, l1, ys, g = loss_and_grad(full, plan.link_in, plan.link_out,
                                            np.asarray(inputs["targets"], dtype=np.float64), float(inputs["lam"]),
                                            plan)
+    g = np.asarray(g)[ids]
     opt = {"m": np.asarray(state["opt"]["m"]["gates"]), "v": np.asarray(state["opt"]["v"]["gates"]),
            "t": np.int64(state["opt"]["step"])}
     new_gates, new_opt = adam_update(gates, g, opt, float(inputs["lr"]), betas[0], betas[1], eps)
