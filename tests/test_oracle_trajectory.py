@@ -476,3 +476,26 @@ def test_verify_names_a_bad_case_before_importing_the_backend(tmp_path, capsys):
     v1, _, _ = export_case("mlp", tmp_path / "v1.npz", seed=0)
     with pytest.raises(OracleFormatError, match="version-1"):
         verify(v1, "no_such_module:X")
+
+
+def test_float32_backend_passes_at_the_documented_float32_tolerances_only(mlp_case):
+    """docs/oracle.md, "Tolerances": the NumPy backend computing in float32 passes at FLOAT32_RTOL / FLOAT32_ATOL
+    and fails at the float64 defaults."""
+    from minidsn.oracle.conformance import FLOAT32_ATOL, FLOAT32_RTOL
+
+    def f32(t):
+        if isinstance(t, dict):
+            return {k: f32(v) for k, v in t.items()}
+        if isinstance(t, list):
+            return [f32(v) for v in t]
+        return t.astype(np.float32) if isinstance(t, np.ndarray) and t.dtype == np.float64 else t
+
+    class MLP32(NumpyMLP):
+        def loss_and_grads(self, state, inputs):
+            return super().loss_and_grads(f32(state), f32(inputs))
+
+        def train_step(self, state, inputs, draws):
+            return super().train_step(f32(state), f32(inputs), draws)
+
+    assert verify(mlp_case, MLP32(), rtol=FLOAT32_RTOL, atol=FLOAT32_ATOL, stop_at_first=False).ok
+    assert not verify(mlp_case, MLP32()).ok
