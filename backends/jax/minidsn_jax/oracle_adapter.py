@@ -37,3 +37,17 @@ class JaxBackend:
         cfg = {**self.config, **(config or {})}
         new_state, events = self.train_step_fn(to_device(state), to_device(step_inputs), draws, cfg)
         return to_host(new_state), to_host(events)
+
+
+def replay_single_state_case(arrays: dict, meta: dict, loss_and_grads: Callable[..., dict]) -> dict:
+    """A version-1 (single-state) case: feed its params and inputs to ``loss_and_grads(params, inputs, config)``
+    and return the backend's answer as flat case keys (params/ and inputs/ copied), ready for
+    ``minidsn.oracle.compare_arrays(arrays, answer)``."""
+    from minidsn_jax.trees import flatten, unflatten
+
+    params, inputs = unflatten(arrays, "params"), unflatten(arrays, "inputs")
+    out = to_host(loss_and_grads(to_device(params), to_device(inputs), meta["config"]))
+    answer = {k: v for k, v in arrays.items() if k.startswith(("params/", "inputs/"))}
+    for group in ("losses", "grads", "outputs"):
+        answer |= flatten(out.get(group, {}), group)
+    return answer
