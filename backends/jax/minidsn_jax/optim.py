@@ -37,3 +37,10 @@ def adam_update(params, grads, state, lr, b1=0.9, b2=0.999, eps=1e-8, eps_form="
     else:
         raise ValueError(f"eps_form must be 'algorithm1' ('paper') or 'efficient', got {eps_form!r}")
     return new, {"m": m, "v": v, "t": t}
+
+
+def adamw_update(params, grads, state, lr, weight_decay, b1=0.9, b2=0.999, eps=1e-8):
+    """One AdamW step (Loshchilov & Hutter 2019, Algorithm 2, in PyTorch's form): p <- p (1 - lr wd), then the
+    Adam step of Algorithm 1 with bias-corrected moments. Every parameter is decayed."""
+    decayed = jax.tree_util.tree_map(lambda p: p * (1 - lr * weight_decay), params)
+    return adam_update(decayed, grads, state, lr, b1, b2, eps, eps_form="algorithm1")

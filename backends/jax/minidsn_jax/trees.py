@@ -45,14 +45,18 @@ def flatten(tree, prefix: str = "") -> dict:
     return out
 
 
+def _numeric(a) -> bool:
+    return isinstance(a, (np.ndarray, np.generic, jax.Array, int, float)) and not isinstance(a, (str, bytes))
+
+
 def to_device(tree):
-    """Every array leaf as a float64 (or integer, kept) jax array."""
-    return jax.tree_util.tree_map(jnp.asarray, tree)
+    """Every numeric leaf (NumPy array or scalar, Python number) as a jax array (dtype kept); strings stay."""
+    return jax.tree_util.tree_map(lambda a: jnp.asarray(a) if _numeric(a) else a, tree)
 
 
 def to_host(tree):
-    """Every leaf as a NumPy array (float64 stays float64); what the conformance kit compares."""
-    return jax.tree_util.tree_map(lambda a: np.asarray(a), tree)
+    """Every jax array leaf as a NumPy array (float64 stays float64); other leaves (numbers, strings) stay."""
+    return jax.tree_util.tree_map(lambda a: np.asarray(a) if isinstance(a, jax.Array) else a, tree)
 
 
 def as_list(d: dict) -> list:
