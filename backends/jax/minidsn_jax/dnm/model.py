@@ -8,11 +8,10 @@ harness's; minidsn's exponent / cut-off guards are not reproduced (``on_guard`` 
 from __future__ import annotations
 
 import jax.numpy as jnp
-import numpy as np
 
 from minidsn.runs import Model, Option, register_model
 from minidsn_jax.dnm import train
-from minidsn_jax.dnm.net import PARAM_NAMES
+from minidsn_jax.dnm.net import loss_terms
 from minidsn_jax.trees import to_device, to_host
 
 _pos = lambda v: None if v > 0 else "must be > 0"  # noqa: E731
@@ -83,10 +82,9 @@ class JaxDNM(Model):
             x, t = train.toy_batch(rng, 1000)
             total += float(train.objective(params, jnp.asarray(x), jnp.asarray(t), cfg)) * 1000
             n += 1000
-        from minidsn_jax.dnm.net import loss_terms
         _, losses, out = loss_terms(params, jnp.asarray(x[:1]), jnp.asarray(t[:1]), cfg)
         return {"pct": float(losses["pct"]), "flow": float(losses["flow"]), "cutoff": float(out["cutoff"]),
                 "test_mse_batch": batch, "test_mse_100k": total / n, "floor_mse_squared_outputs": 1.25}
 
 
-__all__ = ["JaxDNM", "PARAM_NAMES", "np"]
+__all__ = ["JaxDNM"]

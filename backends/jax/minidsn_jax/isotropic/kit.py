@@ -30,6 +30,12 @@ def _lists(tree):
 
 
 class Backend(KitBackend):
+    def setup(self, meta):
+        super().setup(meta)
+        fn = self.cfg.get("isotropic_fn", "tanh")
+        if fn != "tanh":  # minidsn's functional class (arctan, isru) is not implemented here
+            raise NotImplementedError(f"minidsn_jax isotropic: isotropic_fn {fn!r} is not implemented (tanh only)")
+
     def _loss_and_grads(self, state, inputs):
         buffers = state.get("buffers", {})
 
