@@ -1,5 +1,6 @@
 """The URN's conformance-kit backend (docs/oracle.md, "urn"): state {"params": {"W", "b"}, "opt": {"step", "m",
-"v"}}, inputs {"x", "y_onehot"}; one Adam step (Algorithm 1, eps = adam_eps).
+"v"}}, inputs {"x", "y_onehot"}; one Adam step (eps = adam_eps; eps placement adam_eps_form, default
+Algorithm 1).
 
 Events after each update, read on the step's batch with the new parameters (seed 002 Sec. 2 read-out):
 - ``structure``: ``layer`` (S,) = the first iteration l = 0..I at which neuron i is active (|N_i^(l)| > 0 on some
@@ -45,7 +46,8 @@ class Backend(KitBackend):
         opt = state["opt"]
         params = {"W": state["params"]["W"], "b": state["params"]["b"]}
         new, adam = adam_update(params, grads, {"m": opt["m"], "v": opt["v"], "t": opt["step"]}, self.cfg["lr"],
-                                eps=self.cfg.get("adam_eps", 1e-8))
+                                eps=self.cfg.get("adam_eps", 1e-8),
+                                eps_form=self.cfg.get("adam_eps_form", "algorithm1"))
         events = self._read_out(new, inputs)
         return {"params": new, "opt": {"step": adam["t"], "m": adam["m"], "v": adam["v"]}}, events
 

@@ -59,6 +59,7 @@ class JaxURN(Model):
         "syn_pairs": Option(str, "all", "all synapses or i < j", choices=("all", "upper")),
         "lr": Option(float, 7e-4, "Adam learning rate", check=_pos),
         "adam_eps": Option(float, 1e-8, "Adam epsilon", check=_pos),
+        "adam_eps_form": Option(str, "algorithm1", "Adam eps placement", choices=("algorithm1", "efficient")),
         "batch_size": Option(int, 32, "mini-batch size", check=_pos),
         "sparse": Option(bool, True, "minidsn's sparse products: no effect here"),
         "fused_update": Option(bool, True, "minidsn's fused Adam kernel: no effect here"),

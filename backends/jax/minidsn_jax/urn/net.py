@@ -33,6 +33,12 @@ def activation(name: str, leaky_slope: float = 0.01):
     raise ValueError(f"urn phi must be relu, leaky_relu, softplus or tanh, got {name!r}")
 
 
+def l1_abs(x):
+    """|x| with the subgradient sign(0) = 0 at 0 (docs/oracle.md, urn trajectory), where jnp.abs's derivative at 0
+    is 1: x * sign(x) has the derivative sign(x) (sign's own derivative is 0)."""
+    return x * jnp.sign(x)
+
+
 def grid_positions(S: int, plane) -> np.ndarray:
     """(S, len(plane) + 1) coordinates: neuron n sits at plane index n mod prod(plane) (row-major), z = n // prod."""
     plane = [int(p) for p in plane]
@@ -85,15 +91,15 @@ def loss_terms(params, x, y_onehot, cfg, syn_weights=None):
     states, logits = forward(W, b, x, cfg["n_iter"], y_onehot.shape[1], phi,
                              cfg.get("residual_in", False), cfg.get("residual_out", False))
     ce = -jnp.mean(jnp.sum(y_onehot * jax.nn.log_softmax(logits, axis=1), axis=1))
-    l1_w = jnp.sum(jnp.abs(W))
-    per_sample = jnp.sum(jnp.abs(states[1:]), axis=(0, 2))
+    l1_w = jnp.sum(l1_abs(W))
+    per_sample = jnp.sum(l1_abs(states[1:]), axis=(0, 2))
     l1_n = jnp.mean(per_sample) if cfg.get("activity_reduction", "mean") == "mean" else jnp.sum(per_sample)
     total = ce + cfg["c_w"] * l1_w + cfg["c_n"] * l1_n
     losses = {"ce": ce, "l1_w": l1_w, "l1_n": l1_n}
     if cfg.get("geometry", "none") == "grid":
         if syn_weights is None:
             syn_weights = jnp.asarray(syn_weights_for(cfg, W.shape[0], x.shape[1]))
-        syn = jnp.sum(jnp.abs(W) * syn_weights)
+        syn = jnp.sum(l1_abs(W) * syn_weights)
         losses["syn"] = syn
         total = total + cfg["c_syn"] * syn
     elif cfg.get("c_syn", 0.0):

@@ -34,7 +34,8 @@ def _compiled(cfg_json: str, S: int, d_in: int):
             t, losses, out = loss_terms(p, x, y, cfg, syn)
             return t, (losses, out["logits"], out["states"])
         (_, (losses, logits, states)), grads = jax.value_and_grad(total, has_aux=True)(params)
-        new, opt = adam_update(params, grads, opt, cfg["lr"], eps=cfg.get("adam_eps", 1e-8))
+        new, opt = adam_update(params, grads, opt, cfg["lr"], eps=cfg.get("adam_eps", 1e-8),
+                               eps_form=cfg.get("adam_eps_form", "algorithm1"))
         acc = jnp.mean(jnp.argmax(logits, 1) == jnp.argmax(y, 1))
         live = jnp.sum(jnp.any(states[1:] != 0, axis=(0, 1)))
         return new, opt, losses, acc, live, grads
