@@ -6,8 +6,9 @@ Written from the optimisers' papers, not from minidsn.optim:
   ``eps_form="efficient"`` is the form of section 2's last paragraph, used by TensorFlow / Keras
   (``lr_t = lr * sqrt(1 - b2^t) / (1 - b1^t)``, ``p -= lr_t * m / (sqrt(v) + eps)``), which differs only in where eps
   enters.
-- Adagrad: Duchi, Hazan & Singer 2011 (diagonal form) ``G += g^2``, ``p -= lr * g / sqrt(G + eps)``.
-A model whose seed code uses another form writes its own step beside its model and says why.
+- AdamW: Loshchilov & Hutter 2019, in PyTorch's form (adamw_update).
+A model whose seed code uses another optimiser writes its own step beside its model and says why (DiffRNN's
+Adagrad / RMSProp: minidsn_jax/diffrnn/update.py).
 """
 
 from __future__ import annotations
