@@ -1,6 +1,6 @@
 """Engine benchmark: the cost of tracing and of reverse mode, relative to plain NumPy, measured side by side.
 
-    python bench/engine.py [--repeats 7] [--target-seconds 0.05] [--threads 1] [--profile]
+    python bench/engine.py [--repeats 7] [--target-seconds 0.05] [--threads 1] [--clock wall|cpu] [--profile]
 
 Prints, for a 2-layer MLP (batch 50, width 100) and a 40-step tanh RNN (width 30, batch 1):
   (1) traced forward / plain NumPy forward       (minidsn.engine.vjp without calling the backward)
@@ -10,7 +10,8 @@ and, for scale, a hand-written NumPy forward+backward / plain NumPy forward (wha
 
 Timing: each variant is timed with `number` calls per repeat (chosen so one repeat takes about --target-seconds),
 the variants are interleaved repeat by repeat (so machine load drifts over all of them alike), and the minimum over
-repeats is reported (median in brackets). Before timing, the engine's gradients are checked against the hand-written
+repeats is reported (median in brackets). On a machine shared with other work, `--clock cpu` times with the process's
+CPU time (time.process_time) instead of wall time, which other processes barely disturb (BLAS threads: 1). Before timing, the engine's gradients are checked against the hand-written
 backward so the benchmark measures a correct computation.
 """
 
@@ -200,14 +201,17 @@ class RNN:
 
 # --- timing --------------------------------------------------------------------------------------------------------
 
+CLOCK = time.perf_counter  # --clock cpu: time.process_time
+
+
 def calls_per_repeat(fn, target_seconds: float) -> int:
     fn()  # warm up (imports, caches)
     n = 1
     while True:
-        t0 = time.perf_counter()
+        t0 = CLOCK()
         for _ in range(n):
             fn()
-        dt = time.perf_counter() - t0
+        dt = CLOCK() - t0
         if dt >= target_seconds / 4 or n >= 1 << 20:
             return max(1, int(n * target_seconds / max(dt, 1e-9)))
         n *= 4
@@ -220,10 +224,10 @@ def time_side_by_side(variants: dict, repeats: int, target_seconds: float) -> di
     for _ in range(repeats):
         for k, f in variants.items():
             n = numbers[k]
-            t0 = time.perf_counter()
+            t0 = CLOCK()
             for _ in range(n):
                 f()
-            samples[k].append((time.perf_counter() - t0) / n)
+            samples[k].append((CLOCK() - t0) / n)
     return {k: (min(v), statistics.median(v)) for k, v in samples.items()}
 
 
@@ -313,16 +317,20 @@ def main(argv=None) -> int:
     ap.add_argument("--target-seconds", type=float, default=0.05, help="wall time of one repeat (default 0.05)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--profile", action="store_true", help="also show where value_and_grad spends its time")
+    ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                    help="wall time (default) or the process's CPU time (steadier on a loaded machine)")
     ap.add_argument("--threads", type=int, default=1,
                     help="BLAS / torch threads (default 1: steady on a shared machine; 0 = library defaults)")
     args = ap.parse_args(argv)
     if args.repeats < 1 or args.target_seconds <= 0:
         ap.error("--repeats must be >= 1 and --target-seconds > 0")
 
+    global CLOCK
+    CLOCK = time.process_time if args.clock == "cpu" else time.perf_counter
     rng = np.random.default_rng(args.seed)
     models = [MLP(rng), RNN(rng)]
     print(f"numpy {np.__version__}; BLAS threads {THREADS or 'default'}; {TORCH_NOTE}; "
-          f"{args.repeats} repeats, min [median] per call")
+          f"{args.repeats} repeats, min [median] per call, {args.clock} clock")
     rows = []
     for model in models:
         err = check_gradients(model)
