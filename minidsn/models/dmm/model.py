@@ -94,6 +94,12 @@ class DMMModel(Model):
                                 "(loss = sum over episodes); empty = the original's single string",
                                 check=lambda v: None if all(isinstance(x, str) and x for x in v)
                                 else "entries must be non-empty strings"),
+        "gradient": Option(str, DEFAULTS["gradient"], "exact = reverse-mode gradient of the episode; es = OpenAI-ES "
+                           "antithetic estimate (seed 004's fallback when autodiff is too slow)",
+                           choices=("exact", "es")),
+        "es_population": Option(int, DEFAULTS["es_population"], "ES: antithetic pairs per step (2x episodes)",
+                                check=_pos),
+        "es_sigma": Option(float, DEFAULTS["es_sigma"], "ES: perturbation scale", check=_pos),
         "prune_optimizer": Option(str, DEFAULTS["prune_optimizer"], "trim = delete Adam moments with the links; "
                                   "reset = fresh Adam (the original)", choices=("trim", "reset")),
     }
@@ -109,7 +115,7 @@ class DMMModel(Model):
         """Source: none (run-harness adapter; the rule is synthesis.synthesis_step)"""
         if cfg["variant"] == "handcrafted":
             return state, {"y1_final": float(state["traces"][-1, 0]), "y2_final": float(state["traces"][-1, 1])}
-        return synthesis_step(state, cfg)
+        return synthesis_step(state, cfg, rng)
 
     def evaluate(self, state, cfg, rng, data_dir):
         """Source: none (reporting: step cycles of the hand-crafted net, link counts, generalisation)"""

@@ -69,6 +69,7 @@ from .handcrafted import handcrafted_traces
 from .trainable import hard_links, init_gates, soft_links
 
 __all__ = ["DEFAULTS", "TRAINING_STATE", "new_state", "training_state", "step_settings", "adam_update", "remove_links",
+           "es_gradient", "GRADIENTS",
            "train_step", "synthesis_step", "make_plan", "link_table", "generalisation"]
 
 DEFAULTS = dict(
@@ -78,7 +79,9 @@ DEFAULTS = dict(
     final_steps=1000, lam_final=0.0, prune_optimizer="trim", prune_rule="magnitude", ablation_links=200,
     lam_schedule=(), round_steps_schedule=(), lam_backoff=1.0, prune_growth=1.0, recover_steps=0, prune_cutoff=0.0, lam_target=0.0, max_rounds=0,
     tail_guard=0.0, tail_round_steps=500, tail_lam=0.003, tail_tries=15, extra_strings=(),
+    gradient="exact", es_population=50, es_sigma=1e-2,
 )
+GRADIENTS = ("exact", "es")
 PRUNE_RULES = ("magnitude", "ablation", "cutoff")
 GUARD_REFS = ("base", "last")
 
@@ -207,9 +210,33 @@ def step_settings(state: dict, cfg: dict) -> tuple[float, float]:
     return lam, _phase_lr(cfg, state["phase"])
 
 
-def adam_update(plan, tstate: dict, lam: float, lr: float):
+def es_gradient(loss, w, rng: np.random.Generator, population: int, sigma: float) -> np.ndarray:
+    """The OpenAI evolution-strategies estimate of grad loss(w), with antithetic pairs:
+
+        g = 1 / (2 P sigma) * sum_{i=1..P} (loss(w + sigma eps_i) - loss(w - sigma eps_i)) eps_i,  eps_i ~ N(0, I)
+
+    (2P evaluations of ``loss``, no backward pass; the eps_i are drawn in one call, a (P, n) array, from ``rng``).
+    Unbiased for the gradient of the Gaussian-smoothed loss E[loss(w + sigma eps)], which tends to grad loss(w) as
+    sigma -> 0; its variance falls as 1/P and grows with the dimension n.
+
+    Source: seed 004 l. 23 ("switch to the stochastic approximation of gradient computations via OpenAI flavor of
+        evolution strategies", citing Zhang, Clune and Stanley, arXiv 1712.06564); minidsn choice: plain antithetic
+        sampling without fitness shaping (the estimator that paper relates to the gradient).
+    """
+    if not (isinstance(population, (int, np.integer)) and population >= 1):
+        raise ValueError(f"es_population must be an int >= 1, got {population!r}")
+    if not (sigma > 0 and np.isfinite(sigma)):
+        raise ValueError(f"es_sigma must be finite and > 0, got {sigma!r}")
+    w = np.asarray(w, dtype=np.float64)
+    eps = rng.standard_normal((int(population), w.size))
+    diffs = np.array([loss(w + sigma * e) - loss(w - sigma * e) for e in eps])
+    return (diffs @ eps) / (2.0 * population * sigma)
+
+
+def adam_update(plan, tstate: dict, lam: float, lr: float, es=None):
     """One Adam step (lr) on L(w) = data(w) + lam * sum |w| (module doc, "Loss"): (new training state, losses
-    {"total", "data", "l1"} at the gates before the step, grads {"gates": dL/dw}).
+    {"total", "data", "l1"} at the gates before the step, grads {"gates": dL/dw}).  ``es`` = (rng, population,
+    sigma) replaces the exact data-loss gradient by the ES estimate (``es_gradient``; option gradient = "es").
 
     Source: anhinga/julia-flux-drafts@6527aa0
         arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:32-69 (L = data + lambda sum |w|);
@@ -217,14 +244,20 @@ def adam_update(plan, tstate: dict, lam: float, lr: float):
         arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/TreeADAM.jl:188-237 (leaf-wise Adam step).
     """
     opt = optim.Adam(lr=lr)
-
-    def loss(params):
-        w = params["gates"]
-        return plan.differentiable_loss(w) + lam * mnp.sum(mnp.abs(w))
-
-    total, grads = value_and_grad(loss)(tstate["params"])
     w = tstate["params"]["gates"]
-    data = plan.loss(w)
+    if es is not None:  # (rng, population, sigma): the data-loss gradient estimated by ES, the L1 term exact
+        rng, population, sigma = es
+        g = es_gradient(plan.loss, w, rng, population, sigma) + lam * np.sign(w)
+        grads = {"gates": g}
+        data = plan.loss(w)  # last: leaves the plan's cached forward pass at the current parameters
+        total = data + lam * float(np.sum(np.abs(w)))
+    else:
+        def loss(params):
+            v = params["gates"]
+            return plan.differentiable_loss(v) + lam * mnp.sum(mnp.abs(v))
+
+        total, grads = value_and_grad(loss)(tstate["params"])
+        data = plan.loss(w)
     params, opt_state = opt.update(grads, tstate["opt"], tstate["params"])
     losses = {"total": float(total), "data": float(data), "l1": float(lam * np.sum(np.abs(w)))}
     return dict(tstate, params=params, opt=opt_state), losses, grads
@@ -273,7 +306,7 @@ def train_step(cfg: dict, tstate: dict, inputs: dict, rng=None):
     return tstate, losses, grads, events
 
 
-def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
+def synthesis_step(state: dict, cfg: dict, rng=None) -> tuple[dict, dict]:
     """One Adam step (one episode) plus any scheduled structural event; returns (state, metrics).
 
     Source: seed 004 l. 15 (train, then prune weak gates); anhinga/julia-flux-drafts@6527aa0
@@ -285,7 +318,7 @@ def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
     lam, lr = step_settings(state, cfg)
     cfg = _phase_cfg(cfg, state["phase"])
     plan = _plan_for(cfg, state)
-    tstate, losses, _ = adam_update(plan, training_state(state), lam, lr)
+    tstate, losses, _ = adam_update(plan, training_state(state), lam, lr, es=_es_settings(cfg, rng))
     total, data = losses["total"], losses["data"]
     params = tstate["params"]
     state = dict(state, **tstate, phase_step=state["phase_step"] + 1)
@@ -305,6 +338,15 @@ def synthesis_step(state: dict, cfg: dict) -> tuple[dict, dict]:
         state = dict(state, phase_step=0, round=state["round"] + 1)
         state = _end_of_round(state, cfg, metrics)
     return state, metrics
+
+
+def _es_settings(cfg, rng):
+    """(rng, population, sigma) when the config asks for the ES gradient, else None."""
+    if cfg.get("gradient", "exact") == "exact":
+        return None
+    if rng is None:
+        raise ValueError("gradient = 'es' draws its perturbations: synthesis_step needs the run's rng")
+    return rng, int(cfg["es_population"]), float(cfg["es_sigma"])
 
 
 def _round_steps(cfg, k):
