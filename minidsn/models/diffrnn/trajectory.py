@@ -53,12 +53,10 @@ def trajectory(cfg, rng, steps=None):
         rec = record_step(train_window, cfg, training_state(state), window, rng)
         state, _ = advance(state, cfg, window, rec["state_after"], rec["losses"], rec["events"])
         recorded.append(rec)
-    kinds = sorted({e["kind"] for r in recorded for e in r["events"]})
     meta = {
         "variant": cfg["variant"],
         "training_state": list(TRAINING_STATE),
-        "event_kinds": kinds,
-        "event_kinds_possible": [] if cfg["variant"] == "fixed" or not cfg["structure"] else ["delete", "add"],
+        "event_kinds": [] if cfg["variant"] == "fixed" or not cfg["structure"] else ["delete", "add"],
         "forced": {k: FORCED_WHY[k] for k, v in TRAJECTORY_DEFAULTS.items() if cfg.get(k) == v},
         "grads": "unclipped gradient of losses/total (= ce + l1_term with multipliers); the step clips it "
                  "elementwise to [-clip, clip] before Adagrad (g2, altern, fixed; g3 does not clip)",

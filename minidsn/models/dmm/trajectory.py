@@ -82,8 +82,7 @@ def trajectory(cfg, rng, steps=None):
     meta = {
         "variant": cfg["variant"],
         "training_state": list(TRAINING_STATE),
-        "event_kinds": sorted({e["kind"] for r in recorded for e in r["events"]}),
-        "event_kinds_possible": ["prune"],
+        "event_kinds": ["prune"],
         "forced": {k: FORCED_WHY[k] for k, v in TRAJECTORY_DEFAULTS.items() if cfg.get(k) == v},
         "links": "link_ids index make_plan(string, n_cycles, n_layers, n_per_layer).links "
                  "(minidsn.models.dmm.synthesis; each (to neuron, to field, from neuron, from field))",

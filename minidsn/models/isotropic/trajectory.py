@@ -66,8 +66,7 @@ def trajectory(model, cfg, rng, data_dir, steps=None):
         "variant": f"o_{cfg['o_mode']}__psi_{cfg['psi_mode']}" if cfg["activation"] == "isotropic"
         else "elementwise",
         "training_state": list(TRAINING_STATE),
-        "event_kinds": sorted({e["kind"] for r in recorded for e in r["events"]}),
-        "event_kinds_possible": _kinds_possible(cfg),
+        "event_kinds": _kinds_possible(cfg),
         "forced": {k: FORCED_WHY[k] for k, v in TRAJECTORY_DEFAULTS.items() if cfg.get(k) == v},
         "outside_the_step": "the data pipeline: the shuffle drawn at an epoch's end (its result is the minibatch)",
     }
