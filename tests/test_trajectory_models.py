@@ -105,3 +105,39 @@ def test_trajectory_meta_is_json_and_names_forced_options(model):
     json.dumps(tr["meta"])
     assert set(tr["meta"]["forced"]) <= set(get_model(model).trajectory_defaults)
     assert tr["meta"]["forced"], "the default case forces options and must say why"
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(variant=st.sampled_from(["g2", "altern", "g3"]), hidden=st.integers(1, 6), seed=st.integers(0, 2**16),
+       p_add=st.sampled_from([0.0, 0.5, 1.0]), p_del=st.sampled_from([0.0, 0.5, 1.0]))
+def test_diffrnn_events_match_the_shapes_they_claim(variant, hidden, seed, p_add, p_del):
+    """For any config: each step replays bit for bit, every event's size is the size it leaves, a deletion removes
+    exactly its indices (the kept neurons' weights are the rest), an addition appends its values at the end."""
+    cls = get_model("diffrnn")
+    cfg = cls.validate_config({**cls.trajectory_defaults, "variant": variant, "hidden_size": hidden,
+                               "p_add": p_add, "p_del": p_del, "seq_length": 12})
+    m = cls()
+    tr = m.trajectory(cfg, np.random.default_rng(seed), None, 3)
+    for k, s in enumerate(tr["steps"]):
+        out = m.trajectory_step(cfg, s["state_before"], s["inputs"], s["draws"])
+        same(out, (s["state_after"], s["losses"], s["grads"], s["events"]), f"step {k}")
+        H = s["state_before"]["carried"].shape[0]
+        for e in s["events"]:
+            if e["kind"] == "delete":
+                assert e["size"] == H - len(e["indices"]) and np.all(np.diff(e["indices"]) > 0)
+                assert e["indices"].min() >= 0 and e["indices"].max() < H
+            else:
+                assert e["index"] == H and e["size"] == H + 1 and e["Whh_col"].shape == (H + 1,)
+            H = e["size"]
+        after = s["state_after"]
+        assert after["carried"].shape == (H,) and after["params"]["Whh"].shape == (H, H)
+        for name, a in after["params"].items():
+            assert after["opt"]["mean_sq" if variant == "g3" else "sum_sq"][name].shape == a.shape
+        adds = [e for e in s["events"] if e["kind"] == "add"]
+        if adds:
+            np.testing.assert_array_equal(after["params"]["Whh"][-1, :-1], adds[0]["Whh_row"])
+            np.testing.assert_array_equal(after["params"]["Whh"][:, -1], adds[0]["Whh_col"])
+            np.testing.assert_array_equal(after["params"]["Wiy"][:, -1], adds[0]["Wiy_col"])
