@@ -46,6 +46,9 @@ FORCED_WHY = {
 def _check(cfg):
     if cfg["variant"] != "synthesis":
         raise ValueError(f"dmm trajectory cases need variant 'synthesis' (the one that trains), got {cfg['variant']!r}")
+    if cfg.get("gradient", "exact") != "exact":
+        raise ValueError("dmm trajectory cases record the exact gradient; gradient = 'es' (a random estimate) is not "
+                         "supported there")
     if cfg["extra_strings"]:
         raise ValueError("dmm trajectory cases train on one string; extra_strings must be empty")
 
