@@ -258,6 +258,19 @@ def iso_width_v1_compare(root: Path) -> str:
             f"{above} of {len(pairs)} pairs")
 
 
+def iso_width_v1_glance(root: Path) -> str:
+    """At-a-glance headline of the v1-setting runs."""
+    v1 = {(r[0], r[1]): r for r in width_rows(root, "v1")}
+    v2 = {(r[0], r[1]): r for r in width_rows(root, "iso")}
+    tanh = {(r[0], r[1]): r for r in width_rows(root, "tanh")}
+    pairs = sorted(set(v1) & set(v2) & set(tanh))
+    if not pairs:
+        return "not run yet"
+    d = max(abs(v1[p][5] - v2[p][5]) for p in pairs)
+    return (f"{len(pairs)} of 16 pairs, 72 epochs: final accuracy within {d:.4f} of the v2 setting; above the tanh "
+            f"control in {sum(v1[p][5] > tanh[p][5] for p in pairs)} of {len(pairs)} pairs")
+
+
 BLOCKS = {
     "diffrnn-hard-iqr100k": diffrnn_hard_iqr100k,
     "diffrnn-hard-sizes": diffrnn_hard_sizes,
@@ -270,6 +283,7 @@ BLOCKS = {
     "iso-width-above": iso_width_above,
     "iso-width-v1": iso_width_v1,
     "iso-width-v1-compare": iso_width_v1_compare,
+    "iso-width-v1-glance": iso_width_v1_glance,
 }
 for _run in ("diffrnn-hard", "diffrnn-easy", "diffrnn-easy-hard-easy"):
     BLOCKS[f"{_run}-300k"] = diffrnn_final(_run)
