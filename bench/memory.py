@@ -139,6 +139,8 @@ def main(argv=None):
     ap.add_argument("--steps", type=int, help="steps of every case (default: each case's cap)")
     ap.add_argument("--full", action="store_true", help="the reference runs' own lengths (hours)")
     ap.add_argument("--every", type=int, default=25, help="sample the resident size every N steps")
+    ap.add_argument("--interval", type=int, default=0,
+                    help="evaluate and checkpoint every N steps in every case (default: each case's own)")
     ap.add_argument("--data-dir", default=os.environ.get("MINIDSN_DATA"))
     ap.add_argument("--json", help="also write the raw samples to this file")
     a = ap.parse_args(argv)
@@ -152,6 +154,8 @@ def main(argv=None):
         if case not in a.cases:
             continue
         steps = None if a.full else (a.steps or cap)  # --full keeps the frequent evaluations and checkpoints
+        if a.interval:
+            ev, ck = (a.interval if ev else 0), a.interval
         r = run_case(case, run, overrides, steps, ev, ck, a.every, a.data_dir, sys.executable)
         raw_all[case] = r
         if "error" in r:
