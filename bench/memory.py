@@ -84,6 +84,8 @@ def step(self, state, cfg, rng, n):
     return out
 
 def evaluate(self, state, cfg, rng, data_dir):
+    if a["no_eval"]:  # checkpoints only: the run's final evaluation is skipped too
+        return {}
     out = orig_eval(self, state, cfg, rng, data_dir)
     sample("eval", self, state)
     return out
@@ -102,10 +104,11 @@ print(json.dumps({"base": base, "hwm": hwm(), "samples": samples, "steps": spec.
 '''
 
 
-def run_case(case, run, overrides, steps, eval_every, ckpt_every, every, data_dir, python):
+def run_case(case, run, overrides, steps, eval_every, ckpt_every, every, data_dir, python, no_eval=False):
     with tempfile.TemporaryDirectory(prefix=f"mem-{case}-") as tmp:
         args = {"run": run, "overrides": overrides, "steps": steps, "eval_every": eval_every,
-                "checkpoint_every": ckpt_every, "every": every, "data_dir": data_dir, "out": str(Path(tmp) / "run")}
+                "checkpoint_every": ckpt_every, "every": every, "data_dir": data_dir, "out": str(Path(tmp) / "run"),
+                "no_eval": no_eval}
         env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
         p = subprocess.run([python, "-c", _CHILD, json.dumps(args)], capture_output=True, text=True, env=env,
                            cwd=Path(__file__).resolve().parents[1])
@@ -141,6 +144,8 @@ def main(argv=None):
     ap.add_argument("--every", type=int, default=25, help="sample the resident size every N steps")
     ap.add_argument("--interval", type=int, default=0,
                     help="evaluate and checkpoint every N steps in every case (default: each case's own)")
+    ap.add_argument("--no-eval", action="store_true", help="no evaluation at all, not even the final one "
+                    "(checkpoints only): the URN's evaluation at S = 2500 costs as much as hundreds of steps")
     ap.add_argument("--data-dir", default=os.environ.get("MINIDSN_DATA"))
     ap.add_argument("--json", help="also write the raw samples to this file")
     a = ap.parse_args(argv)
@@ -156,7 +161,9 @@ def main(argv=None):
         steps = None if a.full else (a.steps or cap)  # --full keeps the frequent evaluations and checkpoints
         if a.interval:
             ev, ck = (a.interval if ev else 0), a.interval
-        r = run_case(case, run, overrides, steps, ev, ck, a.every, a.data_dir, sys.executable)
+        if a.no_eval:
+            ev = 0
+        r = run_case(case, run, overrides, steps, ev, ck, a.every, a.data_dir, sys.executable, a.no_eval)
         raw_all[case] = r
         if "error" in r:
             print(f"{case:10} skipped: {r['error']}")
