@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import os
 import sys
 from pathlib import Path
 
-from minidsn.runs.config import RunSpec, load_run_file, locate_run, resolve_run_spec
+from minidsn.runs.config import RunSpec, load_run_file, locate_run, read_run_record, resolve_run_spec
 from minidsn.runs.loop import run
 
 MODEL_MODULES = {"jax-diffrnn": "minidsn_jax.diffrnn.model", "jax-dmm": "minidsn_jax.dmm.model"}
@@ -46,7 +45,8 @@ def main(argv=None) -> int:
     os.environ.setdefault("JAX_PLATFORMS", "cpu")
     if args.resume:
         out = Path(args.resume)
-        spec = RunSpec.from_json(json.loads((out / "config.json").read_text()))
+        raw = read_run_record(out / "config.json", warn=lambda m: print(m, file=sys.stderr))
+        spec = RunSpec.from_json({k: v for k, v in raw.items() if k != "sha256"})  # the harness's seal
         _register(spec.model)
         if args.steps:
             spec.steps = args.steps
