@@ -149,3 +149,24 @@ def test_read_case_rejects_garbage(tmp_path):
     np.savez(p, **{"weird": np.ones(1)})
     with pytest.raises(OracleFormatError, match="not <group>/<path>"):
         read_case(p)
+
+
+def test_urn_case_meta_records_the_config_it_was_computed_with():
+    """The urn case turns the grid and every regulariser on: meta["config"] must say so (it used to echo the
+    user's config, so another backend rebuilt the case with c_syn = 0 and no grid), and recomputing the case from
+    meta["config"] gives the same arrays."""
+    import numpy as np
+
+    from minidsn.models.api import get_model
+    from minidsn.oracle.export import make_case
+
+    arrays, meta = make_case("urn", seed=3, config={"n_neurons": 40})
+    cfg = meta["config"]
+    assert cfg["geometry"] == "grid" and cfg["c_syn"] == 1e-3 and cfg["c_w"] == 5e-7 and cfg["c_n"] == 2e-5
+    assert cfg["n_neurons"] == 40
+    again, meta2 = make_case("urn", seed=3, config=cfg)
+    assert meta2["config"] == cfg
+    assert set(again) == set(arrays) and all(np.array_equal(again[k], arrays[k]) for k in arrays)
+    off, meta3 = make_case("urn", seed=3, config={"n_neurons": 40, "c_w": 0.0, "c_syn": 0.0})
+    assert meta3["config"]["c_w"] == 1e-3 and meta3["config"]["c_syn"] == 1e-3
+    assert get_model("mlp")().oracle_config({"a": 1}) == {"a": 1}  # the default: the case uses the config as given

@@ -256,6 +256,14 @@ class Model:
         """
         raise NotImplementedError(f"{type(self).__name__}.oracle_case")
 
+    def oracle_config(self, cfg):
+        """The config the single-state oracle case is computed with, as the case's meta records it: ``cfg`` unless the
+        model adjusts it for the case (e.g. turning every regulariser on); ``oracle_case`` must use this same config.
+
+        Source: none (model interface and registry; no formula)
+        """
+        return cfg
+
     # Optional: trajectory cases for the oracle (docs/oracle.md, "Trajectory cases"). A model that has them
     # implements both methods; minidsn.models.draws.record_step / replay_step do the recording and replaying.
     trajectory_defaults: dict = {}

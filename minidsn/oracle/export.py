@@ -26,11 +26,12 @@ def make_case(model: str, seed: int = 0, config: dict | None = None, data_dir=No
     cls = get_model(model)
     cfg = cls.validate_config(config or {})
     rng = np.random.default_rng(seed)
-    arrays, dtypes = build_arrays(cls().oracle_case(cfg, rng, data_dir))
+    instance = cls()
+    arrays, dtypes = build_arrays(instance.oracle_case(cfg, rng, data_dir))
     meta = {
         "model": model,
         "variant": cfg.get("variant"),
-        "config": cfg,
+        "config": instance.oracle_config(cfg),  # what the case was computed with, not only what was asked
         "seed": seed,
         **_versions(),
         "key_scheme": KEY_SCHEME,

@@ -325,10 +325,11 @@ class URNModel(Model):
             self._cache[key] = build_spec(cfg, cfg["sphere_dim"], 2)
         return self._cache[key]
 
-    def oracle_case(self, cfg, rng, data_dir):
-        """Spheres model with every regulariser on (c_W, c_N, c_syn on the grid) and both residual rules.
+    def oracle_config(self, cfg):
+        """The case's config: the spheres data on the grid (eq. 8), every regulariser on (a coefficient left at 0 is set
+        to 1e-3; nonzero ones, like c_W's default 5e-7, are kept), S = min(n_neurons, oracle_n_neurons).
 
-        Source: none (oracle export; formulas in net.py and core.py)
+        Source: none (oracle export; the regularisers are cited in net.py)
         """
         cfg = dict(cfg)
         if cfg["dataset"] != "spheres":
@@ -336,6 +337,14 @@ class URNModel(Model):
         cfg.update(geometry="grid", c_syn=cfg["c_syn"] or 1e-3, c_w=cfg["c_w"] or 1e-3, c_n=cfg["c_n"] or 1e-3)
         if cfg["oracle_n_neurons"]:
             cfg["n_neurons"] = min(cfg["n_neurons"], cfg["oracle_n_neurons"])
+        return cfg
+
+    def oracle_case(self, cfg, rng, data_dir):
+        """Spheres model with every regulariser on (c_W, c_N, c_syn on the grid) and both residual rules.
+
+        Source: none (oracle export; formulas in net.py and core.py)
+        """
+        cfg = self.oracle_config(cfg)
         x, y = urn_data.make_spheres_xy(cfg, cfg["oracle_batch"], rng)
         spec = build_spec(cfg, x.shape[1], 2)
         params = init_params(spec, rng, cfg["init_std"], cfg["bias_init"], cfg["init_dist"])
