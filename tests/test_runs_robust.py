@@ -345,3 +345,28 @@ def test_a_sweep_resumes_a_seed_whose_summary_is_damaged(tmp_path):
     sw = run_sweep(spec(10, seeds=[0, 1]), d, resume=True, stream=quiet())
     one = run(spec(10).with_seed(1), tmp_path / "one", stream=quiet(), plots=False)
     assert sw["seeds"]["1"]["final"] == one.summary["final"] != rec["final"]
+
+
+def test_sigterm_to_a_parallel_sweep_stops_its_workers_and_starts_no_queued_seed(tmp_path):
+    """SIGTERM to the sweep process alone (a scheduler) reaches its worker processes: running seeds stop with a
+    checkpoint, the seed queued behind them does not start, and the sweep exits 130 at once (it used to wait for
+    the queued seed to run to its end)."""
+    toml = tmp_path / "sw.toml"
+    toml.write_text('model = "mlp"\nsteps = 1000000\nlog_every = 50\nseeds = [0, 1, 2]\n[config]\nn_train = 64\n'
+                    'hidden = [8]\nbatch_size = 16\n')
+    out = tmp_path / "sw"
+    p = subprocess.Popen([sys.executable, "-m", "minidsn", "run", str(toml), "--out", str(out), "--jobs", "2",
+                          "--no-plots"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not all((out / f"seed-{s}" / "metrics.jsonl").exists() and
+                  (out / f"seed-{s}" / "metrics.jsonl").stat().st_size > 100 for s in (0, 1)):
+        assert time.monotonic() < deadline and p.poll() is None, "the sweep did not start in time"
+        time.sleep(0.1)
+    p.send_signal(signal.SIGTERM)
+    _, err = p.communicate(timeout=90)
+    assert p.returncode == 130, err
+    seeds = json.loads((out / "sweep.json").read_text())["seeds"]
+    assert [seeds[s]["status"] for s in ("0", "1", "2")] == ["interrupted", "interrupted", "not started"]
+    for s in (0, 1):
+        summ = json.loads((out / f"seed-{s}" / "summary.json").read_text())
+        assert load_latest_checkpoint(out / f"seed-{s}" / "checkpoints").step == summ["steps_done"] > 0

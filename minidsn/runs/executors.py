@@ -189,9 +189,21 @@ class LocalProcesses:
                     on_progress(None)
                 for f in done:
                     yield futures[f], f.result()
+        except KeyboardInterrupt:  # a stop of this process alone (a scheduler's SIGTERM) reaches the workers too;
+            self._stop_workers()   # each stops its seed at the next step boundary with a checkpoint
+            raise
         finally:
             for f in futures:
                 f.cancel()
+
+    def _stop_workers(self):
+        import signal
+
+        for pid in list(getattr(self.pool, "_processes", None) or {}):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
 
     def close(self):
         self.pool.shutdown(wait=True, cancel_futures=True)

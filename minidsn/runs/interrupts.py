@@ -18,9 +18,22 @@ import threading
 import time
 from contextlib import contextmanager
 
-__all__ = ["DeferredInterrupts", "deferred_interrupts", "FORCE_AFTER_S"]
+__all__ = ["DeferredInterrupts", "deferred_interrupts", "FORCE_AFTER_S", "stop_requested"]
 
 FORCE_AFTER_S = 0.5
+_stop_in_worker = False  # a worker process (not the main one) that was told to stop starts no further run
+
+
+def _in_child_process() -> bool:
+    import multiprocessing
+
+    return multiprocessing.parent_process() is not None
+
+
+def stop_requested() -> bool:
+    """True in a worker process (a sweep's pool worker) after a stop signal: a seed queued to it after the sweep
+    was stopped must not start (the main process is never marked: a later run there starts normally)."""
+    return _stop_in_worker
 
 
 class DeferredInterrupts:
@@ -34,6 +47,9 @@ class DeferredInterrupts:
         self._on_first = on_first
 
     def handler(self, signum, frame):
+        global _stop_in_worker
+        if _in_child_process():
+            _stop_in_worker = True
         now = time.monotonic()
         if self.pending is None:
             self.pending, self._t_first = signum, now

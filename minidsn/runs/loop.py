@@ -30,7 +30,7 @@ from minidsn.runs.atomic import atomic_write_text
 from minidsn.runs.checkpoint import CheckpointError, load_latest_checkpoint, rng_from_state, save_checkpoint
 from minidsn.runs.config import RunSpec
 from minidsn.runs.finite import first_nonfinite_leaf, first_nonfinite_metric
-from minidsn.runs.interrupts import deferred_interrupts
+from minidsn.runs.interrupts import deferred_interrupts, stop_requested
 from minidsn.runs.lock import run_folder_lock
 from minidsn.runs.plots import matplotlib_available, plot_curves, warn_plots_skipped
 from minidsn.runs.progress import Progress
@@ -166,6 +166,8 @@ def run(spec: RunSpec, out_dir, *, resume: bool = False, progress: bool | None =
     a fresh run that fails before its first checkpoint leaves no files behind.
     """
     stream = stream if stream is not None else sys.stderr
+    if stop_requested():  # a sweep worker told to stop: a seed queued before the stop does not start
+        raise KeyboardInterrupt
     out_dir = Path(out_dir)
     model = get_model(spec.model)()
     created = not out_dir.exists()
