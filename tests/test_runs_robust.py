@@ -347,6 +347,7 @@ def test_a_sweep_resumes_a_seed_whose_summary_is_damaged(tmp_path):
     assert sw["seeds"]["1"]["final"] == one.summary["final"] != rec["final"]
 
 
+@pytest.mark.slow  # three Python processes: 8-50 s depending on the machine's load
 def test_sigterm_to_a_parallel_sweep_stops_its_workers_and_starts_no_queued_seed(tmp_path):
     """SIGTERM to the sweep process alone (a scheduler) reaches its worker processes: running seeds stop with a
     checkpoint, the seed queued behind them does not start, and the sweep exits 130 at once (it used to wait for
