@@ -174,7 +174,8 @@ def run(spec: RunSpec, out_dir, *, resume: bool = False, progress: bool | None =
     try:
         with run_folder_lock(out_dir, on_stale=lambda h: print(
                 f"note: {out_dir} was locked by a process that is gone ({h}); taking over", file=stream)):
-            return _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step)
+            with deferred_interrupts(stream) as intr:  # Ctrl-C held to a step boundary, from init to summary
+                return _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step, intr)
     finally:
         if created:
             _remove_if_empty(out_dir)
@@ -187,7 +188,7 @@ def _remove_if_empty(d: Path) -> None:
         pass
 
 
-def _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step) -> RunResult:
+def _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step, intr) -> RunResult:
     ckpt_dir = out_dir / "checkpoints"
     cfg = spec.config
     metrics_path = out_dir / "metrics.jsonl"
@@ -240,69 +241,68 @@ def _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step) 
     status, error = "completed", None
     committed_rng = rng.bit_generator.state
     last_ckpt = done
-    with deferred_interrupts(stream) as intr:
-        try:
-            with open(metrics_path, "a", encoding="utf-8") as mf:
-                if catch_up_eval:  # a Ctrl-C (or kill) came between step `done` and its periodic evaluation line
-                    _write_eval(mf, done, _evaluate(model, state, cfg, spec, done))
-                while done < spec.steps:
-                    intr.check()  # a held Ctrl-C / SIGTERM stops here, between steps
-                    try:
-                        new_state, metrics = model.step(state, cfg, rng, done)
-                    except (KeyboardInterrupt, SystemError):
+    try:
+        with open(metrics_path, "a", encoding="utf-8") as mf:
+            if catch_up_eval:  # a Ctrl-C (or kill) came between step `done` and its periodic evaluation line
+                _write_eval(mf, done, _evaluate(model, state, cfg, spec, done))
+            while done < spec.steps:
+                intr.check()  # a held Ctrl-C / SIGTERM stops here, between steps
+                try:
+                    new_state, metrics = model.step(state, cfg, rng, done)
+                except (KeyboardInterrupt, SystemError):
+                    raise
+                except Exception as exc:
+                    what = divergence_quantity(exc)
+                    if what is None:
                         raise
-                    except Exception as exc:
-                        what = divergence_quantity(exc)
-                        if what is None:
-                            raise
-                        raise NonFiniteError(done + 1, what) from exc
-                    metrics = _to_float_metrics(metrics, done + 1)
-                    bad = first_nonfinite_metric(metrics) or first_nonfinite_leaf(new_state)
-                    if bad:
-                        raise NonFiniteError(done + 1, bad)
-                    # commit: from here on the step counts
-                    state, done, last_metrics = new_state, done + 1, metrics
-                    committed_rng = rng.bit_generator.state
-                    if done % spec.log_every == 0 or done == spec.steps:
-                        mf.write(json.dumps({"step": done, **metrics}) + "\n")
-                        mf.flush()
-                    if spec.eval_every and done % spec.eval_every == 0 and done != spec.steps:
-                        _write_eval(mf, done, _evaluate(model, state, cfg, spec, done))
-                    if spec.checkpoint_every and done % spec.checkpoint_every == 0:
-                        ckpt(done, state)
-                        last_ckpt = done
-                    prog.update(done, metrics)
-                    if on_step is not None:
-                        on_step(done, metrics)
-        except (KeyboardInterrupt, SystemError) as exc:
-            # SystemError: a forced (second) Ctrl-C that landed inside a compiled kernel
-            if isinstance(exc, SystemError) and not intr.forced:
-                raise
-            status = "interrupted"
-            ckpt(done, state, rng_state=committed_rng)  # the RNG as it was after the last completed step
-            last_ckpt = done
-        except NonFiniteError as exc:
-            status, error = "nonfinite", str(exc)
-        except Exception as exc:  # a model error or a failed write: say so in the summary, then report it
-            _record_failure(out_dir, spec, done, last_metrics, exc)
+                    raise NonFiniteError(done + 1, what) from exc
+                metrics = _to_float_metrics(metrics, done + 1)
+                bad = first_nonfinite_metric(metrics) or first_nonfinite_leaf(new_state)
+                if bad:
+                    raise NonFiniteError(done + 1, bad)
+                # commit: from here on the step counts
+                state, done, last_metrics = new_state, done + 1, metrics
+                committed_rng = rng.bit_generator.state
+                if done % spec.log_every == 0 or done == spec.steps:
+                    mf.write(json.dumps({"step": done, **metrics}) + "\n")
+                    mf.flush()
+                if spec.eval_every and done % spec.eval_every == 0 and done != spec.steps:
+                    _write_eval(mf, done, _evaluate(model, state, cfg, spec, done))
+                if spec.checkpoint_every and done % spec.checkpoint_every == 0:
+                    ckpt(done, state)
+                    last_ckpt = done
+                prog.update(done, metrics)
+                if on_step is not None:
+                    on_step(done, metrics)
+    except (KeyboardInterrupt, SystemError) as exc:
+        # SystemError: a forced (second) Ctrl-C that landed inside a compiled kernel
+        if isinstance(exc, SystemError) and not intr.forced:
             raise
-        finally:
-            prog.close()
+        status = "interrupted"
+        ckpt(done, state, rng_state=committed_rng)  # the RNG as it was after the last completed step
+        last_ckpt = done
+    except NonFiniteError as exc:
+        status, error = "nonfinite", str(exc)
+    except Exception as exc:  # a model error or a failed write: say so in the summary, then report it
+        _record_failure(out_dir, spec, done, last_metrics, exc)
+        raise
+    finally:
+        prog.close()
 
     final = {}
-    with deferred_interrupts(stream):  # the final evaluation and the summary are written whole
-        if status == "completed":
-            if last_ckpt != done:
-                ckpt(done, state)
-            try:
-                final = _evaluate(model, state, cfg, spec, done)
-            except KeyboardInterrupt:  # a forced stop in the final evaluation: resume redoes it
-                status = "interrupted"
-            else:
-                with open(metrics_path, "a", encoding="utf-8") as mf:
-                    _write_eval(mf, done, final)
-        return _finish_run(model, spec, out_dir, state, status, error, done, final, last_metrics,
-                           elapsed_before + time.monotonic() - t0, stream, plots)
+    # (Ctrl-C stays held here too: the final evaluation and the summary are written whole)
+    if status == "completed":
+        if last_ckpt != done:
+            ckpt(done, state)
+        try:
+            final = _evaluate(model, state, cfg, spec, done)
+        except KeyboardInterrupt:  # a forced stop in the final evaluation: resume redoes it
+            status = "interrupted"
+        else:
+            with open(metrics_path, "a", encoding="utf-8") as mf:
+                _write_eval(mf, done, final)
+    return _finish_run(model, spec, out_dir, state, status, error, done, final, last_metrics,
+                       elapsed_before + time.monotonic() - t0, stream, plots)
 
 
 def _plain(record: dict) -> dict:
