@@ -6,6 +6,10 @@ fn() returns the largest relative error between the compiled kernel and its refe
 raises (or returns a value > tol) on failure. Each model package registers its checks in its own `selfchecks` module,
 imported with the package; the command line imports every registered model before the table is built (this module
 never imports a model).
+Each check builds a seeded random problem and compares every output and gradient, scaled by the reference's
+magnitude as the kernel tests do; the hypothesis tests in tests/ compare the same pairs over many random sizes, and
+these are the one-shot versions a user runs on a new machine, where a different CPU or LLVM could change what the
+compiled code does.
 """
 
 from __future__ import annotations

@@ -1,10 +1,5 @@
-"""DiffRNN kernel self-checks, registered with `minidsn selfcheck` when this package is imported.
-
-Each check builds a seeded random problem, runs the compiled kernel and its plain reference, and returns the largest
-relative difference over every output and gradient (scaled by the reference's magnitude, as the kernel tests do).
-The hypothesis tests in tests/ compare the same pairs over many random sizes; these are the one-shot versions a user
-runs on a new machine, where a different CPU or LLVM could change what the compiled code does.
-"""
+"""DiffRNN kernel self-checks for `minidsn selfcheck`, registered when this package is imported (what a
+check returns and why: minidsn.testing.selfcheck)."""
 
 from __future__ import annotations
 
