@@ -13,13 +13,23 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from minidsn.models.api import ConfigError
+from minidsn.runs.config import resolve_run_spec
 from minidsn.runs.executors import ExecutorError, make_executor
 from minidsn.runs.loop import run
 from minidsn.runs.seeds import parse_seeds
 from minidsn.runs.sweep import run_sweep
 from minidsn.runs.sweep_progress import SweepProgress
 
-from tests.test_runs_loop import spec  # the small mlp run spec the run-loop tests use
+SMALL = {"n_train": 64, "n_test": 32, "hidden": [8], "batch_size": 16, "n_classes": 3}
+
+
+def spec(steps=30, **kw):
+    """The small mlp run of the run-loop tests. (Not imported from test_runs_loop: importing that module a second
+    time, under another name, registers its test models again and breaks its monkeypatching.)"""
+    raw = {"model": "mlp", "steps": steps, "log_every": 5, "eval_every": 10, "checkpoint_every": 10,
+           "config": dict(SMALL)}
+    raw.update(kw)
+    return resolve_run_spec(raw, "t")
 
 
 def _metrics(d: Path) -> list[dict]:
