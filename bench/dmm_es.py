@@ -1,11 +1,11 @@
 """DMM synthesis: the OpenAI-ES gradient estimate against the exact (compiled BPTT) gradient of the episode loss.
 
 For the default synthesis machine (1,486 gates, 140 cycles of "test string."), at two points — the initial gates and
-after 2,499 exact base-phase Adam steps at lambda 0.001 (one short of the base phase, whose end prunes) — prints, for several population sizes P (antithetic
-pairs, 2P episodes per estimate) and sigmas: the cosine similarity of the ES estimate with the exact gradient (mean
-and spread over 5 independent estimates), and the time of one estimate as a ratio to one exact gradient, measured
-side by side in this run. Then trains 300 base-phase steps both ways from the same start (exact, and ES with P = 50,
-sigma = 1e-3) and prints the data loss reached.
+after 2,499 exact base-phase Adam steps at lambda 0.001 (one short of the base phase, whose end prunes) — prints, for
+several population sizes P (antithetic pairs, 2P episodes per estimate) and sigmas: the cosine similarity of the ES
+estimate with the exact gradient (mean and spread over 5 independent estimates), and the time of one estimate as a
+ratio to one exact gradient (forward + backward), measured side by side in this run. Then trains 300 base-phase steps
+both ways from the same start (exact, and ES with P = 50, sigma = 1e-3) and prints the data loss reached.
 
     python bench/dmm_es.py [--quick]
 """
