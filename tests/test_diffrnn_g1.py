@@ -57,8 +57,14 @@ def test_g1_differs_from_g2_only_in_the_multiplier_gradient():
     s2, m2, _ = _run({"variant": "g2", "p_add": 0.5, "p_del": 0.5}, 3)
     assert m1[0]["loss"] == m2[0]["loss"]  # the first window's loss is computed before any update
     assert not np.array_equal(s1["params"]["m"], s2["params"]["m"])
-    for k in ("Wxh", "bh", "by"):  # same seed: the first update of these uses the same (correct) gradient
+    # one cycle without structural changes: every parameter but m gets the same (correct) gradient, so after the
+    # first update they are equal to the bit, and m is not
+    o1, _, _ = _run({"variant": "g1", "structure": False}, 1)
+    o2, _, _ = _run({"variant": "g2", "structure": False}, 1)
+    for k in ("Wxh", "Whh", "Wiy", "bh", "by"):
         assert s1["params"][k].shape == s2["params"][k].shape
+        assert np.array_equal(o1["params"][k], o2["params"][k]), k
+    assert not np.array_equal(o1["params"]["m"], o2["params"]["m"])
 
 
 @pytest.mark.parametrize("backend", ["fused", "kernel"])
