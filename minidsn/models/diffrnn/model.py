@@ -4,9 +4,9 @@ Seed 001_678d4d4066cd8cbb.txt ("Neural networks with differentiable structure");
 original code (generation G2, which the seed text describes; rnnAltern; G3) is in ../shared/notes/diffrnn.md.
 One Model.step = one cycle (a window of 40 characters, one update, one structural update).
 
-Pieces: minidsn.data.charseq (tasks), minidsn.models.diffrnn.window_kernel (+ rnn_primitive) (window forward + BPTT),
-minidsn.models.diffrnn.loss (objective, engine and kernel paths), diffrnn_structure (deletion / addition),
-diffrnn_cycle (the training cycle), diffrnn_oracle (oracle case). docs/models/diffrnn.md explains the choices.
+Pieces: minidsn.data.charseq (tasks), minidsn.models.diffrnn.window_kernel (+ window_primitive) (window forward + BPTT),
+minidsn.models.diffrnn.loss (objective, engine and kernel paths), structure (deletion / addition),
+cycle (the training cycle), oracle (oracle case). docs/models/diffrnn.md explains the choices.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Numba kernels for the compiled DMM-Lite episode (plain-NumPy references: dmm_compiled.forward_numpy /
+"""Numba kernels for the compiled DMM-Lite episode (plain-NumPy references: compiled.forward_numpy /
 backward_numpy; equations in minidsn.models.dmm.compiled).
 
 The down movement runs over the link list (X[to] += w * Y[from] for every soft and hard link), which is sparse
@@ -58,7 +58,7 @@ def episode_forward(lt, lf, lw, E, exo_rows, acc_out, acc_in1, acc_in2, norm_out
 
 def episode_backward(lt, lf, lw, n_soft, acc_out, acc_in1, acc_in2, norm_out, norm_in, dot_out, dot_in1, dot_in2,
                      cmp_true, cmp_false, cmp_in1, cmp_in2, read_rows, num, clip, X, Y, dy, dgates):
-    """BPTT; writes dL/dw for the first n_soft links into dgates.  Kink rules as the engine (see dmm_compiled).
+    """BPTT; writes dL/dw for the first n_soft links into dgates.  Kink rules as the engine (see compiled.py).
 
     Source: anhinga/julia-flux-drafts@6527aa0
         arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:32-42 (compiled form of

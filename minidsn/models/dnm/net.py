@@ -86,7 +86,7 @@ class LossSpec:
 
 
 def closeness_of(params, layout: Layout, ops=NUMPY_OPS, impl: str = "engine", need_v: bool = True):
-    """(d, v, c) for these parameters: dnm_closeness.closeness ("engine", the reference) or the fused kernel
+    """(d, v, c) for these parameters: closeness.closeness ("engine", the reference) or the fused kernel
     minidsn.models.dnm.closeness_kernel ("kernel"; same equations, one compiled pass each way). need_v=False lets the
     kernel leave v at 0 on provably dead entries (d is unchanged): for callers that never read v.
 

@@ -7,8 +7,8 @@ epochs at the start width, then the width moves linearly over ``schedule_epochs`
 neuro-adaptation (tau, K), each applied deepest layer first, optimiser state transformed with the network.
 ``experiment`` selects the extra figures Model.evaluate computes: "invariance" (v2 Exp 1 table), "sparsify"
 (v2 Exp 5), or none ("train").
-Modules: isotropic_activation (f), isotropic_net (MLP), isotropic_ops (structure), isotropic_state (optimiser
-state edits), isotropic_data (data), isotropic_experiments (evaluation figures).
+Modules: activation (f), net (MLP), ops (structure), state (optimiser
+state edits), data (data), experiments (evaluation figures).
 """
 
 from __future__ import annotations

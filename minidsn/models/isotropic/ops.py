@@ -2,7 +2,7 @@
 transformed optimiser state (note isotropic.md, sections "Diagonalisation", "Neurogenesis", "Neurodegeneration",
 "Automatic neuro-adaptation"; author's code Dependencies/IsotropicFunctions.py, IsotropicTanhMLP methods).
 
-Notation as in isotropic_net: hidden layers k = 0..H-1, W_k of shape (n_k, n_{k-1}), SVD W_k = R L Q^T with full
+Notation as in net.py: hidden layers k = 0..H-1, W_k of shape (n_k, n_{k-1}), SVD W_k = R L Q^T with full
 matrices and singular values descending (numpy.linalg.svd), each singular pair's sign fixed by ``svd_layer``.
 Every function returns ``(net, opt_state, info)``; the inputs are never modified.  ``opt_state`` may be None.
 ``events``, when a list is passed, receives the structural events in the order they happen (the oracle's trajectory

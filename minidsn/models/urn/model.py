@@ -6,8 +6,8 @@ L1 penalties on weights and activities (eq. 5) and a synaptic-length penalty on 
 9) make a layered (MLP-like, or locally connected) network emerge. No public code exists: every choice the seed
 does not pin down is an option below marked ASSUMPTION, and listed in docs/models/urn.md.
 
-The pieces: urn_core (update rule and its reverse pass, NumPy), urn_net (engine loss), urn_structure (read-out),
-urn_data (data sets), minidsn.nn.regularizers (the penalties).
+The pieces (this folder): core (update rule and its reverse pass, NumPy), net (engine loss), structure (read-out),
+data (data sets), minidsn.nn.regularizers (the penalties).
 """
 
 from __future__ import annotations

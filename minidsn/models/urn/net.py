@@ -12,7 +12,7 @@ Source: seed 002 (Golkar 2019), eqs. 2-9; the assumptions are listed in docs/mod
               + c_syn sum |W_ij| d_ij^gamma  (d under eq. 8)
 
 Two interchangeable paths compute the iteration: `path="kernel"` is one engine primitive whose reverse pass is the
-NumPy code of urn_core (BLAS products, activation sparsity; first order only); `path="reference"` is written with
+NumPy code of core.py (BLAS products, activation sparsity; first order only); `path="reference"` is written with
 minidsn.numpy operations (every derivative order; used to check the kernel).
 """
 
@@ -65,7 +65,7 @@ class UrnSpec:
     sparse: bool = True
     logits: str = "after_phi"
     masks: dict = field(default_factory=dict, repr=False)
-    # where the reverse pass writes gW (urn_core.urn_iterate_vjp `gw_out`); set only around one training step
+    # where the reverse pass writes gW (core.urn_iterate_vjp `gw_out`); set only around one training step
     gw_out: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
@@ -185,8 +185,8 @@ def init_params(spec: UrnSpec, rng: np.random.Generator, init_std=None, bias_ini
 
 @primitive
 def urn_iterate(W, b, h0, *, n_iter, phi, slope, res_out_idx, res_in_idx, sparse, gw_out=None):
-    """P (I, B, S), P_l = phi(H_l W^T + b) (seed 002 eqs. 3, 6, 7); see urn_core.urn_iterate_forward.
-    `gw_out` is only for the reverse pass (urn_core.urn_iterate_vjp).
+    """P (I, B, S), P_l = phi(H_l W^T + b) (seed 002 eqs. 3, 6, 7); see core.urn_iterate_forward.
+    `gw_out` is only for the reverse pass (core.urn_iterate_vjp).
 
     Source: seed 002 eq. (3), eq. (6), eq. (7) (one engine primitive over core.urn_iterate_forward / urn_iterate_vjp).
     """

@@ -6,7 +6,7 @@ Seed 002 Sec. 2 counts 123 +- 15 active neurons of 5000 on the spheres task. The
 active when |N_i^(l)| > active_threshold (default 0) for some training sample and some iteration l (docs/models/
 urn.md). This report reads the run's newest checkpoint and, for each threshold t, counts the neurons whose largest
 |N_i^(l)| over the training set (or its first N samples) exceeds t, with the emergent layer sizes at that threshold
-(urn_structure.structure_summary, the same read-out as the run's evaluation). It adds the figures that explain the
+(structure.structure_summary, the same read-out as the run's evaluation). It adds the figures that explain the
 count: the biases b_i, each neuron's input-node weight mass sum_{j < d_in} |W_ij| (eq. 2 puts the input in the
 first d_in neurons), and quantiles of |W|. Prints a table and writes RUN_DIR/activity_profile.json.
 """
