@@ -166,7 +166,8 @@ def closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in,
     when nothing reads v (exact-count or mean_abs sparsity).
 
     Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 72-183 (compiled
-        form of closeness.closeness; held equal by tests/test_dnm_closeness.py and the selfcheck row 'dnm closeness kernel').
+        form of closeness.closeness; held equal by tests/test_dnm_closeness.py and the selfcheck row
+        'dnm closeness kernel').
     """
     _check((alpha, beta, gamma, theta, phi, sigma, mu), P, n_in, n_out)
     f = _closeness_forward_kernel if jit else _closeness_forward_kernel.py_func
