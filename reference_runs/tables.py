@@ -90,6 +90,20 @@ def diffrnn_final(run: str):
     return cell
 
 
+def sweep_sizes(run: str):
+    """Final sizes of every seed of a sweep, in seed order."""
+    def cell(root: Path) -> str:
+        rows = _sweep_rows(run, root)
+        return ", ".join(str(int(r[-1]["hidden_size"])) for r in rows)
+    return cell
+
+
+def diffrnn_at(run: str, step: int):
+    """Median [IQR] over the seeds of size and smoothed loss at ``step`` cycles."""
+    return lambda root: (f"H {_at(run, root, 'hidden_size', step, 1)}, "
+                         f"loss {_at(run, root, 'smooth_loss', step, 2)}")
+
+
 def sweep_wall(run: str):
     """Wall time per seed of a sweep: range and median."""
     def cell(root: Path) -> str:
@@ -294,6 +308,15 @@ for _run in ("diffrnn-hard", "diffrnn-fixed-10", "diffrnn-fixed-27", "diffrnn-fi
              "diffrnn-fixed-100"):
     for _k in (200_000, 300_000):
         BLOCKS[f"{_run}-loss-{_k // 1000}k"] = smoothed_loss_at(_run, _k)
+
+# G1 (issue 17): the paper text's 27 / 6; rnnAltern and G3 (issue 17): 20 seeds each
+for _run in ("diffrnn-g1-hard", "diffrnn-g1-easy", "diffrnn-altern-hard", "diffrnn-altern-easy", "diffrnn-g3-hard",
+             "diffrnn-g3-easy", "diffrnn-g3code-hard", "diffrnn-g3code-easy"):
+    if (ROOT / _run).is_dir():
+        BLOCKS[f"{_run}-sizes"] = sweep_sizes(_run)
+        BLOCKS[f"{_run}-wall"] = sweep_wall(_run)
+        for _k in ((100_000,) if "g3code" in _run else (100_000, 300_000) if "g3" in _run else (300_000,)):
+            BLOCKS[f"{_run}-{_k // 1000}k"] = diffrnn_at(_run, _k)
 
 _BLOCK = re.compile(r"(<!-- tables\.py:(?P<name>[\w-]+) -->)(?P<body>.*?)(<!-- /tables\.py:(?P=name) -->)", re.S)
 
