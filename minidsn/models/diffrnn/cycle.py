@@ -36,6 +36,7 @@ from minidsn.data import charseq
 from minidsn.models.diffrnn.window_kernel import window_fwd_bwd
 from minidsn.models.diffrnn.adagrad_kernel import clip_adagrad
 
+from . import lineage as lineage_mod
 from . import structure as structure
 from .loss import g1_multiplier_gradient, loss_and_grads
 
@@ -127,7 +128,7 @@ def init_state(cfg, rng):
     opt_state = make_optimizer(cfg).init(params)
     if cfg["variant"] == "g3":
         opt_state["mean_sq"] = {k: np.full_like(v, G3_MEMORY_INIT[k]) for k, v in params.items()}
-    return {
+    state = {
         "params": params,
         "opt": opt_state,
         "carried": np.zeros(H),
@@ -138,6 +139,9 @@ def init_state(cfg, rng):
         "n_added": 0,
         "n_deleted": 0,
     }
+    if lineage_mod.lineage_wanted(cfg):  # extensions only: the paper's runs keep exactly the state above
+        state["lineage"] = lineage_mod.init_lineage(H)
+    return state
 
 
 def _grads_fused(params, carried, inputs, targets, l1, gate):
@@ -199,6 +203,9 @@ def train_window(cfg, tstate, window, rng):
     variant = cfg["variant"]
     T = cfg["seq_length"]
     params, opt_state, carried, p = tstate["params"], tstate["opt"], tstate["carried"], tstate["p"]
+    lin = tstate.get("lineage")  # extensions (lineage.py): ages and the pool of deleted neurons
+    if lin is not None:
+        lin = dict(lin, age=lin["age"] + 1)
     # C-ordered arrays, as a case file gives them back: a structural edit can leave a matrix Fortran-ordered, and
     # NumPy's matrix products (the engine paths) sum in another order for another layout; the fused path's explicit
     # loops do not depend on the layout, so this changes no number there
@@ -244,8 +251,12 @@ def train_window(cfg, tstate, window, rng):
         params["m"] = np.maximum(params["m"], cfg["m_min"])
     if variant != "fixed" and cfg["structure"]:
         score = structure.g3_outgoing_norm(params) if variant == "g3" else params["m"]
-        idx = structure.choose_deletions(score, cfg["t_d"], cfg["k"], cfg["p_del"], rng)  # 2-3.
+        idx = structure.choose_deletions(score, cfg["t_d"], cfg["k"], cfg["p_del"], rng,  # 2-3.
+                                         age=None if lin is None else lin["age"], age_bias=cfg["age_bias"])
         if idx.size:
+            if lin is not None:
+                lin = lineage_mod.pool_deletions(lin, params, idx, t_d=cfg["t_d"], gate=gate,
+                                                 capacity=cfg["inherit_pool"])
             params, opt_state, carried = structure.delete_neurons(params, opt_state, carried, idx)
             score = np.delete(score, idx)
             events.append({"kind": "delete", "indices": idx, "size": int(carried.shape[0])})
@@ -260,18 +271,29 @@ def train_window(cfg, tstate, window, rng):
             else:
                 blocks = structure.new_neuron_g2(H, V, rng, cfg["t_d"])
                 memory = 0.0
+            inherited = lin is not None and len(lin["pool"]) > 0
+            if inherited:  # extension: the newest deleted neuron's connectivity over the fresh draws
+                entry, lin = lin["pool"][-1], dict(lin, pool=lin["pool"][:-1])
+                blocks = lineage_mod.inherit_blocks(blocks, entry)
             params, opt_state, carried = structure.insert_neuron(params, opt_state, carried, blocks, slots)
+            if lin is not None:
+                lin = lineage_mod.pool_addition(lin, inherited)
             event = {"kind": "add", "index": H}
             for (name, axis), values in blocks.items():
                 key = name if name in ("bh", "m") else f"{name}_{'row' if axis == 0 else 'col'}"
                 event[key] = float(values.reshape(-1)[0]) if key in ("bh", "m") else values.reshape(-1).copy()
             event.update(carried=0.0, memory=memory, size=H + 1)
+            if lin is not None:
+                event["inherited"] = int(inherited)
             events.append(event)
 
     p = p + T
     if window["task_switch"]:
         p = 0
-    return {"params": params, "opt": opt_state, "carried": carried, "p": p}, losses, grads, events
+    out = {"params": params, "opt": opt_state, "carried": carried, "p": p}
+    if lin is not None:
+        out["lineage"] = lin
+    return out, losses, grads, events
 
 
 TRAINING_STATE = ("params", "opt", "carried", "p")
@@ -293,7 +315,10 @@ def training_state(state):
 
     Source: none (bookkeeping for the oracle's trajectory cases; no formula)
     """
-    return {k: state[k] for k in TRAINING_STATE}
+    out = {k: state[k] for k in TRAINING_STATE}
+    if "lineage" in state:  # extensions only (lineage.py)
+        out["lineage"] = state["lineage"]
+    return out
 
 
 def advance(state, cfg, window, tstate, losses, events):
@@ -328,4 +353,7 @@ def advance(state, cfg, window, tstate, losses, events):
     if "m" in params:
         metrics["sum_m"] = float(params["m"].sum())
         metrics["n_above_threshold"] = float((params["m"] > cfg["t_d"]).sum())
+    if "lineage" in tstate:  # extensions only: how many additions inherited, the mean age of the neurons
+        metrics["inherited"] = float(any(e.get("inherited", 0) for e in events))
+        metrics["mean_age"] = float(tstate["lineage"]["age"].mean())
     return new_state, metrics

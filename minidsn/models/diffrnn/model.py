@@ -15,6 +15,7 @@ from minidsn.models.api import Model, Option, register_model
 from minidsn.models.api import non_negative as _nonneg, positive as _positive, probability as _prob
 
 from . import cycle as _cycle
+from .lineage import AGE_BIASES, lineage_wanted
 from .trajectory import TRAJECTORY_DEFAULTS, TRAJECTORY_STEPS
 
 __all__ = ["DiffRNNModel"]
@@ -77,6 +78,12 @@ class DiffRNNModel(Model):
                              check=lambda v: None if 0 <= v < 1 else "must be in [0, 1)"),
         "group_letters": Option(int, 6, "hard task: letters per group (code and data 6; paper text 5)",
                                 check=_positive),
+        # extensions proposed in the seed's conclusion (Sec. 5; minidsn.models.diffrnn.lineage), off by default
+        "age_bias": Option(str, "none", "which sub-threshold neurons form the k reserve: none = random (paper); "
+                           "delete_old = the youngest are kept, older ones face P_del; delete_young = the reverse",
+                           choices=AGE_BIASES),
+        "inherit_pool": Option(int, 0, "keep the last N deleted neurons; a new neuron inherits the newest one's "
+                               "connectivity (0: random init, paper)", check=_nonneg),
         "eval_cycles": Option(int, 1000, "evaluate: mean CE over this many further windows, no updates",
                               check=_nonneg),
     }
@@ -93,6 +100,10 @@ class DiffRNNModel(Model):
             raise ValueError(f"m_min ({cfg['m_min']}) must be below t_d ({cfg['t_d']}): a floored neuron must "
                              "stay deletable")
         _cycle.task_schedule(cfg)  # validates switch_at against the task
+        if lineage_wanted(cfg) and (cfg["variant"] == "fixed" or not cfg["structure"]):
+            raise ValueError(f"age_bias = {cfg['age_bias']!r} / inherit_pool = {cfg['inherit_pool']} change the "
+                             "structural update: they need a variant that adds and deletes neurons (not 'fixed') "
+                             "and structure = true")
 
     def step(self, state, cfg, rng, step):
         """Source: none (run-harness adapter; the rule is cycle.cycle)"""
@@ -125,6 +136,9 @@ class DiffRNNModel(Model):
             m = state["params"]["m"]
             out["n_above_threshold"] = float((m > cfg["t_d"]).sum())
             out["sum_m"] = float(m.sum())
+        if "lineage" in state:
+            out["n_inherited"] = float(state["lineage"]["n_inherited"])
+            out["mean_age"] = float(state["lineage"]["age"].mean())
         return out
 
     def oracle_case(self, cfg, rng, data_dir=None):
@@ -141,6 +155,10 @@ class DiffRNNModel(Model):
         from .trajectory import trajectory
 
         self._check(cfg)
+        if lineage_wanted(cfg):
+            raise ValueError("diffrnn trajectory cases record the paper's structural update; the extensions "
+                             "age_bias / inherit_pool keep extra state (ages, pool of deleted neurons) that the case "
+                             "format does not record: set them to 'none' / 0")
         return trajectory(cfg, rng, steps)
 
     def trajectory_step(self, cfg, state_before, inputs, draws):

@@ -28,6 +28,7 @@ import numpy as np
 import minidsn.optim as optim
 from minidsn.models.draws import draw_label
 
+from .lineage import age_order
 from .loss import HIDDEN_AXES
 
 __all__ = [
@@ -44,11 +45,12 @@ __all__ = [
 ]
 
 
-def choose_deletions(score, threshold, k, p_del, rng):
+def choose_deletions(score, threshold, k, p_del, rng, *, age=None, age_bias="none"):
     """Indices (sorted) of neurons to delete under rule 3 (module doc), from scores (m, or the G3 norm).
 
     Draws: one permutation of the sub-threshold indices and one uniform per sub-threshold index beyond the first k,
-    only when sum(score > threshold) < H - k.
+    only when sum(score > threshold) < H - k. With ``age_bias`` != "none" (extension, seed 001 Sec. 5) the permuted
+    indices are sorted stably by ``age`` before the first k are kept (lineage.age_order); the draws are the same.
 
     Source: seed 001 Sec. 2.1 (T_D, k, P_del); ThomasMiconi/DiffRNN@8b2491f rnn.py:192-205 (sel = m > T_D; if sum(sel)
         < H - k: shuffle sub-threshold, keep k, keep each other with prob 1 - P_del); ThomasMiconi/DiffRNN@5b95733
@@ -61,6 +63,7 @@ def choose_deletions(score, threshold, k, p_del, rng):
         return np.zeros(0, dtype=np.int64)
     with draw_label(rng, "delete_order"):
         deletable = rng.permutation(np.flatnonzero(~sel))
+    deletable = age_order(deletable, age, age_bias)
     rest = deletable[k:]
     with draw_label(rng, "delete_coins"):
         u = rng.random(rest.shape[0])
