@@ -233,7 +233,7 @@ def test_runspec_json_roundtrip():
 
 
 def test_registry_names_unchanged():
-    assert list(api.MODEL_MODULES) == ["mlp", "dnm", "diffrnn", "urn", "isotropic", "dmm"]
+    assert list(api.MODEL_MODULES) == ["mlp", "dnm", "diffrnn", "diffrnn-ff", "urn", "isotropic", "dmm"]
 
 
 def test_sigint_and_sigterm_to_a_cli_process(tmp_path):

@@ -48,6 +48,7 @@ MODEL_MODULES: dict[str, str] = {
     "mlp": "minidsn.models.mlp.model",
     "dnm": "minidsn.models.dnm.model",
     "diffrnn": "minidsn.models.diffrnn.model",
+    "diffrnn-ff": "minidsn.models.diffrnn.ff_model",  # DiffRNN's rule on a feed-forward net (seed 001 Sec. 5)
     "urn": "minidsn.models.urn.model",
     "isotropic": "minidsn.models.isotropic.model",
     "dmm": "minidsn.models.dmm.model",
