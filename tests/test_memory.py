@@ -124,3 +124,58 @@ def test_urn_resident_memory_stays_flat_over_many_evaluations(tmp_path, monkeypa
     warm, end = samples[0][0], samples[-1][0]
     assert len(samples) == 12
     assert end <= 1.10 * warm + 16 * 2**20, [round(s[0] / 2**20) for s in samples]
+
+
+def _traced_peak(fn):
+    """(result, peak bytes NumPy and Python allocated above the starting level while fn ran) via tracemalloc."""
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        out = fn()
+        return out, tracemalloc.get_traced_memory()[1] - base
+    finally:
+        tracemalloc.stop()
+
+
+def test_checkpoints_are_written_and_read_without_a_second_copy_of_the_state(tmp_path):
+    """The npz streams to its file and is hashed by reading it back in chunks: writing peaks at NumPy's 16 MiB
+    chunk, not at the whole state (the old in-memory npz: 1.25x the state), and loading holds the arrays once (old:
+    the file's bytes as well, 2x). The bytes are those of an in-memory np.savez, so older checkpoints stay valid."""
+    import hashlib
+    import io
+
+    state = {"W": np.random.default_rng(0).normal(size=(2048, 4096)), "b": np.arange(3.0)}  # 64 MiB
+    nbytes = state["W"].nbytes
+    path, peak = _traced_peak(lambda: save_checkpoint(tmp_path, 7, state, np.random.default_rng(1)))
+    assert peak < 0.5 * nbytes, f"writing a checkpoint peaked at {peak / nbytes:.2f}x the state"
+    ck, peak = _traced_peak(lambda: load_checkpoint(path))
+    assert peak < 1.3 * nbytes, f"reading a checkpoint peaked at {peak / nbytes:.2f}x the state"
+    np.testing.assert_array_equal(ck.state["W"], state["W"])
+    meta = json.loads(path.read_text())
+    _, arrays = encode_tree({"state": state, "rng": np.random.default_rng(1).bit_generator.state})
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    assert meta["npz_sha256"] == hashlib.sha256(buf.getvalue()).hexdigest()
+    assert meta["npz_bytes"] == len(buf.getvalue())
+
+
+def test_urn_step_with_logits_before_phi_allocates_no_extra_weight_sized_array():
+    """The fused step differentiates W's output rows as a leaf of their own (their gradient added into gW's rows in
+    place): a step with logits before phi allocates like one after phi. Reading W[out] inside the traced function
+    made the engine build and add a second (S, S) gradient each step (peak +1.1 S^2 arrays, S = 400)."""
+    from minidsn.models.urn.model import URNModel
+
+    S, sq = 400, 400 * 400 * 8
+    peaks = {}
+    for logits in ("after_phi", "before_phi"):
+        m = URNModel()
+        cfg = m.validate_config({"n_neurons": S, "batch_size": 16, "n_train": 64, "n_test": 16, "logits": logits})
+        rng = np.random.default_rng(0)
+        state = m.init(cfg, rng, None)
+        for s in range(3):  # the spare arrays of the fused step are in place after two steps
+            state, _ = m.step(state, cfg, rng, s)
+        (state, _), peaks[logits] = _traced_peak(lambda: m.step(state, cfg, rng, 3))
+    assert peaks["before_phi"] < peaks["after_phi"] + 0.25 * sq, {k: v / sq for k, v in peaks.items()}

@@ -13,7 +13,6 @@ survives any failed write.  Loading never executes code: JSON plus numeric array
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import re
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from minidsn.runs.atomic import atomic_write_bytes, atomic_write_text
+from minidsn.runs.atomic import atomic_open, atomic_write_text
 from minidsn.runs.npzcheck import NpzSizeError, check_npz
 from minidsn.runs.sealed import SealError, seal, unseal
 from minidsn.runs.treeio import TreeFormatError, decode_tree, encode_tree
@@ -76,18 +75,20 @@ def save_checkpoint(ckpt_dir, step: int, state, rng: np.random.Generator, extra:
     ckpt_dir.mkdir(parents=True, exist_ok=True)
     rs = rng.bit_generator.state if rng_state is None else rng_state
     skeleton, arrays = encode_tree({"state": state, "rng": rs})
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    data = buf.getvalue()
     npz_path, json_path = _paths(ckpt_dir, step)
-    atomic_write_bytes(npz_path, data)
+    # written straight to the file (NumPy streams each array into the zip entry in small chunks) and hashed by
+    # reading it back: building the npz in memory first would hold one more copy of the whole state (+600 MB for
+    # a URN at S = 5000, issue 21); the bytes are the same either way
+    with atomic_open(npz_path, "w+b") as f:
+        np.savez(f, **arrays)
+        npz_bytes, npz_sha256 = _size_and_sha256(f)
     meta = {
         "format": FORMAT,
         "version": VERSION,
         "step": int(step),
         "npz": npz_path.name,
-        "npz_bytes": len(data),
-        "npz_sha256": hashlib.sha256(data).hexdigest(),
+        "npz_bytes": npz_bytes,
+        "npz_sha256": npz_sha256,
         "skeleton": skeleton,
         "extra": extra or {},
     }
@@ -98,6 +99,17 @@ def save_checkpoint(ckpt_dir, step: int, state, rng: np.random.Generator, extra:
         old.unlink(missing_ok=True)  # JSON first: an npz without JSON is ignored, never half-trusted
         old.with_suffix(".npz").unlink(missing_ok=True)
     return json_path
+
+
+def _size_and_sha256(f, chunk: int = 1 << 20) -> tuple[int, str]:
+    """Byte size and sha256 of an open file's whole content, read in chunks (the file position is left at its end)."""
+    f.flush()
+    f.seek(0)
+    h, n = hashlib.sha256(), 0
+    while block := f.read(chunk):
+        h.update(block)
+        n += len(block)
+    return n, h.hexdigest()
 
 
 def list_checkpoints(ckpt_dir) -> list[Path]:
@@ -147,21 +159,26 @@ def load_checkpoint(json_path) -> Checkpoint:
         have = npz_path.stat().st_size
         if have != want_bytes:  # before reading: a huge stray file is never loaded
             raise CheckpointError(f"checkpoint {npz_path} is truncated or corrupt: {have} bytes, expected {want_bytes}")
-        data = npz_path.read_bytes()
+        # one open file for the checksum and the arrays (read in chunks: no second copy of the state in memory)
+        f = open(npz_path, "rb")
     except FileNotFoundError:
         raise CheckpointError(f"checkpoint {json_path}: its array file {npz_path.name} is missing") from None
-    if len(data) != want_bytes:
-        raise CheckpointError(f"checkpoint {npz_path} is truncated or corrupt: {len(data)} bytes, "
-                              f"expected {want_bytes}")
-    if hashlib.sha256(data).hexdigest() != want_sha:
-        raise CheckpointError(f"checkpoint {npz_path} is corrupt: sha256 does not match the one in {json_path.name}")
-    try:
-        check_npz(io.BytesIO(data), name=str(npz_path), file_size=len(data))
-        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        tree = decode_tree(skeleton, arrays)
-    except (TreeFormatError, NpzSizeError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise CheckpointError(f"checkpoint {json_path} cannot be decoded: {exc}") from None
+    with f:
+        n, sha = _size_and_sha256(f)
+        if n != want_bytes:
+            raise CheckpointError(f"checkpoint {npz_path} is truncated or corrupt: {n} bytes, expected {want_bytes}")
+        if sha != want_sha:
+            raise CheckpointError(f"checkpoint {npz_path} is corrupt: sha256 does not match the one in "
+                                  f"{json_path.name}")
+        try:
+            f.seek(0)
+            check_npz(f, name=str(npz_path), file_size=n)
+            f.seek(0)
+            with np.load(f, allow_pickle=False) as npz:
+                arrays = {k: npz[k] for k in npz.files}
+            tree = decode_tree(skeleton, arrays)
+        except (TreeFormatError, NpzSizeError, ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+            raise CheckpointError(f"checkpoint {json_path} cannot be decoded: {exc}") from None
     if not isinstance(tree, dict) or set(tree) != {"state", "rng"}:
         raise CheckpointError(f"checkpoint {json_path} does not hold a state and an RNG state")
     return Checkpoint(step=step, state=tree["state"], rng_state=tree["rng"], extra=extra, path=json_path)

@@ -265,10 +265,17 @@ class URNModel(Model):
         opt, st, p = self._opt(cfg), state["opt"], state["params"]
         W, mW0, vW0 = p["W"], st["m"]["W"], st["v"]["W"]
         data_spec.gw_out = self._spare.take("gW", W.shape, avoid=(W, mW0, vW0))
+        # logits before phi read W's output rows: as a leaf of their own, their gradient goes into gW's rows in
+        # place (the same sums as the engine's scatter-then-add: a + b = b + a exactly), saving two (S, S)
+        # allocations and passes per step
+        rows_leaf = spec.logits == "before_phi"
+        leaves = {**p, "W_out": W[spec.output_idx]} if rows_leaf else p
         try:
-            (loss, aux), grads = value_and_grad(loss_with_aux, has_aux=True)(p, x, y1, data_spec)
+            (loss, aux), grads = value_and_grad(loss_with_aux, has_aux=True)(leaves, x, y1, data_spec)
         finally:
             data_spec.gw_out = None
+        if rows_leaf:
+            grads["W"][spec.output_idx] += grads.pop("W_out")
         t = int(st["step"]) + 1
         hyper = (t, opt.lr, opt.beta1, opt.beta2, opt.eps)
         out = tuple(self._spare.take(k, W.shape, avoid=(W, mW0, vW0, grads["W"])) for k in ("W", "m", "v"))

@@ -270,7 +270,10 @@ def output_logits(params, hs, spec: UrnSpec):
     out = spec.output_idx
     if spec.logits == "after_phi":
         return hs[-1][:, out]
-    a = mnp.matmul(hs[-2], mnp.transpose(params["W"][out])) + params["b"][out]
+    # "W_out" (optional) is a copy of W[out] given as its own leaf by the fused step, whose gradient it adds into
+    # gW's rows in place; indexing W here would make the engine build and add a second (S, S) gradient per step
+    w_out = params["W_out"] if "W_out" in params else params["W"][out]
+    a = mnp.matmul(hs[-2], mnp.transpose(w_out)) + params["b"][out]
     return a + hs[-2][:, out] if spec.residual_out else a
 
 
