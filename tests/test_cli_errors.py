@@ -68,22 +68,39 @@ def test_full_disk_at_start_leaves_nothing(tmp_path, run_file, capsys, monkeypat
 
 
 def test_full_disk_mid_run_keeps_the_last_checkpoint_and_resumes(tmp_path, run_file, capsys, monkeypatch):
+    import contextlib
+
     import minidsn.runs.checkpoint as ckmod
 
-    real = ckmod.atomic_write_bytes
+    real = ckmod.atomic_open
 
-    def full_at_12(path, data):
-        if "ckpt-00000012" in str(path):
-            raise OSError(errno.ENOSPC, "No space left on device", str(path))
-        return real(path, data)
+    class FillsUp:
+        """The npz's temporary file: the disk is full after its first 100 bytes (the write fails mid-file)."""
 
-    monkeypatch.setattr(ckmod, "atomic_write_bytes", full_at_12)
+        def __init__(self, f):
+            self.f, self.n = f, 0
+
+        def write(self, data):
+            self.n += len(data)
+            if self.n > 100:
+                raise OSError(errno.ENOSPC, "No space left on device", self.f.name)
+            return self.f.write(data)
+
+        def __getattr__(self, name):
+            return getattr(self.f, name)
+
+    @contextlib.contextmanager
+    def full_at_12(path, mode="wb"):
+        with real(path, mode) as f:
+            yield FillsUp(f) if "ckpt-00000012" in str(path) else f
+
+    monkeypatch.setattr(ckmod, "atomic_open", full_at_12)
     out = tmp_path / "out"
     assert main(["run", str(run_file), "--out", str(out), "--no-plots"]) == 1
     one_line(capsys, "No space left on device")
     assert load_latest_checkpoint(out / "checkpoints").step == 6
     assert not list(out.rglob(".tmp-*")) and not (out / ".lock").exists()
-    monkeypatch.setattr(ckmod, "atomic_write_bytes", real)
+    monkeypatch.setattr(ckmod, "atomic_open", real)
     assert main(["run", "--resume", str(out), "--no-plots"]) == 0
     ref = tmp_path / "ref"
     assert main(["run", str(run_file), "--out", str(ref), "--no-plots"]) == 0
