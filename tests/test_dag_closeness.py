@@ -1,6 +1,7 @@
 """Fused closeness kernel (minidsn.models.dnm.closeness_kernel) against the engine closeness code it replaces."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -27,7 +28,12 @@ def cases(draw):
     period = draw(st.sampled_from([5.0, 28.0, 3.3]))
     wd = rng.normal(size=(N - n_in, N - n_out))
     wv = rng.normal(size=(N - n_in, N - n_out))
-    return dict(p=p, n_in=n_in, n_out=n_out, N=N, period=period, wd=wd, wv=wv)
+    signed = draw(st.booleans())  # the code's signed d, or the seed text's unsigned closeness in [0, 1]
+    return dict(p=p, n_in=n_in, n_out=n_out, N=N, period=period, wd=wd, wv=wv, signed=signed)
+
+
+def _range(c):
+    return "signed" if c["signed"] else "unsigned"
 
 
 def _engine_f(c):
@@ -35,7 +41,7 @@ def _engine_f(c):
     ops = engine_ops()
 
     def f(p):
-        d, v, _ = closeness(p, P, m, c["n_in"], c["period"], ops)
+        d, v, _ = closeness(p, P, m, c["n_in"], c["period"], ops, closeness_range=_range(c))
         return (d * c["wd"]).sum() + (ops.where(m, v, 0.0) * c["wv"]).sum()
 
     return f
@@ -46,25 +52,29 @@ def _kernel_f(c, jit=True):
 
     def f(p):
         dv = closeness_fused(*(p[k] for k in NAMES), P=P, n_in=c["n_in"], n_out=c["n_out"], period=c["period"],
-                             jit=jit)
+                             jit=jit, signed=c["signed"])
         return (dv[0] * c["wd"]).sum() + (dv[1] * c["wv"]).sum()
 
     return f
 
 
-@settings(max_examples=30)
-@given(cases())
-def test_kernel_forward_equals_engine_closeness(c):
+@pytest.mark.parametrize("signed", [True, False])
+@settings(max_examples=20)
+@given(c=cases())
+def test_kernel_forward_equals_engine_closeness(c, signed):
+    c = dict(c, signed=signed)
     P, m = positions(c["N"], c["n_in"], c["n_out"]), allowed_mask(c["N"], c["n_in"], c["n_out"])
-    d, v, _ = closeness(c["p"], P, m, c["n_in"], c["period"])
-    dv = closeness_forward(*(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"])
+    d, v, _ = closeness(c["p"], P, m, c["n_in"], c["period"], closeness_range=_range(c))
+    dv = closeness_forward(*(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"], signed=signed)
     _close(dv[0], d, "d")
     _close(dv[1], np.where(m, v, 0.0), "v")
 
 
-@settings(max_examples=30)
-@given(cases())
-def test_kernel_vjp_equals_engine_gradient(c):
+@pytest.mark.parametrize("signed", [True, False])
+@settings(max_examples=20)
+@given(c=cases())
+def test_kernel_vjp_equals_engine_gradient(c, signed):
+    c = dict(c, signed=signed)
     ge = grad(_engine_f(c))(c["p"])
     gk = grad(_kernel_f(c))(c["p"])
     for k in NAMES:
@@ -75,16 +85,18 @@ def test_kernel_vjp_equals_engine_gradient(c):
 @given(cases())
 def test_kernel_passes_check_grads_and_jit_off_matches(c):
     P = positions(c["N"], c["n_in"], c["n_out"])
-    dv = closeness_forward(*(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"])
+    sg = c["signed"]
+    dv = closeness_forward(*(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"], signed=sg)
     cut = 1 / (1 + np.exp(-float(c["p"]["kappa"])))
     # central differences must not step across the strict cutoff
     if np.min(np.abs(np.abs(dv[1][allowed_mask(c["N"], c["n_in"], c["n_out"])]) - cut), initial=1.0) > 1e-4:
         check_grads(_kernel_f(c), [c["p"]], rtol=1e-5, atol=1e-7)
-    dv0 = closeness_forward(*(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"], jit=False)
+    dv0 = closeness_forward(*(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"], jit=False, signed=sg)
     _close(dv0, dv, "forward, JIT off")
     G = np.stack([c["wd"], c["wv"]])
-    g1 = closeness_backward(G, *(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"])
-    g0 = closeness_backward(G, *(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"], jit=False)
+    g1 = closeness_backward(G, *(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"], signed=sg)
+    g0 = closeness_backward(G, *(c["p"][k] for k in NAMES), P, c["n_in"], c["n_out"], c["period"], jit=False,
+                            signed=sg)
     for a, b, k in zip(g0, g1, NAMES):
         _close(a, b, f"grad {k}, JIT off")
 
@@ -105,3 +117,15 @@ def test_shortcut_without_exact_v_keeps_d_and_gradients(c):
         g_fast = closeness_backward(G, *args, P, c["n_in"], c["n_out"], c["period"], dv=fast)
         for a, b, k in zip(g_fast, g_full, NAMES):
             _close(a, b, f"grad {k}")
+
+
+@settings(max_examples=15)
+@given(cases())
+def test_unsigned_closeness_is_the_magnitude_of_the_signed_one(c):
+    # the seed text's closeness (l. 52: in [0, 1]) is |d| of the code's, entry for entry, on the same live set
+    P, m = positions(c["N"], c["n_in"], c["n_out"]), allowed_mask(c["N"], c["n_in"], c["n_out"])
+    d_signed, v, _ = closeness(c["p"], P, m, c["n_in"], c["period"])
+    d_unsigned, v_u, _ = closeness(c["p"], P, m, c["n_in"], c["period"], closeness_range="unsigned")
+    assert np.array_equal(v, v_u)
+    assert np.array_equal(d_unsigned, np.abs(d_signed))
+    assert np.all(d_unsigned >= 0) and np.all(d_unsigned[np.abs(v) <= 1] <= 1)

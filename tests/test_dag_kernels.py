@@ -16,6 +16,7 @@ def dags(draw, max_comp=10):
     n_comp = draw(st.integers(0, max_comp))
     B = draw(st.integers(1, 5))
     density = draw(st.sampled_from([0.0, 0.05, 0.3, 0.7, 1.0]))
+    activation = draw(st.sampled_from(dag.ACTIVATIONS))
     seed = draw(st.integers(0, 2**32 - 1))
     rng = np.random.default_rng(seed)
     N = n_in + n_comp + n_out
@@ -27,31 +28,37 @@ def dags(draw, max_comp=10):
     b = rng.normal(size=n_src)
     x = rng.normal(size=(B, n_in))
     g = rng.normal(size=(B, n_out))
-    return dict(d=d, w=w, b=b, x=x, g=g, n_in=n_in, n_out=n_out, mask=mask, rng=rng)
+    return dict(d=d, w=w, b=b, x=x, g=g, n_in=n_in, n_out=n_out, mask=mask, rng=rng, activation=activation)
 
 
 def run_dense(c, jit=True):
-    out, cache = dag.dense_forward(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], jit=jit)
-    grads = dag.dense_backward(c["g"], c["d"], c["w"], c["n_in"], cache, jit=jit)
+    act = c["activation"]
+    out, cache = dag.dense_forward(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], jit=jit, activation=act)
+    grads = dag.dense_backward(c["g"], c["d"], c["w"], c["n_in"], cache, jit=jit, activation=act)
     return out, grads
 
 
 def run_sparse(c, jit=True, structure=None):
     ip, ix = structure if structure is not None else dag.live_structure(c["d"], c["n_in"], c["n_out"])
-    out, cache = dag.sparse_forward(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], ip, ix, jit=jit)
-    grads = dag.sparse_backward(c["g"], c["d"], c["w"], c["n_in"], ip, ix, cache, jit=jit)
+    act = c["activation"]
+    out, cache = dag.sparse_forward(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], ip, ix, jit=jit,
+                                    activation=act)
+    grads = dag.sparse_backward(c["g"], c["d"], c["w"], c["n_in"], ip, ix, cache, jit=jit, activation=act)
     return out, grads
 
 
 def reference(c):
-    out = dag.forward_reference(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
-    grads = dag.backward_reference(c["g"], c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
+    act = c["activation"]
+    out = dag.forward_reference(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], activation=act)
+    grads = dag.backward_reference(c["g"], c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], activation=act)
     return out, grads
 
 
-@settings(max_examples=40)
-@given(dags())
-def test_dense_kernel_equals_reference(c):
+@pytest.mark.parametrize("activation", dag.ACTIVATIONS)
+@settings(max_examples=25)
+@given(c=dags())
+def test_dense_kernel_equals_reference(c, activation):
+    c = dict(c, activation=activation)
     out, grads = run_dense(c)
     rout, rgrads = reference(c)
     assert_close(out, rout, "forward")
@@ -59,9 +66,11 @@ def test_dense_kernel_equals_reference(c):
         assert_close(a, r, f"grad {name}")
 
 
-@settings(max_examples=40)
-@given(dags())
-def test_sparse_kernel_equals_reference(c):
+@pytest.mark.parametrize("activation", dag.ACTIVATIONS)
+@settings(max_examples=25)
+@given(c=dags())
+def test_sparse_kernel_equals_reference(c, activation):
+    c = dict(c, activation=activation)
     out, grads = run_sparse(c)
     rout, rgrads = reference(c)
     assert_close(out, rout, "forward")
@@ -109,16 +118,19 @@ def test_disallowed_entries_are_ignored(c):
     assert_close(grads[0], rgrads[0], "grad d")
 
 
-@settings(max_examples=10)
-@given(dags(max_comp=5))
-def test_reference_backward_matches_finite_differences(c):
+@pytest.mark.parametrize("activation", dag.ACTIVATIONS)
+@settings(max_examples=8)
+@given(c=dags(max_comp=5))
+def test_reference_backward_matches_finite_differences(c, activation):
+    c = dict(c, activation=activation)
     # the reference VJP is itself checked against central differences of the reference forward
     eps = 1e-6
     args = [c["d"], c["w"], c["b"], c["x"]]
-    gref = dag.backward_reference(c["g"], *args, c["n_in"], c["n_out"])
+    act = c["activation"]
+    gref = dag.backward_reference(c["g"], *args, c["n_in"], c["n_out"], activation=act)
 
     def f(*a):
-        return float(np.sum(dag.forward_reference(*a, c["n_in"], c["n_out"]) * c["g"]))
+        return float(np.sum(dag.forward_reference(*a, c["n_in"], c["n_out"], activation=act) * c["g"]))
 
     rng = c["rng"]
     for k, a in enumerate(args):
@@ -131,6 +143,24 @@ def test_reference_backward_matches_finite_differences(c):
             am[k][idx] -= eps
             fd = (f(*ap) - f(*am)) / (2 * eps)
             assert abs(fd - gref[k][idx]) <= 1e-5 * (1 + abs(fd)), (k, idx, fd, gref[k][idx])
+
+
+def test_sigmoid_network_by_hand():
+    # N = 3: input 0, computational 1, output 2. o1 = d10 act(z0); out = d20 z0 + d21 z1 (outputs: no activation)
+    d = np.array([[0.7, 0.0], [-0.4, 0.9]])
+    w, b, x = np.array([1.3, -0.8]), np.array([0.2, 0.5]), np.array([[0.6], [-2.0]])
+    z0 = w[0] * x[:, 0] + b[0]
+    for act, f in (("sigmoid", lambda z: 1 / (1 + np.exp(-z))), ("leaky_relu", lambda z: np.where(z > 0, z, 0.2 * z))):
+        z1 = w[1] * (0.7 * f(z0)) + b[1]
+        want = (-0.4 * z0 + 0.9 * z1)[:, None]
+        for out in (dag.forward_reference(d, w, b, x, 1, 1, activation=act),
+                    dag.dense_forward(d, w, b, x, 1, 1, activation=act)[0]):
+            np.testing.assert_allclose(out, want, rtol=1e-14, atol=1e-15)
+    lk = dag.dense_forward(d, w, b, x, 1, 1)[0]
+    sg = dag.dense_forward(d, w, b, x, 1, 1, activation="sigmoid")[0]
+    assert not np.allclose(lk, sg)  # the option changes the function
+    with pytest.raises(ValueError, match="activation must be one of"):
+        dag.dense_forward(d, w, b, x, 1, 1, activation="tanh")
 
 
 def test_allowed_count_closed_form():

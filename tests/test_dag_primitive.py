@@ -19,6 +19,7 @@ def cases(draw, max_comp=8):
     n_comp = draw(st.integers(0, max_comp))
     B = draw(st.integers(1, 4))
     density = draw(st.sampled_from([0.0, 0.1, 0.4, 1.0]))
+    activation = draw(st.sampled_from(dag.ACTIVATIONS))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     N = n_in + n_comp + n_out
     mask = dag.allowed_mask(N, n_in, n_out)
@@ -26,24 +27,28 @@ def cases(draw, max_comp=8):
     d = np.where(mask & (rng.random(shape) < density), rng.uniform(-1, 1, shape), 0.0)
     args = [d, rng.normal(size=shape[1]), rng.normal(size=shape[1]), rng.normal(size=(B, n_in))]
     target = rng.normal(size=(B, n_out))
-    return dict(args=args, target=target, n_in=n_in, n_out=n_out)
+    return dict(args=args, target=target, n_in=n_in, n_out=n_out, activation=activation)
 
 
 def losses(c, jit=True):
-    n_in, n_out, t = c["n_in"], c["n_out"], c["target"]
+    n_in, n_out, t, act = c["n_in"], c["n_out"], c["target"], c["activation"]
     ip, ix = dag.live_structure(c["args"][0], n_in, n_out)
     return {
-        "dense": lambda d, w, b, x: ((dag_dense(d, w, b, x, n_in=n_in, n_out=n_out, jit=jit) - t) ** 2).sum(),
-        "sparse": lambda d, w, b, x: (
-            (dag_sparse(d, w, b, x, n_in=n_in, n_out=n_out, indptr=ip, indices=ix, jit=jit) - t) ** 2
+        "dense": lambda d, w, b, x: (
+            (dag_dense(d, w, b, x, n_in=n_in, n_out=n_out, jit=jit, activation=act) - t) ** 2
         ).sum(),
-        "engine": lambda d, w, b, x: ((dag_engine_reference(d, w, b, x, n_in, n_out) - t) ** 2).sum(),
+        "sparse": lambda d, w, b, x: (
+            (dag_sparse(d, w, b, x, n_in=n_in, n_out=n_out, indptr=ip, indices=ix, jit=jit, activation=act) - t) ** 2
+        ).sum(),
+        "engine": lambda d, w, b, x: ((dag_engine_reference(d, w, b, x, n_in, n_out, activation=act) - t) ** 2).sum(),
     }
 
 
-@settings(max_examples=25)
-@given(cases())
-def test_primitives_match_engine_reference(c):
+@pytest.mark.parametrize("activation", dag.ACTIVATIONS)
+@settings(max_examples=15)
+@given(c=cases())
+def test_primitives_match_engine_reference(c, activation):
+    c = dict(c, activation=activation)
     fs = losses(c)
     vg = {k: value_and_grad(f, argnums=(0, 1, 2, 3))(*c["args"]) for k, f in fs.items()}
     ref_val, ref_grads = vg["engine"]

@@ -12,10 +12,14 @@ For non-input neuron i (row r = i - n_in) and source j (column, j < N - n_out):
     v        = (2 sigmoid(alpha_i) - 1) * gauss * (s - sigmoid(gamma_i))
     c        = sigmoid(kappa)                                                              (trainable cutoff)
     d[r, j]  = sign(v) (|v| - c) / (1 - c)   if |v| > c (strict)   else 0;   0 outside the allowed entries.
+               ("signed", the code's: d in (-1, 1))
+    d[r, j]  =         (|v| - c) / (1 - c)   if |v| > c (strict)   else 0     ("unsigned", the seed text's
+               closeness "within the range [0,1]", l. 52: the magnitude of the signed value; d <= 1 while |v| <= 1)
 
 The same code runs on plain NumPy arrays (the reference, `NUMPY_OPS`) and inside the engine (`engine_ops()`), so the
 gradient of d reaches every parameter and kappa: inside the cutoff dd/dv = 1/(1-c) and dd/dc = sign(v)(|v|-1)/(1-c)^2
-(sign(v) carries no gradient, as tf.sign); outside it everything is 0.
+(sign(v) carries no gradient, as tf.sign); unsigned: dd/dv = sign(v)/(1-c), dd/dc = (|v|-1)/(1-c)^2; outside it
+everything is 0.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from minidsn.models.dnm.dag_kernels import allowed_mask
 
 __all__ = [
     "CLOSENESS_PARAMS",
+    "CLOSENESS_RANGES",
     "INITS",
     "NUMPY_OPS",
     "engine_ops",
@@ -41,6 +46,8 @@ __all__ = [
 
 # the seven per-neuron closeness parameters (note, "Trainable variables"); each has shape [N]
 CLOSENESS_PARAMS = ("alpha", "beta", "gamma", "theta", "phi", "sigma", "mu")
+# the range of d: "signed" (the code, note "Text versus code" 2) or "unsigned" (the seed text, l. 52: [0, 1])
+CLOSENESS_RANGES = ("signed", "unsigned")
 
 
 def _toy_init(n_neurons, n_in):
@@ -164,17 +171,23 @@ def cutoff_value(kappa, ops=NUMPY_OPS):
     return ops.sigmoid(kappa)
 
 
-def closeness(params: dict, P: np.ndarray, mask: np.ndarray, n_in: int, period: float, ops=NUMPY_OPS):
+def closeness(params: dict, P: np.ndarray, mask: np.ndarray, n_in: int, period: float, ops=NUMPY_OPS,
+              closeness_range: str = "signed"):
     """Closeness values (module docstring equations). Returns (d, v, c).
 
     params: the dict of init_params (arrays, or traced values under the engine). P: positions(); mask:
     allowed_mask(); period: T (5 toy, 28 MNIST). v is the pre-cutoff value (used by the smooth sparsity surrogate).
+    closeness_range: "signed" (the code's d = sign(v)(|v| - c)/(1 - c)) or "unsigned" (the seed text's
+    closeness in [0, 1]: d = (|v| - c)/(1 - c)); the live set |v| > c is the same for both.
 
     Source: seed 000 l. 68-84 (sine-to-a-power times gaussian, cutoff, rescale); Miej/Dynamic_Neural_Manifold@873268a
         dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 72-78 (parameter transforms), l. 97-117 (gaussian), l.
         120-146 (powered sine, 0.501 offset), l. 149-158 (v = a gauss (s - g)), l. 161-183 (d = sign(v)(|v| - c)/(1 -
-        c) where |v| > c, else 0).
+        c) where |v| > c, else 0); seed 000 l. 52 (unsigned: "the absolute value of the elements ... within the
+        range [0,1] ... a measure of 'closeness'"), l. 84 (cutoff, rescale to start at zero).
     """
+    if closeness_range not in CLOSENESS_RANGES:
+        raise ValueError(f"closeness_range must be one of {CLOSENESS_RANGES}, got {closeness_range!r}")
 
     def row(name):  # per-neuron parameter of the non-input neurons as a column [N - n_in, 1]
         return ops.reshape(params[name][n_in:], (-1, 1))
@@ -195,5 +208,8 @@ def closeness(params: dict, P: np.ndarray, mask: np.ndarray, n_in: int, period: 
     absv = ops.abs(v)
     sign = np.sign(ops.stop_gradient(v))  # tf.sign: no gradient
     keep = np.asarray(ops.stop_gradient(absv) > ops.stop_gradient(c)) & mask
-    d = ops.where(keep, sign * (absv - c) / (1.0 - c), 0.0)
+    if closeness_range == "unsigned":
+        d = ops.where(keep, (absv - c) / (1.0 - c), 0.0)
+    else:
+        d = ops.where(keep, sign * (absv - c) / (1.0 - c), 0.0)
     return d, v, c

@@ -6,7 +6,8 @@ The reference is the engine code in minidsn.models.dnm.closeness (same equations
     a = 2 sigmoid(alpha_i) - 1,  e = beta_i + 1,  g = sigmoid(gamma_i),  th = softplus(theta_i)/ln 2,
     sg = softplus(sigma_i),      gauss = exp(-(P - mu_i)^2 / (2 sg^2)),
     base = 0.501 + 0.5 sin(2 pi P / (T th) + phi_i),  s = base**e,  v = a gauss (s - g),
-    c = sigmoid(kappa),  d = sign(v)(|v| - c)/(1 - c) if |v| > c else 0
+    c = sigmoid(kappa),  d = sign(v)(|v| - c)/(1 - c) if |v| > c else 0      (signed=True, the code's)
+                         d =        (|v| - c)/(1 - c) if |v| > c else 0      (signed=False, the seed text's [0, 1])
 
 and returns stack([d, v]) ([2, N-n_in, N-n_out]; v feeds the smooth sparsity surrogate). The backward applies the
 chain rule entry by entry (derivatives written out in _closeness_backward_kernel) and sums over each row, giving
@@ -44,7 +45,8 @@ def _softplus(z):
 
 
 @_njit
-def _closeness_forward_kernel(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, exact_v):
+def _closeness_forward_kernel(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, exact_v,
+                              signed):
     n_rows, n_src = P.shape
     out = np.zeros((2, n_rows, n_src))
     c = _sig(kappa)
@@ -71,12 +73,13 @@ def _closeness_forward_kernel(alpha, beta, gamma, theta, phi, sigma, mu, kappa, 
             out[1, r, j] = v
             av = abs(v)
             if av > c:
-                out[0, r, j] = (av - c) / (1.0 - c) if v > 0 else -(av - c) / (1.0 - c)
+                out[0, r, j] = (av - c) / (1.0 - c) if (v > 0 or not signed) else -(av - c) / (1.0 - c)
     return out
 
 
 @_njit
-def _closeness_backward_kernel(G, DV, alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period):
+def _closeness_backward_kernel(G, DV, alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period,
+                               signed):
     """G [2, n_rows, n_src] = (dL/dd, dL/dv); DV = the forward's stack([d, v]). Returns grads (alpha..mu: [N] each,
     kappa: float). An entry with d = 0 (dead) and no cotangent on v contributes nothing and is skipped before any
     transcendental function is evaluated, so with the exact-count sparsity the cost follows the live entries."""
@@ -123,8 +126,12 @@ def _closeness_backward_kernel(G, DV, alpha, beta, gamma, theta, phi, sigma, mu,
             if av > c:
                 sgn = 1.0 if v > 0 else -1.0
                 gd = G[0, r, j]
-                gv += gd / (1.0 - c)  # dd/dv = sign(v)^2/(1-c)
-                gc += gd * sgn * (av - 1.0) / (1.0 - c) ** 2  # dd/dc
+                if signed:
+                    gv += gd / (1.0 - c)  # dd/dv = sign(v)^2/(1-c)
+                    gc += gd * sgn * (av - 1.0) / (1.0 - c) ** 2  # dd/dc
+                else:
+                    gv += sgn * gd / (1.0 - c)  # d = (|v| - c)/(1 - c): dd/dv = sign(v)/(1-c)
+                    gc += gd * (av - 1.0) / (1.0 - c) ** 2
             if gv == 0.0:
                 continue
             acc_a += gv * gauss * (s - g)
@@ -158,12 +165,12 @@ def _check(params, P, n_in, n_out):
 
 
 def closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit=True,
-                      exact_v=True):
+                      exact_v=True, signed=True):
     """stack([d, v]) of the module docstring (NumPy arrays in and out).
 
     exact_v=False: v is evaluated only where the entry can be live; provably dead entries (|a| gauss
     max(1.001**(beta+1), 1) <= c) get v = 0 and skip the sine and the power. d is the same either way. Use it only
-    when nothing reads v (exact-count or mean_abs sparsity).
+    when nothing reads v (exact-count or mean_abs sparsity). signed=False: the unsigned closeness in [0, 1].
 
     Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 72-183 (compiled
         form of closeness.closeness; held equal by tests/test_dnm_closeness.py and the selfcheck row
@@ -171,11 +178,12 @@ def closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in,
     """
     _check((alpha, beta, gamma, theta, phi, sigma, mu), P, n_in, n_out)
     f = _closeness_forward_kernel if jit else _closeness_forward_kernel.py_func
-    return f(alpha, beta, gamma, theta, phi, sigma, mu, float(kappa), P, n_in, n_out, float(period), bool(exact_v))
+    return f(alpha, beta, gamma, theta, phi, sigma, mu, float(kappa), P, n_in, n_out, float(period), bool(exact_v),
+             bool(signed))
 
 
 def closeness_backward(G, alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit=True,
-                       dv=None):
+                       dv=None, signed=True):
     """Gradients (alpha, beta, gamma, theta, phi, sigma, mu, kappa) for the cotangent G of stack([d, v]).
 
     dv: the forward's output for these parameters (recomputed when None).
@@ -185,16 +193,17 @@ def closeness_backward(G, alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n
         closeness.closeness).
     """
     if dv is None:
-        dv = closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit)
+        dv = closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit,
+                               signed=signed)
     f = _closeness_backward_kernel if jit else _closeness_backward_kernel.py_func
     *gs, gk = f(np.ascontiguousarray(G, dtype=np.float64), dv, alpha, beta, gamma, theta, phi, sigma, mu, float(kappa),
-                P, n_in, n_out, float(period))
+                P, n_in, n_out, float(period), bool(signed))
     return (*gs, np.asarray(gk, dtype=np.float64).reshape(np.shape(kappa)))
 
 
 @primitive
 def closeness_fused(alpha, beta, gamma, theta, phi, sigma, mu, kappa, *, P, n_in, n_out, period, jit=True,
-                    exact_v=True):
+                    exact_v=True, signed=True):
     """Engine primitive: stack([d, v]) [2, N-n_in, N-n_out] from the closeness parameters (module docstring).
 
     With exact_v=False, v is 0 at provably dead entries (see closeness_forward); the VJP recomputes any entry that
@@ -203,13 +212,14 @@ def closeness_fused(alpha, beta, gamma, theta, phi, sigma, mu, kappa, *, P, n_in
     Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 72-183 (the
         closeness matrix as one engine primitive).
     """
-    return closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit, exact_v)
+    return closeness_forward(alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit, exact_v,
+                             signed)
 
 
 def _fused_vjp(G, ans, alpha, beta, gamma, theta, phi, sigma, mu, kappa, *, P, n_in, n_out, period, jit=True,
-               exact_v=True):
+               exact_v=True, signed=True):
     return closeness_backward(G, alpha, beta, gamma, theta, phi, sigma, mu, kappa, P, n_in, n_out, period, jit,
-                              dv=ans)
+                              dv=ans, signed=signed)
 
 
 defvjp_joint(closeness_fused, _fused_vjp)

@@ -7,8 +7,15 @@ values d are the only per-edge quantities.
 
     z_j = w_j o_j + b_j                                   (pre-activation of source j, a B-vector)
     o_j = x_j                                             j < n_in
-    o_i = sum_{j<i} d[i,j] leaky_relu(z_j, slope)        n_in <= i < N-n_out    (computational)
+    o_i = sum_{j<i} d[i,j] act(z_j)                       n_in <= i < N-n_out    (computational)
     o_i = sum_{j<N-n_out} d[i,j] z_j                      i >= N-n_out           (outputs, no activation)
+
+act is the `activation` argument of every function here (ACTIVATIONS):
+    "leaky_relu"  act(z) = z if z > 0 else slope z       the notebooks (toy cell 0 l. 201-219), slope 0.2
+    "sigmoid"     act(z) = 1 / (1 + e^-z)                 the seed text: "closeness ... multiply that value by the
+                                                          typical sigmoid(wx+b) activation of each neuron" (l. 68)
+The compiled kernels receive it as an integer code (activation_code) and branch per element; the slope is unused
+by the sigmoid.
 
 Storage convention used everywhere in minidsn.models.dnm.model*:
   d   [N - n_in, N - n_out]   row r is neuron i = n_in + r, column j is the source neuron j
@@ -27,11 +34,17 @@ Intermediates are kept neuron-major ([n_src, B]) so the inner loops run over the
 
 from __future__ import annotations
 
+import math
+
 import numba
 import numpy as np
+import scipy.special
 
 __all__ = [
     "DEFAULT_SLOPE",
+    "ACTIVATIONS",
+    "DEFAULT_ACTIVATION",
+    "activation_code",
     "allowed_mask",
     "allowed_count",
     "live_structure",
@@ -45,6 +58,18 @@ __all__ = [
 ]
 
 DEFAULT_SLOPE = 0.2  # tf.nn.leaky_relu default alpha, used by the notebooks (note, "Forward pass")
+ACTIVATIONS = ("leaky_relu", "sigmoid")  # code: leaky_relu (note, "Forward pass"); seed text: sigmoid (l. 68, 125)
+DEFAULT_ACTIVATION = "leaky_relu"
+
+
+def activation_code(activation: str) -> int:
+    """The integer the compiled kernels take for `activation` (its index in ACTIVATIONS).
+
+    Source: none (argument encoding for the kernels; no formula)
+    """
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"dag: activation must be one of {ACTIVATIONS}, got {activation!r}")
+    return ACTIVATIONS.index(activation)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -130,15 +155,21 @@ def check_dag_inputs(d, w, b, x, n_in: int, n_out: int) -> None:
 # NumPy references: one neuron at a time, exactly the equations in the module docstring
 
 
-def _leaky(z, slope):
+def _act_reference(z, slope, activation):
+    activation_code(activation)
+    if activation == "sigmoid":
+        return scipy.special.expit(z)
     return np.where(z > 0, z, slope * z)
 
 
-def _leaky_slope(z, slope):
+def _act_derivative_reference(z, slope, activation):
+    if activation == "sigmoid":
+        s = scipy.special.expit(z)
+        return s * (1.0 - s)
     return np.where(z > 0, 1.0, slope)
 
 
-def _reference_values(d, w, b, x, n_in: int, n_out: int, slope: float):
+def _reference_values(d, w, b, x, n_in: int, n_out: int, slope: float, activation: str):
     """(o [B, n_src] every source's value, out [B, n_out], dm the masked d), neuron by neuron."""
     n_rows, n_src = d.shape
     dm = np.where(allowed_mask(n_rows + n_in, n_in, n_out), d, 0.0)
@@ -149,24 +180,26 @@ def _reference_values(d, w, b, x, n_in: int, n_out: int, slope: float):
     for r in range(n_rows):
         i = n_in + r
         if i < n_src:  # computational neuron: only sources j < i
-            o[:, i] = _leaky(o[:, :i] * w[:i] + b[:i], slope) @ dm[r, :i]
+            o[:, i] = _act_reference(o[:, :i] * w[:i] + b[:i], slope, activation) @ dm[r, :i]
         else:
             out[:, i - n_src] = (o * w + b) @ dm[r]
     return o, out, dm
 
 
-def forward_reference(d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOPE) -> np.ndarray:
+def forward_reference(d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOPE,
+                      activation: str = DEFAULT_ACTIVATION) -> np.ndarray:
     """Reference forward pass (module docstring equations), neuron by neuron. Returns out [B, n_out].
 
     Source: seed 000 l. 56-60, l. 86 (neuron-by-neuron evaluation of the DAG); Miej/Dynamic_Neural_Manifold@873268a
         dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 197-198 (inputs), l. 201-219 (computational: sum_j d_ij
         leaky_relu(w_j o_j + b_j)), l. 222-238 (outputs: sum_j d_ij (w_j o_j + b_j)), l. 428-429 (w, b of the source
-        neuron).
+        neuron); seed 000 l. 68 (activation = "sigmoid": strength times sigmoid(wx+b)).
     """
-    return _reference_values(d, w, b, x, n_in, n_out, slope)[1]
+    return _reference_values(d, w, b, x, n_in, n_out, slope, activation)[1]
 
 
-def backward_reference(g, d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOPE):
+def backward_reference(g, d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOPE,
+                       activation: str = DEFAULT_ACTIVATION):
     """Reference VJP of forward_reference: given g = dL/dout [B, n_out], return (gd, gw, gb, gx).
 
     Reverse sweep over neurons: g_o[i] is complete once every consumer k > i has been visited.
@@ -175,13 +208,13 @@ def backward_reference(g, d, w, b, x, n_in: int, n_out: int, slope: float = DEFA
 
     Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 197-238
         (reverse-mode derivative of that forward; TensorFlow's gradient in the original; tests/test_dag_kernels.py
-        checks it by finite differences).
+        checks it by finite differences); seed 000 l. 68 (sigmoid: act' = act (1 - act)).
     """
     n_rows, n_src = d.shape
     B = x.shape[0]
-    o, _, dm = _reference_values(d, w, b, x, n_in, n_out, slope)  # every source's value
+    o, _, dm = _reference_values(d, w, b, x, n_in, n_out, slope, activation)  # every source's value
     z = o * w + b
-    act = _leaky(z, slope)
+    act = _act_reference(z, slope, activation)
     gd = np.zeros_like(d)
     g_o = np.zeros((B, n_src))
     g_z_direct = np.zeros((B, n_src))  # from output rows (no activation)
@@ -200,9 +233,9 @@ def backward_reference(g, d, w, b, x, n_in: int, n_out: int, slope: float = DEFA
         # completing g_o[j] for j = i-1 here keeps the sweep in one loop.
         j = i - 1
         if n_in <= j < n_src:
-            gzj = g_z_direct[:, j] + g_act[:, j] * _leaky_slope(z[:, j], slope)
+            gzj = g_z_direct[:, j] + g_act[:, j] * _act_derivative_reference(z[:, j], slope, activation)
             g_o[:, j] = w[j] * gzj
-    g_zall = g_z_direct + g_act * _leaky_slope(z, slope)
+    g_zall = g_z_direct + g_act * _act_derivative_reference(z, slope, activation)
     gw = np.sum(g_zall * o, axis=0)
     gb = np.sum(g_zall, axis=0)
     gx = g_zall[:, :n_in] * w[:n_in]
@@ -216,7 +249,26 @@ _njit = numba.njit(cache=False)
 
 
 @_njit
-def _sources_forward_inputs(xT, w, b, slope, O, Z, A):
+def _act(z, slope, act):
+    """act(z) for the activation code `act` (0 leaky_relu, 1 sigmoid, two-branch stable)."""
+    if act == 0:
+        return z if z > 0.0 else slope * z
+    if z >= 0.0:
+        return 1.0 / (1.0 + math.exp(-z))
+    ez = math.exp(z)
+    return ez / (1.0 + ez)
+
+
+@_njit
+def _act_back(ga, z, a, slope, act):
+    """ga * act'(z), with a = act(z) (sigmoid' = a (1 - a)); the leaky branch is the kernels' original expression."""
+    if act == 0:
+        return ga if z > 0.0 else slope * ga
+    return ga * (a * (1.0 - a))
+
+
+@_njit
+def _sources_forward_inputs(xT, w, b, slope, act, O, Z, A):
     n_in, B = xT.shape
     for j in range(n_in):
         for t in range(B):
@@ -224,28 +276,28 @@ def _sources_forward_inputs(xT, w, b, slope, O, Z, A):
             z = w[j] * o + b[j]
             O[j, t] = o
             Z[j, t] = z
-            A[j, t] = z if z > 0.0 else slope * z
+            A[j, t] = _act(z, slope, act)
 
 
 @_njit
-def _finish_source(i, s, w, b, slope, O, Z, A):
+def _finish_source(i, s, w, b, slope, act, O, Z, A):
     B = s.shape[0]
     for t in range(B):
         z = w[i] * s[t] + b[i]
         O[i, t] = s[t]
         Z[i, t] = z
-        A[i, t] = z if z > 0.0 else slope * z
+        A[i, t] = _act(z, slope, act)
 
 
 @_njit
-def _dense_forward_kernel(d, w, b, xT, n_in, slope):
+def _dense_forward_kernel(d, w, b, xT, n_in, slope, act):
     n_rows, n_src = d.shape
     n_comp = n_src - n_in
     B = xT.shape[1]
     O = np.empty((n_src, B))
     Z = np.empty((n_src, B))
     A = np.empty((n_src, B))
-    _sources_forward_inputs(xT, w, b, slope, O, Z, A)
+    _sources_forward_inputs(xT, w, b, slope, act, O, Z, A)
     # every computational row's input-column part at once (inputs are known before any row is evaluated)
     if n_comp > 0:
         acc = np.dot(np.ascontiguousarray(d[:n_comp, :n_in]), A[:n_in])
@@ -260,15 +312,15 @@ def _dense_forward_kernel(d, w, b, xT, n_in, slope):
             dij = d[r, j]
             for t in range(B):
                 s[t] += dij * A[j, t]
-        _finish_source(i, s, w, b, slope, O, Z, A)
+        _finish_source(i, s, w, b, slope, act, O, Z, A)
     out = np.dot(np.ascontiguousarray(d[n_comp:, :]), Z)  # [n_out, B]
     return out, O, Z, A
 
 
 @_njit
-def _source_grads(gZ, gA, Z, O, w, slope, n_in):
+def _source_grads(gZ, gA, Z, A, O, w, slope, act, n_in):
     """Gradients of the source-owned w, b and of the inputs x from the accumulated gZ, gA (shared by both backward
-    kernels): input sources first complete g_z = gZ + leaky'(z) gA (computational ones were completed in the row
+    kernels): input sources first complete g_z = gZ + act'(z) gA (computational ones were completed in the row
     sweep), then gw_j = sum_t g_z O_j, gb_j = sum_t g_z, gx_j = w_j g_z."""
     n_src, B = gZ.shape
     gw = np.zeros(n_src)
@@ -279,7 +331,7 @@ def _source_grads(gZ, gA, Z, O, w, slope, n_in):
         sb = 0.0
         for t in range(B):
             if j < n_in:
-                gz = gZ[j, t] + (gA[j, t] if Z[j, t] > 0.0 else slope * gA[j, t])
+                gz = gZ[j, t] + _act_back(gA[j, t], Z[j, t], A[j, t], slope, act)
                 gZ[j, t] = gz
                 gxT[j, t] = w[j] * gz
             else:
@@ -292,7 +344,7 @@ def _source_grads(gZ, gA, Z, O, w, slope, n_in):
 
 
 @_njit
-def _dense_backward_kernel(G, d, w, slope, n_in, O, Z, A):
+def _dense_backward_kernel(G, d, w, slope, act, n_in, O, Z, A):
     """G = dL/dout as [n_out, B]. Returns gd [n_rows, n_src], gw, gb [n_src], gxT [n_in, B]."""
     n_rows, n_src = d.shape
     n_comp = n_src - n_in
@@ -307,7 +359,7 @@ def _dense_backward_kernel(G, d, w, slope, n_in, O, Z, A):
         i = n_in + r
         # every consumer of i (rows > r) is done: complete g_z_i, then g_o_i = w_i g_z_i
         for t in range(B):
-            gz = gZ[i, t] + (gA[i, t] if Z[i, t] > 0.0 else slope * gA[i, t])
+            gz = gZ[i, t] + _act_back(gA[i, t], Z[i, t], A[i, t], slope, act)
             gZ[i, t] = gz
             GO[r, t] = w[i] * gz
         for j in range(n_in, i):
@@ -321,12 +373,12 @@ def _dense_backward_kernel(G, d, w, slope, n_in, O, Z, A):
         Ain = A[:n_in]
         gd[:n_comp, :n_in] = np.dot(GO, Ain.T)
         gA[:n_in] += np.dot(np.ascontiguousarray(d[:n_comp, :n_in]).T, GO)
-    gw, gb, gxT = _source_grads(gZ, gA, Z, O, w, slope, n_in)
+    gw, gb, gxT = _source_grads(gZ, gA, Z, A, O, w, slope, act, n_in)
     return gd, gw, gb, gxT
 
 
 @_njit
-def _sparse_forward_kernel(d, w, b, xT, n_in, indptr, indices, slope):
+def _sparse_forward_kernel(d, w, b, xT, n_in, indptr, indices, slope, act):
     n_rows, n_src = d.shape
     n_comp = n_src - n_in
     n_out = n_rows - n_comp
@@ -334,7 +386,7 @@ def _sparse_forward_kernel(d, w, b, xT, n_in, indptr, indices, slope):
     O = np.empty((n_src, B))
     Z = np.empty((n_src, B))
     A = np.empty((n_src, B))
-    _sources_forward_inputs(xT, w, b, slope, O, Z, A)
+    _sources_forward_inputs(xT, w, b, slope, act, O, Z, A)
     s = np.empty(B)
     for r in range(n_comp):
         i = n_in + r
@@ -346,7 +398,7 @@ def _sparse_forward_kernel(d, w, b, xT, n_in, indptr, indices, slope):
             dij = d[r, j]
             for t in range(B):
                 s[t] += dij * A[j, t]
-        _finish_source(i, s, w, b, slope, O, Z, A)
+        _finish_source(i, s, w, b, slope, act, O, Z, A)
     out = np.zeros((n_out, B))
     for q in range(n_out):
         r = n_comp + q
@@ -359,7 +411,7 @@ def _sparse_forward_kernel(d, w, b, xT, n_in, indptr, indices, slope):
 
 
 @_njit
-def _sparse_backward_kernel(G, d, w, slope, n_in, indptr, indices, O, Z, A):
+def _sparse_backward_kernel(G, d, w, slope, act, n_in, indptr, indices, O, Z, A):
     n_rows, n_src = d.shape
     n_comp = n_src - n_in
     n_out = n_rows - n_comp
@@ -381,7 +433,7 @@ def _sparse_backward_kernel(G, d, w, slope, n_in, indptr, indices, O, Z, A):
     for r in range(n_comp - 1, -1, -1):
         i = n_in + r
         for t in range(B):
-            gz = gZ[i, t] + (gA[i, t] if Z[i, t] > 0.0 else slope * gA[i, t])
+            gz = gZ[i, t] + _act_back(gA[i, t], Z[i, t], A[i, t], slope, act)
             gZ[i, t] = gz
             go[t] = w[i] * gz
         for k in range(indptr[r], indptr[r + 1]):
@@ -394,7 +446,7 @@ def _sparse_backward_kernel(G, d, w, slope, n_in, indptr, indices, O, Z, A):
                 acc += go[t] * A[j, t]
                 gA[j, t] += dij * go[t]
             gd[r, j] = acc
-    gw, gb, gxT = _source_grads(gZ, gA, Z, O, w, slope, n_in)
+    gw, gb, gxT = _source_grads(gZ, gA, Z, A, O, w, slope, act, n_in)
     return gd, gw, gb, gxT
 
 
@@ -406,7 +458,8 @@ def _pick(kernel, jit: bool):
     return kernel if jit else kernel.py_func
 
 
-def dense_forward(d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOPE, jit: bool = True, check=True):
+def dense_forward(d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOPE, jit: bool = True, check=True,
+                  activation: str = DEFAULT_ACTIVATION):
     """Dense kernel forward. Returns (out [B, n_out], cache) where cache feeds dense_backward.
 
     Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 197-238
@@ -415,11 +468,13 @@ def dense_forward(d, w, b, x, n_in: int, n_out: int, slope: float = DEFAULT_SLOP
     if check:
         check_dag_inputs(d, w, b, x, n_in, n_out)
     xT = np.ascontiguousarray(x.T)
-    out, O, Z, A = _pick(_dense_forward_kernel, jit)(np.ascontiguousarray(d), w, b, xT, n_in, float(slope))
+    act = activation_code(activation)
+    out, O, Z, A = _pick(_dense_forward_kernel, jit)(np.ascontiguousarray(d), w, b, xT, n_in, float(slope), act)
     return np.ascontiguousarray(out.T), (O, Z, A)
 
 
-def dense_backward(g, d, w, n_in: int, cache, slope: float = DEFAULT_SLOPE, jit: bool = True):
+def dense_backward(g, d, w, n_in: int, cache, slope: float = DEFAULT_SLOPE, jit: bool = True,
+                   activation: str = DEFAULT_ACTIVATION):
     """Dense kernel VJP. g = dL/dout [B, n_out]. Returns (gd, gw, gb, gx) for (d, w, b, x).
 
     Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 197-238 (compiled
@@ -427,7 +482,9 @@ def dense_backward(g, d, w, n_in: int, cache, slope: float = DEFAULT_SLOPE, jit:
     """
     O, Z, A = cache
     G = np.ascontiguousarray(np.asarray(g, dtype=np.float64).T)
-    gd, gw, gb, gxT = _pick(_dense_backward_kernel, jit)(G, np.ascontiguousarray(d), w, float(slope), n_in, O, Z, A)
+    act = activation_code(activation)
+    gd, gw, gb, gxT = _pick(_dense_backward_kernel, jit)(G, np.ascontiguousarray(d), w, float(slope), act, n_in,
+                                                          O, Z, A)
     return gd, gw, gb, np.ascontiguousarray(gxT.T)
 
 
@@ -443,7 +500,8 @@ def _check_structure(indptr, indices, d):
         raise ValueError(f"dag: indices must lie in [0, {n_src})")
 
 
-def sparse_forward(d, w, b, x, n_in, n_out, indptr, indices, slope=DEFAULT_SLOPE, jit=True, check=True):
+def sparse_forward(d, w, b, x, n_in, n_out, indptr, indices, slope=DEFAULT_SLOPE, jit=True, check=True,
+                   activation=DEFAULT_ACTIVATION):
     """Sparse kernel forward over the entries listed in (indptr, indices). Returns (out [B, n_out], cache).
 
     Source: seed 000 l. 123 (the sparse implementation the text wishes for); Miej/Dynamic_Neural_Manifold@873268a
@@ -455,12 +513,13 @@ def sparse_forward(d, w, b, x, n_in, n_out, indptr, indices, slope=DEFAULT_SLOPE
         _check_structure(indptr, indices, d)
     xT = np.ascontiguousarray(x.T)
     out, O, Z, A = _pick(_sparse_forward_kernel, jit)(
-        np.ascontiguousarray(d), w, b, xT, n_in, indptr, indices, float(slope)
+        np.ascontiguousarray(d), w, b, xT, n_in, indptr, indices, float(slope), activation_code(activation)
     )
     return np.ascontiguousarray(out.T), (O, Z, A)
 
 
-def sparse_backward(g, d, w, n_in, indptr, indices, cache, slope=DEFAULT_SLOPE, jit=True):
+def sparse_backward(g, d, w, n_in, indptr, indices, cache, slope=DEFAULT_SLOPE, jit=True,
+                    activation=DEFAULT_ACTIVATION):
     """Sparse kernel VJP; gd is nonzero only on the listed entries. Returns (gd, gw, gb, gx).
 
     Source: seed 000 l. 123; Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l.
@@ -469,6 +528,6 @@ def sparse_backward(g, d, w, n_in, indptr, indices, cache, slope=DEFAULT_SLOPE, 
     O, Z, A = cache
     G = np.ascontiguousarray(np.asarray(g, dtype=np.float64).T)
     gd, gw, gb, gxT = _pick(_sparse_backward_kernel, jit)(
-        G, np.ascontiguousarray(d), w, float(slope), n_in, indptr, indices, O, Z, A
+        G, np.ascontiguousarray(d), w, float(slope), activation_code(activation), n_in, indptr, indices, O, Z, A
     )
     return gd, gw, gb, np.ascontiguousarray(gxT.T)

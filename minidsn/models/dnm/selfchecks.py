@@ -23,22 +23,28 @@ def _dag_problem(seed=0, n_in=7, n_comp=23, n_out=4, batch=5, density=0.3):
 
 
 def check_dag_dense() -> float:
-    """DNM dense DAG kernel (forward and VJP) against dag.forward_reference / backward_reference.
+    """DNM dense DAG kernel (forward and VJP) against dag.forward_reference / backward_reference, for every
+    activation (leaky_relu of the notebooks, sigmoid of the seed text).
 
     Source: none (kernel self-check against the reference; formulas in dag_kernels.py)
     """
     from minidsn.models.dnm import dag_kernels as dag
 
     c = _dag_problem()
-    out, cache = dag.dense_forward(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
-    grads = dag.dense_backward(c["g"], c["d"], c["w"], c["n_in"], cache)
-    rout = dag.forward_reference(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
-    rgrads = dag.backward_reference(c["g"], c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
-    return _worst([(out, rout), *zip(grads, rgrads)])
+    pairs = []
+    for act in dag.ACTIVATIONS:
+        out, cache = dag.dense_forward(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], activation=act)
+        grads = dag.dense_backward(c["g"], c["d"], c["w"], c["n_in"], cache, activation=act)
+        rout = dag.forward_reference(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], activation=act)
+        rgrads = dag.backward_reference(c["g"], c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"],
+                                        activation=act)
+        pairs += [(out, rout), *zip(grads, rgrads)]
+    return _worst(pairs)
 
 
 def check_dag_sparse() -> float:
-    """DNM sparse DAG kernel (CSR of live entries) against the references (gradient of d on live entries).
+    """DNM sparse DAG kernel (CSR of live entries) against the references (gradient of d on live entries), for
+    every activation.
 
     Source: none (kernel self-check against the reference; formulas in dag_kernels.py)
     """
@@ -46,16 +52,21 @@ def check_dag_sparse() -> float:
 
     c = _dag_problem(seed=1, density=0.15)
     ip, ix = dag.live_structure(c["d"], c["n_in"], c["n_out"])
-    out, cache = dag.sparse_forward(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], ip, ix)
-    gd, gw, gb, gx = dag.sparse_backward(c["g"], c["d"], c["w"], c["n_in"], ip, ix, cache)
-    rout = dag.forward_reference(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
-    rgd, rgw, rgb, rgx = dag.backward_reference(c["g"], c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"])
     live = c["d"] != 0
-    return _worst([(out, rout), (gd[live], rgd[live]), (gw, rgw), (gb, rgb), (gx, rgx)])
+    pairs = []
+    for act in dag.ACTIVATIONS:
+        out, cache = dag.sparse_forward(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], ip, ix, activation=act)
+        gd, gw, gb, gx = dag.sparse_backward(c["g"], c["d"], c["w"], c["n_in"], ip, ix, cache, activation=act)
+        rout = dag.forward_reference(c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"], activation=act)
+        rgd, rgw, rgb, rgx = dag.backward_reference(c["g"], c["d"], c["w"], c["b"], c["x"], c["n_in"], c["n_out"],
+                                                    activation=act)
+        pairs += [(out, rout), (gd[live], rgd[live]), (gw, rgw), (gb, rgb), (gx, rgx)]
+    return _worst(pairs)
 
 
 def check_dnm_closeness() -> float:
-    """DNM fused closeness kernel (d, v and all eight parameter gradients) against the engine closeness code.
+    """DNM fused closeness kernel (d, v and all eight parameter gradients) against the engine closeness code, for the
+    signed and the unsigned closeness.
 
     Source: none (kernel self-check against the reference; formulas in closeness.py)
     """
@@ -72,18 +83,21 @@ def check_dnm_closeness() -> float:
     P, m = positions(N, n_in, n_out), allowed_mask(N, n_in, n_out)
     wd, wv = rng.normal(size=m.shape), rng.normal(size=m.shape)
     ops = engine_ops()
+    pairs = []
+    for signed in (True, False):  # the code's signed closeness and the seed text's unsigned one
 
-    def engine_f(q):
-        d, v, _ = closeness(q, P, m, n_in, period, ops)
-        return (d * wd).sum() + (ops.where(m, v, 0.0) * wv).sum()
+        def engine_f(q):
+            d, v, _ = closeness(q, P, m, n_in, period, ops, closeness_range="signed" if signed else "unsigned")
+            return (d * wd).sum() + (ops.where(m, v, 0.0) * wv).sum()
 
-    def kernel_f(q):
-        dv = closeness_fused(*(q[k] for k in names), P=P, n_in=n_in, n_out=n_out, period=period)
-        return (dv[0] * wd).sum() + (dv[1] * wv).sum()
+        def kernel_f(q):
+            dv = closeness_fused(*(q[k] for k in names), P=P, n_in=n_in, n_out=n_out, period=period, signed=signed)
+            return (dv[0] * wd).sum() + (dv[1] * wv).sum()
 
-    ve, ge = value_and_grad(engine_f)(p)
-    vk, gk = value_and_grad(kernel_f)(p)
-    return _worst([(vk, ve)] + [(gk[k], ge[k]) for k in names])
+        ve, ge = value_and_grad(engine_f)(p)
+        vk, gk = value_and_grad(kernel_f)(p)
+        pairs += [(vk, ve)] + [(gk[k], ge[k]) for k in names]
+    return _worst(pairs)
 
 
 register_kernel_check("dag dense kernel (DNM)", check_dag_dense, SELF_CHECK_TOL)
