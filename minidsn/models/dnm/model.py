@@ -6,13 +6,18 @@ Seed 000_15970d877694e0b4; facts of the original notebooks: shared/notes/dnm.md.
   losses                    minidsn/models/dnm/losses.py;   loss assembly: minidsn/models/dnm/net.py
   guards                    minidsn/models/dnm/guards.py;   data: minidsn/models/dnm/data.py
 Variants (docs/models/dnm.md lists every difference and its effect):
-  faithful  the notebooks: squared outputs, sparsity counted (no gradient)
-  text      the seed's description where the code departs from it: outputs not squared, a differentiable
-            sparsity term (smooth count of live connections)
-Each switch is also its own option (square_outputs, sparsity); None means "as the variant says".
+  faithful   the notebooks: squared outputs, sparsity counted (no gradient), leaky_relu, signed closeness
+  text       the seed's description where the code's loss departs from it: outputs not squared, a differentiable
+             sparsity term (smooth count of live connections); the code's neuron (leaky_relu) and signed closeness
+  text_full  text, and the seed's neuron and closeness too: sigmoid(wx+b) activation (seed l. 68, 125) and unsigned
+             closeness in [0, 1] (seed l. 52)
+Each switch is also its own option (square_outputs, sparsity, activation, closeness_range); None means "as the
+variant says". The seed's process-time term (l. 106) is an option of every variant (c_time, default 0: off).
 """
 
 from __future__ import annotations
+
+import time
 
 import numpy as np
 
@@ -20,7 +25,7 @@ import minidsn.optim as optim
 from minidsn.engine import tree_map, value_and_grad
 from minidsn.models.dnm import dag_kernels as dag
 from minidsn.models.dnm import guards
-from minidsn.models.dnm.closeness import INITS, init_params
+from minidsn.models.dnm.closeness import CLOSENESS_RANGES, INITS, init_params
 from minidsn.models.dnm.data import load_mnist_split, toy_batch, toy_floor_mse
 from minidsn.models.dnm.losses import SPARSITY_SURROGATES
 from minidsn.models.dnm.net import (
@@ -42,8 +47,11 @@ DNMGuardError = guards.DNMGuardError
 
 # what each variant sets when the individual option is None
 VARIANTS = {
-    "faithful": {"square_outputs": True, "sparsity": "count"},
-    "text": {"square_outputs": False, "sparsity": "smooth_count"},
+    "faithful": {"square_outputs": True, "sparsity": "count", "activation": "leaky_relu", "closeness_range": "signed"},
+    "text": {"square_outputs": False, "sparsity": "smooth_count", "activation": "leaky_relu",
+             "closeness_range": "signed"},
+    "text_full": {"square_outputs": False, "sparsity": "smooth_count", "activation": "sigmoid",
+                  "closeness_range": "unsigned"},
 }
 DATASETS = ("toy", "mnist")
 # dataset -> (objective, init) when those options are None (note, "Losses" and "Trainable variables")
@@ -83,8 +91,8 @@ class DNMModel(Model):
     name = "dnm"
     description = "Dynamic Neural Manifold: closeness DAG with trainable cutoff, flow and sparsity losses"
     options = {
-        "variant": Option(str, "faithful", "faithful = the notebooks; text = the seed text's description",
-                          choices=tuple(VARIANTS)),
+        "variant": Option(str, "faithful", "faithful = the notebooks; text = the seed text's loss; text_full = text "
+                          "with the seed's sigmoid neurons and unsigned closeness", choices=tuple(VARIANTS)),
         "dataset": Option(str, "toy", "toy add/subtract set or MNIST (from --data-dir)", choices=DATASETS),
         "n_neurons": Option(int, 25, "total neurons N (toy 25, MNIST 1000)", check=_pos),
         "n_inputs": Option(int, 5, "input neurons (toy 5, MNIST 784)", check=_pos),
@@ -106,6 +114,14 @@ class DNMModel(Model):
         "sparsity_temperature": Option(float, 0.01, "tau of the smooth_count surrogate", check=_pos),
         "objective": Option(str, None, "mse or softmax_ce; None = the dataset's", choices=OBJECTIVES),
         "slope": Option(float, dag.DEFAULT_SLOPE, "leaky_relu slope of computational neurons", check=_nonneg),
+        "activation": Option(str, None, "activation of the signal a source sends to computational neurons: "
+                             "leaky_relu (code) or sigmoid (seed text); None = variant", choices=dag.ACTIVATIONS),
+        "closeness_range": Option(str, None, "closeness d signed in (-1, 1) (code) or unsigned in [0, 1] (seed "
+                                  "text); None = variant", choices=CLOSENESS_RANGES),
+        "c_time": Option(float, 0.0, "coefficient of the process-time term c_time dt^time_pow (dt: measured process "
+                         "time of the previous step; no gradient); 0 = off", check=_nonneg),
+        "time_pow": Option(float, 1.0, "exponent of the process-time term (the notebooks' time_pow = 1.0)",
+                           check=_pos),
         "dag_impl": Option(str, "sparse", "DAG evaluation: sparse / dense kernels or the engine reference",
                            choices=DAG_IMPLS),
         "closeness_impl": Option(str, "engine", "closeness matrix: engine operations (reference) or fused kernel",
@@ -123,6 +139,7 @@ class DNMModel(Model):
 
     def __init__(self):
         self._layouts = {}
+        self._clock = None  # time.process_time() at the start of the previous step (process-time term only)
 
     # -- helpers ------------------------------------------------------------------------------------------------
     def _layout(self, cfg) -> Layout:
@@ -137,8 +154,32 @@ class DNMModel(Model):
             square_outputs=rc["square_outputs"], objective=rc["objective"], sparsity=rc["sparsity"],
             sparsity_temperature=rc["sparsity_temperature"], c_obj=rc["c_obj"], c_flow=rc["c_flow"],
             c_sp=rc["c_sp"], dag_impl=rc["dag_impl"], slope=rc["slope"],
-            closeness_impl=rc["closeness_impl"],
+            closeness_impl=rc["closeness_impl"], activation=rc["activation"], closeness_range=rc["closeness_range"],
+            c_time=rc["c_time"], time_pow=rc["time_pow"],
         )
+
+    def _step_time(self, rc) -> float:
+        """Process time (s) since the previous step started: the dt of the process-time term; 0 at the first step of
+        a process (no earlier reading; a resumed run starts again at 0, since process_time is per process).
+
+        Source: Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 3 l. 62-63 (a
+            reading before the first step), l. 102 (last_time = this step's reading); seed 000 l. 106.
+        """
+        if not rc["c_time"] > 0:
+            return 0.0
+        now = time.process_time()
+        dt = 0.0 if self._clock is None else now - self._clock
+        self._clock = now
+        return dt
+
+    @staticmethod
+    def _refuse_process_time(rc, what):
+        if rc["c_time"] > 0:
+            from minidsn.models.api import ConfigError
+
+            raise ConfigError(f"dnm {what}: the process-time term (c_time = {rc['c_time']}) uses a measured time, "
+                              "which no seed reproduces; set c_time = 0 (the term has no gradient, so the "
+                              "parameters and gradients a case holds are the same)")
 
     @staticmethod
     def _opt(rc):
@@ -174,6 +215,7 @@ class DNMModel(Model):
         """Source: none (run-harness adapter; parameters from closeness.init_params)"""
         rc = resolve(cfg)
         layout = self._layout(rc)
+        self._clock = None
         params = init_params(rng, layout.n_neurons, layout.n_in, layout.n_out, rc["init"], rc["kappa_init"])
         state = {"params": params, "opt": self._opt(rc).init(params), "data_dir": str(data_dir or ""),
                  "data": {"perm": np.zeros(0, dtype=np.int64), "cursor": 0}}
@@ -190,11 +232,12 @@ class DNMModel(Model):
         rc = resolve(cfg)
         layout, spec = self._layout(rc), self._spec(rc)
         params = state["params"]
+        step_time = self._step_time(rc)
         (x, t), data_state = self._train_batch(state, rc, rng)
 
         exp_msg = guards.check_exponent(params["beta"], layout.n_in)
         self._guard(rc, exp_msg, step)
-        (loss, aux), grads = value_and_grad(network_loss, has_aux=True)(params, x, t, layout, spec)
+        (loss, aux), grads = value_and_grad(network_loss, has_aux=True)(params, x, t, layout, spec, step_time)
         fin_msg = guards.check_finite({"loss": loss, **{f"grad {k}": v for k, v in grads.items()}})
         if fin_msg is not None:  # never hand NaN to the optimiser, whatever on_guard says
             raise DNMGuardError(f"dnm guard at step {step}: {fin_msg} (objective={aux['objective']:.4g}, "
@@ -219,6 +262,9 @@ class DNMModel(Model):
             "guard_exponent": 0.0 if exp_msg is None else 1.0,
             "guard_cut_off": 0.0 if cut_msg is None else 1.0,
         }
+        if "time" in aux:  # only with c_time > 0: measured, so not reproducible
+            metrics["process_time"] = step_time
+            metrics["time_term"] = aux["time"]
         if (step + 1) % rc["test_every"] == 0:
             xt, tt = self._test_batch(state, rc, rng)
             y = predict(new_params, xt, layout, spec)
@@ -236,7 +282,7 @@ class DNMModel(Model):
         rc = resolve(cfg)
         layout, spec = self._layout(rc), self._spec(rc)
         params = state["params"]
-        d, _, c = closeness_of(params, layout)
+        d, _, c = closeness_of(params, layout, closeness_range=rc["closeness_range"])
         from minidsn.models.dnm.losses import flow_loss, pct_live
 
         out = {"pct": pct_live(d, layout.mask, layout.K), "flow": float(flow_loss(d, layout.n_in, layout.n_out)),
@@ -265,7 +311,9 @@ class DNMModel(Model):
         """
         from minidsn.models.dnm import trajectory
 
-        return trajectory.trajectory(self, cfg, resolve(cfg), rng, data_dir, steps)
+        rc = resolve(cfg)
+        self._refuse_process_time(rc, "trajectory case")
+        return trajectory.trajectory(self, cfg, rc, rng, data_dir, steps)
 
     def trajectory_step(self, cfg, state_before, inputs, draws):
         """Model.trajectory_step: minidsn/models/dnm/trajectory.py.
@@ -279,12 +327,13 @@ class DNMModel(Model):
     def oracle_case(self, cfg, rng, data_dir):
         """Source: none (oracle export; formulas in net.py, closeness.py, losses.py)"""
         rc = resolve(cfg)
+        self._refuse_process_time(rc, "oracle case")
         layout, spec = self._layout(rc), self._spec(rc)
         state = self.init(cfg, rng, data_dir)
         params = state["params"]
         (x, t), _ = self._train_batch(state, rc, rng)
         (loss, aux), grads = value_and_grad(network_loss, has_aux=True)(params, x, t, layout, spec)
-        d, _, _ = closeness_of(params, layout)
+        d, _, _ = closeness_of(params, layout, closeness_range=rc["closeness_range"])
         return {
             "params": tree_map(lambda a: np.asarray(a, dtype=np.float64), params),
             "inputs": {"x": x, "target": t},

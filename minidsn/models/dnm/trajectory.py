@@ -120,7 +120,8 @@ def trajectory(model, cfg, rc, rng, data_dir, steps):
         out.append(rec)
         state = rec["state_after"]
     meta = {"variant": rc["variant"], "forced": forced, "event_kinds": list(EVENT_KINDS),
-            "resolved": {k: rc[k] for k in ("square_outputs", "sparsity", "objective", "init", "adam_eps_form")},
+            "resolved": {k: rc[k] for k in ("square_outputs", "sparsity", "objective", "init", "adam_eps_form",
+                                             "activation", "closeness_range")},
             "sizes": {"n_neurons": layout.n_neurons, "n_in": layout.n_in, "n_out": layout.n_out,
                       "closeness_shape": list(layout.P.shape), "allowed_entries": int(layout.K)},
             "note": "state = {params, opt (Adam: step, m, v)}; inputs = the batch (drawn outside the step); "
