@@ -333,7 +333,7 @@ def test_a_backend_that_raises_is_reported_with_its_step(mlp_case):
         load_backend("json")
 
 
-# ---- dnm: both variants replay; a cutoff compared with >= fails where a tie exists ---------------------------
+# ---- dnm: every variant replays; a cutoff compared with >= fails where a tie exists ---------------------------
 
 
 
@@ -341,7 +341,7 @@ def _kinds(meta):
     return {e["kind"] for s in meta["steps"] for e in s["events"]}
 
 
-@pytest.mark.parametrize("variant", ["faithful", "text"])
+@pytest.mark.parametrize("variant", ["faithful", "text", "text_full"])
 def test_dnm_case_replays_and_shows_every_event_kind(variant, tmp_path):
     path, _, meta = export_trajectory("dnm", tmp_path / "d.npz", steps=8, config={"variant": variant})
     assert meta["variant"] == variant and meta["event_kinds_missing"] == []
@@ -367,7 +367,7 @@ def test_dnm_events_are_the_cutoff_switches(tmp_path):
         assert ev.get("switched_off", set()) == set(zip(*np.nonzero(before & ~after)))
 
 
-@pytest.mark.parametrize("variant", ["faithful", "text"])
+@pytest.mark.parametrize("variant", ["faithful", "text", "text_full"])
 def test_dnm_cutoff_compared_with_ge_fails_at_the_tie(variant, tmp_path):
     path, _, meta = export_trajectory("dnm", tmp_path / "t.npz", steps=3,
                                       config={"variant": variant, "oracle_cutoff_tie": True})

@@ -12,7 +12,7 @@ from minidsn.models.dnm import closeness as closeness_mod
 from minidsn.oracle.conformance import minidsn_backend
 
 
-def closeness_ge(params, P, mask, n_in, period, ops=closeness_mod.NUMPY_OPS):
+def closeness_ge(params, P, mask, n_in, period, ops=closeness_mod.NUMPY_OPS, closeness_range="signed"):
     def row(name):
         return ops.reshape(params[name][n_in:], (-1, 1))
 
@@ -27,6 +27,8 @@ def closeness_ge(params, P, mask, n_in, period, ops=closeness_mod.NUMPY_OPS):
     absv = ops.abs(v)
     sign = np.sign(ops.stop_gradient(v))
     keep = np.asarray(ops.stop_gradient(absv) >= ops.stop_gradient(c)) & mask  # the mistake: >= for >
+    if closeness_range == "unsigned":
+        sign = 1.0
     d = ops.where(keep, sign * (absv - c) / (1.0 - c), 0.0)
     return d, v, c
 
