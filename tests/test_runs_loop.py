@@ -236,7 +236,7 @@ def test_registry_names_unchanged():
     assert list(api.MODEL_MODULES) == ["mlp", "dnm", "diffrnn", "diffrnn-ff", "urn", "isotropic", "dmm"]
 
 
-def test_sigint_and_sigterm_to_a_cli_process(tmp_path):
+def test_sigint_and_sigterm_to_a_cli_process(tmp_path, spawn):
     """A separate `python -m minidsn run` process stopped by SIGINT (Ctrl-C) or SIGTERM exits 130 with a checkpoint,
     and its resumed result equals an uninterrupted run's."""
     import subprocess
@@ -250,9 +250,9 @@ def test_sigint_and_sigterm_to_a_cli_process(tmp_path):
     root = Path(__file__).resolve().parents[1]
     for sig in (signal.SIGINT, signal.SIGTERM):
         out = tmp_path / f"run-{int(sig)}"
-        p = subprocess.Popen([sys.executable, "-m", "minidsn", "run", str(toml), "--out", str(out), "--no-plots"],
-                             cwd=root, stderr=subprocess.PIPE, text=True,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        p = spawn([sys.executable, "-m", "minidsn", "run", str(toml), "--out", str(out), "--no-plots"],
+                  cwd=root, stderr=subprocess.PIPE, text=True,
+                  preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + 60
         while not (out / "metrics.jsonl").exists() or (out / "metrics.jsonl").stat().st_size < 200:
             assert time.monotonic() < deadline and p.poll() is None

@@ -348,7 +348,7 @@ def test_a_sweep_resumes_a_seed_whose_summary_is_damaged(tmp_path):
 
 
 @pytest.mark.slow  # three Python processes: 8-50 s depending on the machine's load
-def test_sigterm_to_a_parallel_sweep_stops_its_workers_and_starts_no_queued_seed(tmp_path):
+def test_sigterm_to_a_parallel_sweep_stops_its_workers_and_starts_no_queued_seed(tmp_path, spawn):
     """SIGTERM to the sweep process alone (a scheduler) reaches its worker processes: running seeds stop with a
     checkpoint, the seed queued behind them does not start, and the sweep exits 130 at once (it used to wait for
     the queued seed to run to its end)."""
@@ -356,8 +356,8 @@ def test_sigterm_to_a_parallel_sweep_stops_its_workers_and_starts_no_queued_seed
     toml.write_text('model = "mlp"\nsteps = 1000000\nlog_every = 50\nseeds = [0, 1, 2]\n[config]\nn_train = 64\n'
                     'hidden = [8]\nbatch_size = 16\n')
     out = tmp_path / "sw"
-    p = subprocess.Popen([sys.executable, "-m", "minidsn", "run", str(toml), "--out", str(out), "--jobs", "2",
-                          "--no-plots"], cwd=ROOT, stderr=subprocess.PIPE, text=True)
+    p = spawn([sys.executable, "-m", "minidsn", "run", str(toml), "--out", str(out), "--jobs", "2", "--no-plots"],
+              cwd=ROOT, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
     while not all((out / f"seed-{s}" / "metrics.jsonl").exists() and
                   (out / f"seed-{s}" / "metrics.jsonl").stat().st_size > 100 for s in (0, 1)):
