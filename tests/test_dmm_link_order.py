@@ -13,7 +13,8 @@ def _documented(n_layers=5, n=2):
         outs[s] = [(f"{t}-{s}-{k}", f) for k in range(1, n + 1)
                    for t, f in (("accum", "dict"), ("norm", "norm"), ("dot", "dot"), ("compare", "true"),
                                 ("compare", "false"))]
-    dests = [(l, ins[l]) for l in range(1, n_layers + 1)] + [(n_layers + 1, [("output", "dict-1"), ("output", "dict-2")])]
+    final = [("output", "dict-1"), ("output", "dict-2")]
+    dests = [(l, ins[l]) for l in range(1, n_layers + 1)] + [(n_layers + 1, final)]
     return [(tn, tf, fn, ff) for layer, fields in dests for tn, tf in fields
             for s in range(layer) for fn, ff in outs[s]]
 
