@@ -547,3 +547,16 @@ def test_stacked_rules_are_used_and_checked():
         grad(lambda w: mnp.sum(scale(x, w)) + mnp.sum(scale(x, w)))(np.ones(2))
     with pytest.raises(ValueError, match="no ordinary VJP for argument 2"):
         defvjp_stacked(scale, 2, pack, lambda items, shape, dtype: items[0])
+
+
+def test_unbroadcast_without_a_namespace_reduces_with_numpy():
+    """unbroadcast(..., ns=None) undoes broadcasting with NumPy's reductions (it raised AttributeError on None.sum)
+    and still names a VJP whose result cannot be reduced."""
+    from minidsn.engine import EngineError
+    from minidsn.engine.broadcast import unbroadcast
+
+    g = np.arange(12.0).reshape(2, 3, 2)
+    np.testing.assert_array_equal(unbroadcast(g, (3, 1), np.dtype(np.float64)), g.sum(axis=(0, 2))[:, None])
+    assert unbroadcast(np.ones(3), (), np.dtype(np.float32)).dtype == np.float32
+    with pytest.raises(EngineError, match="bad"):
+        unbroadcast(np.ones((2, 3)), (3, 2), np.dtype(np.float64), "bad", 1)

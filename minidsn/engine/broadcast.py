@@ -15,10 +15,12 @@ def unbroadcast(g, shape, dtype, prim_name="?", argnum=0, ns=None):
     This is the only place where broadcasting is undone: no VJP rule needs to do it. A result that cannot be
     reduced to the argument's shape is a bug in that VJP, and is reported as such. `ns` is the array namespace whose
     differentiable `sum` / `astype` do the reduction (engine.core passes the installed one, so that higher-order
-    passes can differentiate it); it is needed only when there is something to undo.
+    passes can differentiate it); without it (None), NumPy's reductions do it (``unbroadcast_raw``).
     """
     if isinstance(g, (np.ndarray, np.generic)) and g.shape == shape and g.dtype == dtype:
         return g  # fast path: nothing to undo
+    if ns is None:  # no namespace given: nothing will differentiate the reduction, NumPy's own does it
+        return unbroadcast_raw(g, shape, dtype, prim_name, argnum)
     gshape = np.shape(g)
     if gshape != shape:
         extra = len(gshape) - len(shape)
