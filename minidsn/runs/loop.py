@@ -219,6 +219,7 @@ def _run_locked(model, spec, out_dir, resume, progress, stream, plots, on_step, 
         atomic_write_text(out_dir / "config.json", json.dumps(seal(spec.to_json()), indent=2))
         atomic_write_text(metrics_path, "".join(json.dumps(d) + "\n" for d in kept))
         print(f"resuming {out_dir} at step {done}/{spec.steps}", file=stream)
+        ck = None  # the loop's `state` is now the only reference: holding the checkpoint kept its arrays all run
     else:
         rng = np.random.default_rng(spec.seed)
         state = model.init(cfg, rng, spec.data_dir)
