@@ -16,8 +16,8 @@ from minidsn.models.api import Model, Option, register_model
 
 from .compiled import episode_loss
 from .handcrafted import handcrafted_traces, step_cycles
-from .synthesis import DEFAULTS, generalisation, link_table, make_plan, new_state, synthesis_step
-from .trainable import init_gates
+from .synthesis import DEFAULTS, cfg_plan, generalisation, link_table, new_state, synthesis_step
+from .trainable import NETWORKS, init_gates
 from .trajectory import TRAJECTORY_DEFAULTS, TRAJECTORY_STEPS
 
 
@@ -100,6 +100,17 @@ class DMMModel(Model):
         "es_population": Option(int, DEFAULTS["es_population"], "ES: antithetic pairs per step (2x episodes)",
                                 check=_pos),
         "es_sigma": Option(float, DEFAULTS["es_sigma"], "ES: perturbation scale", check=_pos),
+        "network": Option(str, DEFAULTS["network"], "start network: feedforward = the note's 1,486-link net; "
+                          "compare-free = layers of accum, norm, dot only (the note's 942-link variant at n_layers 6); "
+                          "recurrent = every input field from every output, no hand-wired link but the timer (the "
+                          "seed's prior-free start)", choices=("feedforward", "compare-free", "recurrent")),
+        "n_starts": Option(int, DEFAULTS["n_starts"], "independent starts (fresh gates each) run for start_steps "
+                           "steps; the best (data loss <= start_guard first, then fewest links, then data loss) "
+                           "continues the schedule; 1 = one start", check=_pos),
+        "start_steps": Option(int, DEFAULTS["start_steps"], "steps of each start before it is scored (n_starts > 1)",
+                              check=_pos),
+        "start_guard": Option(float, DEFAULTS["start_guard"], "data loss a start's machine must meet to rank by its "
+                              "link count (n_starts > 1)", check=_pos),
         "prune_optimizer": Option(str, DEFAULTS["prune_optimizer"], "trim = delete Adam moments with the links; "
                                   "reset = fresh Adam (the original)", choices=("trim", "reset")),
     }
@@ -126,7 +137,7 @@ class DMMModel(Model):
                     out[f"y{j + 1}_step{i + 1}_cycle"] = float(c)
                     out[f"y{j + 1}_step{i + 1}_value"] = float(v)
             return out
-        plan = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
+        plan = cfg_plan(cfg)
         out = {"n_links": float(len(state["link_ids"]))}
         out.update({f"sse {k}": float(v) for k, v in generalisation(cfg, state).items()})
         return out
@@ -139,7 +150,7 @@ class DMMModel(Model):
 
         Source: none (oracle export; formulas in trainable.py and compiled.py)
         """
-        plan = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
+        plan = cfg_plan(cfg)
         gates = init_gates(rng, len(plan.links), cfg["init_scale"])
         lam = cfg["lam_base"]
         val, g = value_and_grad(lambda p: episode_loss(p["gates"], plan=plan)
@@ -186,6 +197,8 @@ class DMMModel(Model):
             cfg = dict(DEFAULTS)
             if "net_size" in state:  # the run's network size (states saved before it was kept: the defaults)
                 cfg.update(n_layers=int(state["net_size"][0]), n_per_layer=int(state["net_size"][1]))
+            if "network_id" in state:  # a start network other than the default feed-forward one
+                cfg["network"] = NETWORKS[int(state["network_id"])]
             with open(os.path.join(out_dir, "links.txt"), "w") as f:
                 for r in link_table(cfg, state):
                     f.write(f"{r[0]}.{r[1]} <- {r[2]}.{r[3]}  {r[4]:+.4f}\n")

@@ -66,11 +66,11 @@ from minidsn.engine import value_and_grad
 
 from .compiled import EpisodePlan, episode_loss
 from .handcrafted import handcrafted_traces
-from .trainable import hard_links, init_gates, soft_links
+from .trainable import NETWORKS, init_gates, network_links
 
 __all__ = ["DEFAULTS", "TRAINING_STATE", "new_state", "training_state", "step_settings", "adam_update", "remove_links",
            "es_gradient", "GRADIENTS",
-           "train_step", "synthesis_step", "make_plan", "link_table", "generalisation"]
+           "train_step", "synthesis_step", "make_plan", "cfg_plan", "link_table", "generalisation"]
 
 DEFAULTS = dict(
     string="test string.", n_cycles=140, n_layers=5, n_per_layer=2, init_scale=0.01, lr=1e-3, lr_rounds=1e-3,
@@ -79,7 +79,8 @@ DEFAULTS = dict(
     final_steps=1000, lam_final=0.0, prune_optimizer="trim", prune_rule="magnitude", ablation_links=200,
     lam_schedule=(), round_steps_schedule=(), lam_backoff=1.0, prune_growth=1.0, recover_steps=0, prune_cutoff=0.0, lam_target=0.0, max_rounds=0,
     tail_guard=0.0, tail_round_steps=500, tail_lam=0.003, tail_tries=15, extra_strings=(),
-    gradient="exact", es_population=50, es_sigma=1e-2,
+    gradient="exact", es_population=50, es_sigma=1e-2, network="feedforward",
+    n_starts=1, start_steps=20000, start_guard=0.05,
 )
 GRADIENTS = ("exact", "es")
 PRUNE_RULES = ("magnitude", "ablation", "cutoff")
@@ -88,19 +89,29 @@ GUARD_REFS = ("base", "last")
 _PLANS: dict = {}
 
 
-def make_plan(s, n_cycles, n_layers, n_per_layer) -> EpisodePlan:
-    """Full plan (all 1,486 links for the default sizes), cached per configuration.
+def make_plan(s, n_cycles, n_layers, n_per_layer, network="feedforward") -> EpisodePlan:
+    """Full plan (all 1,486 links for the default sizes and network), cached per configuration; ``network`` names
+    the start network (trainable.network_links).
 
     Source: anhinga/julia-flux-drafts@6527aa0
         arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/feedforward_with_accums.jl:20-130 (the
         trainable machine), anhinga/julia-flux-drafts@6527aa0
         arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:32-42.
     """
-    key = (s, n_cycles, n_layers, n_per_layer)
+    key = (s, n_cycles, n_layers, n_per_layer, network)
     if key not in _PLANS:
         targets = handcrafted_traces(s, n_cycles)
-        _PLANS[key] = EpisodePlan(s, soft_links(n_layers, n_per_layer), hard_links(n_layers, n_per_layer), targets)
+        _PLANS[key] = EpisodePlan(s, *network_links(network, n_layers, n_per_layer), targets)
     return _PLANS[key]
+
+
+def cfg_plan(cfg, s=None) -> EpisodePlan:
+    """make_plan for the run config ``cfg`` (its string unless ``s`` is given).
+
+    Source: none (looks up make_plan's arguments in a run config)
+    """
+    return make_plan(cfg["string"] if s is None else s, cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"],
+                     cfg.get("network", "feedforward"))
 
 
 def new_state(cfg: dict, rng: np.random.Generator) -> dict:
@@ -110,11 +121,16 @@ def new_state(cfg: dict, rng: np.random.Generator) -> dict:
         arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/TreeADAM.jl:184-186 (Adam state per leaf, lr
         0.001, betas 0.9 / 0.999).
     """
-    plan = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
+    plan = cfg_plan(cfg)
     gates = init_gates(rng, len(plan.links), cfg["init_scale"])
     params = {"gates": gates}
     opt = optim.Adam(lr=cfg["lr"])
-    return {
+    extra = {}
+    if cfg.get("network", "feedforward") != "feedforward":  # (the default state keeps its keys: runs unchanged)
+        extra["network_id"] = np.array(NETWORKS.index(cfg["network"]), dtype=np.int64)
+    if cfg.get("n_starts", 1) > 1:  # multi-start bookkeeping (see _next_start)
+        extra.update(start=0, start_step=0, best={})
+    return {**extra,
         "params": params, "opt": opt.init(params), "link_ids": np.arange(len(plan.links), dtype=np.int64),
         "phase": "base", "phase_step": 0, "round": 0, "lam": float(cfg["lam_base"]),
         "prune_fraction": float(cfg["prune_fraction"]), "pruning": True,
@@ -125,7 +141,7 @@ def new_state(cfg: dict, rng: np.random.Generator) -> dict:
 
 
 def _string_plan(s, cfg, ids) -> EpisodePlan:
-    full = make_plan(s, cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
+    full = cfg_plan(cfg, s)
     if len(ids) == len(full.links):
         return full
     cache = _PLANS.setdefault(("subset", id(full)), {})
@@ -161,8 +177,11 @@ def _plan_for(cfg, state) -> _Episodes:
     return _Episodes([_string_plan(s, cfg, ids) for s in (cfg["string"], *cfg.get("extra_strings", ()))])
 
 
+_START_KEYS = ("start", "start_step", "best")  # the multi-start bookkeeping: never part of a snapshot or a candidate
+
+
 def _copy_state(state):
-    return {k: (_copy_tree(v) if k != "snapshot" else {}) for k, v in state.items()}
+    return {k: (_copy_tree(v) if k != "snapshot" else {}) for k, v in state.items() if k not in _START_KEYS}
 
 
 def _copy_tree(x):
@@ -337,7 +356,35 @@ def synthesis_step(state: dict, cfg: dict, rng=None) -> tuple[dict, dict]:
     elif state["phase"] in ("rounds", "tail") and state["phase_step"] >= _round_steps(cfg, state["round"]):
         state = dict(state, phase_step=0, round=state["round"] + 1)
         state = _end_of_round(state, cfg, metrics)
+    if "start" in state:
+        metrics["start"] = float(state["start"])
+        if state["start"] < cfg["n_starts"]:
+            state = _next_start(state, cfg, rng)
     return state, metrics
+
+
+def _next_start(state, cfg, rng):
+    """Multi-start (``n_starts`` > 1): after ``start_steps`` steps of a start its machine is scored
+    (data loss D > ``start_guard``, soft links, D) — lexicographically, smallest best — and kept if it beats the best
+    so far; then fresh gates are drawn for the next start (new_state, from the run's generator), or, after the last
+    start, the best start's state (its gates, Adam state, links and schedule position) continues the schedule.
+    Every seed runs the same starts; the first start is the single-start run's opening ``start_steps`` steps."""
+    state = dict(state, start_step=state["start_step"] + 1)
+    if state["start_step"] < cfg["start_steps"]:
+        return state
+    d = _plan_for(cfg, state).loss(state["params"]["gates"])
+    score = np.array([float(d > cfg["start_guard"]), float(len(state["link_ids"])), float(d)])
+    best = state["best"]
+    if not best or tuple(score) < tuple(best["score"]):
+        best = {"score": score, "start": np.array(state["start"], dtype=np.int64),
+                "state": {k: _copy_tree(v) for k, v in state.items() if k not in _START_KEYS}}
+    start = state["start"] + 1
+    if start < cfg["n_starts"]:
+        if rng is None:
+            raise ValueError("n_starts > 1 draws fresh gates: synthesis_step needs the run's rng")
+        return dict(new_state(cfg, rng), start=start, start_step=0, best=best)
+    return dict(_copy_tree(best["state"]), start=start, start_step=0,
+                best={"score": best["score"], "start": best["start"]})
 
 
 def _es_settings(cfg, rng):
@@ -387,7 +434,8 @@ def _end_of_round(state, cfg, metrics):
         single = frac * len(snap["link_ids"]) < 1.0
         if single:
             skip += 1
-        state = dict(_copy_tree(snap), snapshot=snap, prune_fraction=frac, skip=skip, round=state["round"],
+        state = dict(_copy_tree(snap), **{k: state[k] for k in _START_KEYS if k in state}, snapshot=snap,
+                     prune_fraction=frac, skip=skip, round=state["round"],
                      phase=state["phase"], phase_step=0, base_data_loss=state["base_data_loss"],
                      lam_scale=state.get("lam_scale", 1.0) * cfg.get("lam_backoff", 1.0),
                      cutoff_blocked=True)  # the same cutoff cut from the same snapshot would fail again
@@ -464,7 +512,7 @@ def link_table(cfg, state) -> list[tuple[str, str, str, str, float]]:
         arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/loss.jl:45-52 (the soft links of
         network_matrix, timer and input rows excluded).
     """
-    links = soft_links(cfg["n_layers"], cfg["n_per_layer"])
+    links = network_links(cfg.get("network", "feedforward"), cfg["n_layers"], cfg["n_per_layer"])[0]
     rows = [(*links[i], float(w)) for i, w in zip(state["link_ids"], state["params"]["gates"])]
     return sorted(rows, key=lambda r: -abs(r[4]))
 
@@ -480,10 +528,10 @@ def generalisation(cfg, state, cases=GENERALISATION) -> dict[str, float]:
     Source: seed 004 l. 29 (generalisation from a tiny training set); minidsn figure: summed squared error against the
         hand-crafted net on other strings.
     """
-    full_links = soft_links(cfg["n_layers"], cfg["n_per_layer"])
+    full_links, hard = network_links(cfg.get("network", "feedforward"), cfg["n_layers"], cfg["n_per_layer"])
     links = [full_links[i] for i in state["link_ids"]]
     out = {}
     for s, n in cases:
-        plan = EpisodePlan(s, links, hard_links(cfg["n_layers"], cfg["n_per_layer"]), handcrafted_traces(s, n))
+        plan = EpisodePlan(s, links, hard, handcrafted_traces(s, n))
         out[f"{s!r}@{n}"] = plan.loss(state["params"]["gates"])
     return out

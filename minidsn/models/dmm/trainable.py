@@ -24,14 +24,16 @@ from .handcrafted import handcrafted_traces, read_outputs
 from .lite import DMMLite
 from .neurons import LIBRARY, make_input
 
-__all__ = ["N_LAYERS", "N_PER_LAYER", "INTER_TYPES", "N_GATES", "soft_links", "hard_links", "trainable_machine",
-           "init_gates", "gates_to_matrix", "matrix_to_gates", "vvalue_episode_outputs", "vvalue_loss",
-           "neuron_type_of"]
+__all__ = ["N_LAYERS", "N_PER_LAYER", "INTER_TYPES", "N_GATES", "NETWORKS", "soft_links", "hard_links",
+           "network_links", "recurrent_links", "trainable_machine", "init_gates", "gates_to_matrix", "matrix_to_gates",
+           "vvalue_episode_outputs", "vvalue_loss", "neuron_type_of"]
 
 N_LAYERS = 5
 N_PER_LAYER = 2
 INTER_TYPES = ("accum", "norm", "compare", "dot")
 N_GATES = 1486
+COMPARE_FREE_TYPES = ("accum", "norm", "dot")
+NETWORKS = ("feedforward", "compare-free", "recurrent")
 
 _IN_TEMPLATE = (("accum", "dict-2"), ("norm", "dict"), ("dot", "dict-1"), ("dot", "dict-2"),
                 ("compare", "dict-1"), ("compare", "dict-2"))
@@ -52,23 +54,29 @@ def neuron_type_of(name: str) -> str:
     return name.split("-")[0] if "-" in name and name.split("-")[0] in INTER_TYPES else name
 
 
-def _layer_inputs(layer, n_per_layer):
-    return [(_name(t, layer, k), f) for k in range(1, n_per_layer + 1) for t, f in _IN_TEMPLATE]
+def _layer_inputs(layer, n_per_layer, types=INTER_TYPES):
+    return [(_name(t, layer, k), f) for k in range(1, n_per_layer + 1) for t, f in _IN_TEMPLATE if t in types]
 
 
-def _layer_outputs(layer, n_per_layer):
-    return [(_name(t, layer, k), f) for k in range(1, n_per_layer + 1) for t, f in _OUT_TEMPLATE]
+def _layer_outputs(layer, n_per_layer, types=INTER_TYPES):
+    return [(_name(t, layer, k), f) for k in range(1, n_per_layer + 1) for t, f in _OUT_TEMPLATE if t in types]
 
 
-def soft_links(n_layers: int = N_LAYERS, n_per_layer: int = N_PER_LAYER) -> list[tuple[str, str, str, str]]:
+def soft_links(n_layers: int = N_LAYERS, n_per_layer: int = N_PER_LAYER,
+               types: tuple = INTER_TYPES) -> list[tuple[str, str, str, str]]:
     """All gated links (to_neuron, to_field, from_neuron, from_field) in the original's loop order.
+
+    ``types`` = the interneuron types of every layer: all four (the note's trainable network; 1,486 links at 5 layers
+    of 2), or ("accum", "norm", "dot") for the note's compare-free variant (942 links at 6 layers of 2:
+    8 * (3 + 9 + 15 + 21 + 27 + 33) + 2 * 39).
 
     Source: anhinga/julia-flux-drafts@6527aa0
         arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/feedforward_with_accums.jl:71-130 (every
-        input field of a layer from every output of every earlier layer, skip connections; 1,486 links).
+        input field of a layer from every output of every earlier layer, skip connections; 1,486 links); notes/dmm.md
+        "Variant without compare neurons (6 layers, 942 links)" for the compare-free count.
     """
-    outs = [list(LAYER0_OUTPUTS)] + [_layer_outputs(l, n_per_layer) for l in range(1, n_layers + 1)]
-    ins = [_layer_inputs(l, n_per_layer) for l in range(1, n_layers + 1)] + [list(FINAL_INPUTS)]
+    outs = [list(LAYER0_OUTPUTS)] + [_layer_outputs(l, n_per_layer, types) for l in range(1, n_layers + 1)]
+    ins = [_layer_inputs(l, n_per_layer, types) for l in range(1, n_layers + 1)] + [list(FINAL_INPUTS)]
     links = []
     for li, fields in enumerate(ins):  # input layer li+1 reads outputs of layers 0..li
         for to_n, to_f in fields:
@@ -76,6 +84,47 @@ def soft_links(n_layers: int = N_LAYERS, n_per_layer: int = N_PER_LAYER) -> list
                 for from_n, from_f in outs[lo]:
                     links.append((to_n, to_f, from_n, from_f))
     return links
+
+
+def recurrent_links(n_layers: int = N_LAYERS, n_per_layer: int = N_PER_LAYER) -> list[tuple[str, str, str, str]]:
+    """The prior-free fully connected recurrent start: every input field of every interneuron (the accumulators'
+    dict-1 included) and both output fields read from every output of every neuron, its own and later layers' too.
+    The layer numbers only name the instances; nothing is hand-wired but the timer (5 x 2 x 4 interneurons: 72 input
+    fields x 53 outputs = 3,816 links; each link is a one-cycle delay, so feedback loops are allowed).
+
+    Source: seed 004 l. 25 ("the most ambitious prior-free manner starting with a fully-connected recurrent machine
+        with long backpropagation through time"); the original abandoned it for the feed-forward start, so there is
+        no original code for it: the link order is minidsn's (to fields in soft_links' order, accum.dict-1 first; from
+        outputs layer by layer).
+    """
+    outs = list(LAYER0_OUTPUTS) + [o for l in range(1, n_layers + 1) for o in _layer_outputs(l, n_per_layer)]
+    ins = []
+    for l in range(1, n_layers + 1):
+        for k in range(1, n_per_layer + 1):
+            ins.append((_name("accum", l, k), "dict-1"))  # the memory link is learned too (no prior)
+            ins += [(_name(t, l, k), f) for t, f in _IN_TEMPLATE]
+    ins += list(FINAL_INPUTS)
+    return [(to_n, to_f, from_n, from_f) for to_n, to_f in ins for from_n, from_f in outs]
+
+
+def network_links(network: str = "feedforward", n_layers: int = N_LAYERS, n_per_layer: int = N_PER_LAYER):
+    """(soft links, hard links) of a named start network (option ``network``):
+
+    - "feedforward": the note's trainable network (soft_links, hard_links; the default);
+    - "compare-free": the note's variant without compare neurons (layers of accum, norm, dot; 942 soft links at
+      n_layers = 6), the same hard links;
+    - "recurrent": the seed's prior-free fully connected recurrent start (recurrent_links), hard links = the timer's
+      two only.
+
+    Source: notes/dmm.md "Trainable network" and "Variant without compare neurons"; seed 004 l. 25-27.
+    """
+    if network == "feedforward":
+        return soft_links(n_layers, n_per_layer), hard_links(n_layers, n_per_layer)
+    if network == "compare-free":
+        return soft_links(n_layers, n_per_layer, COMPARE_FREE_TYPES), hard_links(n_layers, n_per_layer)
+    if network == "recurrent":
+        return recurrent_links(n_layers, n_per_layer), hard_links(n_layers, n_per_layer)[:2]
+    raise ValueError(f"network must be one of {NETWORKS}, got {network!r}")
 
 
 def hard_links(n_layers: int = N_LAYERS, n_per_layer: int = N_PER_LAYER) -> list[tuple[str, str, str, str, float]]:

@@ -28,7 +28,7 @@ import numpy as np
 
 from minidsn.models.draws import record_step, replay_step
 
-from .synthesis import TRAINING_STATE, make_plan, new_state, step_settings, synthesis_step, train_step, training_state
+from .synthesis import TRAINING_STATE, cfg_plan, new_state, step_settings, synthesis_step, train_step, training_state
 
 __all__ = ["TRAJECTORY_DEFAULTS", "TRAJECTORY_STEPS", "trajectory", "trajectory_step"]
 
@@ -66,7 +66,7 @@ def trajectory(cfg, rng, steps=None):
     """
     _check(cfg)
     steps = TRAJECTORY_STEPS if steps is None else int(steps)
-    plan = make_plan(cfg["string"], cfg["n_cycles"], cfg["n_layers"], cfg["n_per_layer"])
+    plan = cfg_plan(cfg)
     state = new_state(cfg, rng)
     recorded = []
     for k in range(steps):
