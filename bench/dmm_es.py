@@ -8,6 +8,15 @@ ratio to one exact gradient (forward + backward), measured side by side in this 
 both ways from the same start (exact, and ES with P = 50, sigma = 1e-3) and prints the data loss reached.
 
     python bench/dmm_es.py [--quick]
+
+With ``--schedule RUN.toml``: along the trajectory of that run file's synthesis schedule (exact gradient, seed
+``--seed``), every ``--every`` steps, the cosine of ES estimates (P = 10 / 50 pairs, sigma ``--sigma``, 3 estimates
+each, their own generator) with the exact gradient of the data loss at the current gates, the link count, and the
+time of one ES estimate over one exact gradient at that size, measured side by side. With ``--es-from-links N`` the
+schedule switches to gradient = "es" (P ``--es-pop``) once the machine has <= N links and runs to the end of its final
+phase: whether synthesis still reaches the goal when ES drives the end of the schedule.
+
+    python bench/dmm_es.py --schedule reference_runs/NAME.toml --seed S [--every 2000] [--es-from-links 40]
 """
 
 from __future__ import annotations
@@ -38,10 +47,64 @@ def timed(f, repeats):
     return best
 
 
+def along_schedule(args):
+    """ES against the exact gradient along a run file's schedule (see the module docstring)."""
+    from minidsn.models.dmm.synthesis import _plan_for, generalisation
+    from minidsn.runs.config import load_run_file
+
+    model = get_model("dmm")()
+    cfg = model.validate_config(dict(load_run_file(args.schedule)["config"]))
+    rng = np.random.default_rng(args.seed)
+    es_rng = np.random.default_rng([args.seed, 7])
+    state = model.init(cfg, rng, None)
+    print(f"schedule {args.schedule}, seed {args.seed}, sigma {args.sigma:g}; cosine = mean of 3 estimates")
+    print(f"{'step':>7} {'phase':>6} {'links':>6} {'data':>9} {'cos P=10':>9} {'cos P=50':>9} {'t exact ms':>10} "
+          f"{'t es50 / exact':>14}")
+    switched, fin, i = None, None, 0
+    while True:
+        if i % args.every == 0:
+            eps = _plan_for(cfg, state)
+            w = state["params"]["gates"]
+            exact = sum(p.grad(w) for p in eps.plans)
+
+            def fresh_grad():
+                for p in eps.plans:
+                    p._cache_gates = None  # time forward + backward, as a step does
+                return sum(p.grad(w) for p in eps.plans)
+
+            t_exact = timed(fresh_grad, 3)
+            c10 = np.mean([cos(es_gradient(eps.loss, w, es_rng, 10, args.sigma), exact) for _ in range(3)])
+            c50 = np.mean([cos(es_gradient(eps.loss, w, es_rng, 50, args.sigma), exact) for _ in range(3)])
+            t_es = timed(lambda: es_gradient(eps.loss, w, es_rng, 50, args.sigma), 1)
+            print(f"{i:>7} {state['phase']:>6} {len(w):>6} {eps.loss(w):>9.4g} {c10:>9.3f} {c50:>9.3f} "
+                  f"{1e3 * t_exact:>10.2f} {t_es / t_exact:>14.1f}", flush=True)
+        if args.es_from_links and switched is None and len(state["link_ids"]) <= args.es_from_links:
+            switched = i
+            cfg = dict(cfg, gradient="es", es_population=args.es_pop, es_sigma=args.sigma)
+            print(f"step {i}: {len(state['link_ids'])} links, phase {state['phase']}: gradient = es from here "
+                  f"(P = {args.es_pop}, sigma {args.sigma:g})", flush=True)
+        state, met = model.step(state, cfg, rng, i)
+        i += 1
+        if state["phase"] == "final":
+            fin = i if fin is None else fin
+            if i - fin >= cfg["final_steps"]:
+                break
+    g = generalisation(cfg, state)
+    print(f"end at step {i}: {len(state['link_ids'])} links; " + "; ".join(f"{k} {v:.4g}" for k, v in g.items()))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="fewer points and steps")
+    ap.add_argument("--schedule", help="a dmm synthesis run file: measure along its trajectory instead")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--every", type=int, default=2000)
+    ap.add_argument("--sigma", type=float, default=1e-4)
+    ap.add_argument("--es-from-links", type=int, default=0, help="switch to gradient = es at <= this many links")
+    ap.add_argument("--es-pop", type=int, default=50)
     args = ap.parse_args(argv)
+    if args.schedule:
+        return along_schedule(args)
     model = get_model("dmm")()
     base_steps = 300 if args.quick else 2500
     cfg = model.validate_config({"base_steps": base_steps})

@@ -82,6 +82,9 @@ class DMMModel(Model):
         "lam_target": Option(float, DEFAULTS["lam_target"], "lambda as a controller: x lam_growth after a round "
                              "whose data loss is <= this, / lam_growth otherwise (within [lam_base, lam_max]); "
                              "0 = the ramp or lam_schedule", check=_nonneg),
+        "lam_floor_growth": Option(float, DEFAULTS["lam_floor_growth"], "with lam_target: lambda's floor grows "
+                                   "as lam_base * this**round (a pressure ramp under the controller); 1 = floor "
+                                   "lam_base", check=lambda v: None if v >= 1 else "must be >= 1"),
         "max_rounds": Option(int, DEFAULTS["max_rounds"], "prune rounds before the tail (or the final phase); "
                              "0 = until pruning stops", check=_nonneg),
         "tail_guard": Option(float, DEFAULTS["tail_guard"], "after max_rounds: remove one link at a time (ablation "

@@ -80,7 +80,7 @@ DEFAULTS = dict(
     lam_schedule=(), round_steps_schedule=(), lam_backoff=1.0, prune_growth=1.0, recover_steps=0, prune_cutoff=0.0, lam_target=0.0, max_rounds=0,
     tail_guard=0.0, tail_round_steps=500, tail_lam=0.003, tail_tries=15, extra_strings=(),
     gradient="exact", es_population=50, es_sigma=1e-2, network="feedforward",
-    n_starts=1, start_steps=20000, start_guard=0.05,
+    n_starts=1, start_steps=20000, start_guard=0.05, lam_floor_growth=1.0,
 )
 GRADIENTS = ("exact", "es")
 PRUNE_RULES = ("magnitude", "ablation", "cutoff")
@@ -479,7 +479,10 @@ def _end_of_round(state, cfg, metrics):
         # target, down when it does not
         up = d <= cfg["lam_target"]
         lam = state["lam"] * cfg["lam_growth"] if up else state["lam"] / cfg["lam_growth"]
-        lam = min(cfg["lam_max"], max(cfg["lam_base"], lam))
+        # the floor: lam_base, or with lam_floor_growth > 1 a pressure ramp lam_base * growth**round that the
+        # controller cannot go below (every start is pushed to sparsify, whatever its data loss)
+        floor = cfg["lam_base"] * cfg.get("lam_floor_growth", 1.0) ** state["round"]
+        lam = min(cfg["lam_max"], max(floor, lam))
     else:
         lam = _round_lam(cfg, state["round"] + 1, state.get("lam_scale", 1.0))
     metrics["event"] = float(len(drop))
