@@ -126,7 +126,8 @@ def test_options_off_are_the_reference_run():
     cfg = _cfg()
     ref_state, ref = _run(cfg, 25)
     assert not {"network_id", "start", "start_step", "best"} & set(ref_state)
-    off_state, off = _run(_cfg(network="feedforward", n_starts=1, start_steps=5, start_guard=1.0), 25)
+    off_state, off = _run(_cfg(network="feedforward", n_starts=1, start_steps=5, start_guard=1.0,
+                               lam_floor_growth=1.0), 25)
     assert off == ref
     np.testing.assert_array_equal(off_state["params"]["gates"], ref_state["params"]["gates"])
     np.testing.assert_array_equal(off_state["link_ids"], ref_state["link_ids"])
@@ -162,3 +163,15 @@ def test_multi_start_needs_rng():
     state, _ = synthesis_step(state, cfg)
     with pytest.raises(ValueError, match="rng"):
         synthesis_step(state, cfg)
+
+
+def test_lam_floor_growth_ramps_the_controllers_floor():
+    """With a data-loss target no round meets, the controller sits at its floor: lam_base without the ramp,
+    lam_base * g**round with it."""
+    kw = dict(prune_rule="cutoff", prune_cutoff=1e-6, lam_target=1e-9, lam_growth=1.5, lam_max=10.0, loss_guard=1e9,
+              loss_cap=1e9)
+    _, flat = _run(_cfg(**kw), 15)
+    _, ramp = _run(_cfg(lam_floor_growth=2.0, **kw), 15)
+    assert {m["lam"] for m in flat} == {DEFAULTS["lam_base"]}
+    # base 3 steps, rounds of 2: round k (k >= 1) ends after step 3 + 2k and the next steps train at 0.001 * 2**k
+    assert [ramp[i]["lam"] for i in (3, 5, 7, 9, 13)] == [0.001, 0.002, 0.004, 0.008, 0.032]

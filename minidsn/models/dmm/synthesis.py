@@ -37,7 +37,9 @@ raising lambda by hand.  Here every choice is a config value fixed before the ru
    ``lam_target`` > 0 replaces the ramp and the schedule by a controller (dual ascent on "data loss <= lam_target"):
    after each round lambda is multiplied by ``lam_growth`` when the round's data loss met the target and divided by
    it otherwise, within [lam_base, lam_max].  With ``prune_rule = "cutoff"`` a round removes exactly the links with
-   |w| < ``prune_cutoff`` (possibly none), with ``loss_guard``/``loss_cap`` large the rounds are always accepted.
+   |w| < ``prune_cutoff`` (possibly none), with ``loss_guard``/``loss_cap`` large the rounds are always accepted;
+   with a finite guard a failed round is undone (the last accepted snapshot, lambda divided by ``lam_growth``) and
+   the round after the revert removes no link.
    ``max_rounds`` > 0 ends the rounds after that many.
 2b. tail (``tail_guard`` > 0, after ``max_rounds``): one link at a time in ablation order, ``tail_round_steps`` steps
    of retraining at lambda ``tail_lam``, kept only if the data loss is <= ``tail_guard`` (else reverted and the next
@@ -461,7 +463,9 @@ def _end_of_round(state, cfg, metrics):
     w = state["params"]["gates"]
     below = np.flatnonzero(np.abs(w) < cfg.get("prune_cutoff", 0.0))
     if cfg["prune_rule"] == "cutoff":
-        drop = below[:n - cfg["target_links"]]  # only links already at about zero, possibly none
+        # only links already at about zero, possibly none; none right after a revert (the same cut from the same
+        # snapshot: the retry retrains at the backed-off lambda first)
+        drop = below[:n - cfg["target_links"]] if not state.get("cutoff_blocked", False) else below[:0]
     elif below.size and not state.get("cutoff_blocked", False):
         # links the L1 term has already driven to (about) zero go first, all at once (the original's rule)
         drop = below[:n - cfg["target_links"]]
