@@ -117,6 +117,108 @@ def smoothed_loss_at(run: str, step: int):
     return lambda root: _at(run, root, "smooth_loss", step, 2)
 
 
+# ---- dnm -------------------------------------------------------------------------------------------------------
+
+DNM_TOY_RUNS = (("faithful", "dnm-toy"), ("text", "dnm-toy-text"), ("text_full", "dnm-toy-text-full"))
+
+
+def _dnm_toy(run: str, root: Path) -> dict:
+    """Figures of one toy run: its summary's evaluation and its logged training lines (every 50 steps)."""
+    s = _summary(root / run)
+    train = [r for r in _lines(root / run / "metrics.jsonl") if "objective" in r]
+    late = [r["objective"] for r in train if 4000 < r["step"] <= 5000]
+    peak = max(train, key=lambda r: r["flow"])
+
+    def below_from(key):  # first logged step from which every logged value of `key` is below the 1.25 floor
+        rows = [r for r in train if key in r]
+        above = [r["step"] for r in rows if r[key] >= 1.25]
+        if not above:
+            return rows[0]["step"]
+        return None if above[-1] == rows[-1]["step"] else next(r["step"] for r in rows if r["step"] > above[-1])
+
+    return {"batch": s["final"]["test_mse_batch"], "100k": s["final"]["test_mse_100k"], "late": float(np.mean(late)),
+            "test_below": below_from("test_mse"), "train_below": below_from("objective"),
+            "pct0": train[0]["pct"], "pct1": s["final"]["pct"], "flow_peak": peak["flow"],
+            "flow_peak_step": peak["step"], "flow1": s["final"]["flow"], "cut1": s["final"]["cutoff"],
+            "wall": s["wall_time_s"]}
+
+
+def dnm_toy_table(root: Path) -> str:
+    """The toy table of the dnm section: the note's figures of the original notebook beside each variant's run."""
+    f = {v: _dnm_toy(run, root) for v, run in DNM_TOY_RUNS}
+
+    def row(label, original, cell):
+        return f"| {label} | {original} | " + " | ".join(cell(f[v]) for v, _ in DNM_TOY_RUNS) + " |"
+
+    def floor(x):
+        if x["test_below"] is None:
+            return f"1.25: not crossed (100k test {x['100k']:.3f})"
+        return f"every logged value below it from step {x['test_below']:,} (train {x['train_below']:,})"
+
+    head = "| figure | original notebook (note) | " + " | ".join(f"{v} (ours)" for v, _ in DNM_TOY_RUNS) + " |"
+    return "\n".join([
+        head,
+        "|---|---|" + "---|" * len(DNM_TOY_RUNS),
+        row("final single-batch test MSE", "1.032", lambda x: f"{x['batch']:.3f}"),
+        row("test MSE on 100k fresh samples", "–", lambda x: f"{x['100k']:.3f}"),
+        row("training MSE, mean of logged steps 4,001–5,000", "plateau ≈ 1.3", lambda x: f"{x['late']:.3f}"),
+        row("MSE floor with squared outputs", "1.25 (derived)", floor),
+        row("pct, step 50 → 5,000", "0.21 → 0.3415", lambda x: f"{x['pct0']:.3f} → {x['pct1']:.4f}"),
+        row("flow loss, peak (step) → final", "≈ 7 (≈1,000) → 0.25",
+            lambda x: f"{x['flow_peak']:.2f} ({x['flow_peak_step']:,}) → {x['flow1']:.2f}"),
+        row("cutoff c, start → final", "0.269 → (not reported)", lambda x: f"0.269 → {x['cut1']:.3f}"),
+        row("wall time (5,000 steps + evaluation)", "–", lambda x: f"{x['wall']:.1f} s"),
+    ])
+
+
+def dnm_toy_20k_table(root: Path) -> str:
+    """text against text_full over 20,000 steps (dnm-toy-text-20k, dnm-toy-text-full-20k)."""
+    runs = (("text", "dnm-toy-text-20k"), ("text_full", "dnm-toy-text-full-20k"))
+    cols = []
+    for _, run in runs:
+        s = _summary(root / run)
+        train = [r for r in _lines(root / run / "metrics.jsonl") if "objective" in r]
+        mean = {k: float(np.mean([r["objective"] for r in train if k < r["step"] <= k + 5000]))
+                for k in (0, 5000, 10000, 15000)}
+        guard = [r["step"] for r in train if r["guard_exponent"] > 0]
+        cols.append({"100k": s["final"]["test_mse_100k"], "batch": s["final"]["test_mse_batch"], "mean": mean,
+                     "pct": s["final"]["pct"], "flow": s["final"]["flow"], "cut": s["final"]["cutoff"],
+                     "guard": f"{len(guard)} of {len(train)} (from step {guard[0]:,})" if guard else f"0 of {len(train)}",
+                     "wall": s["wall_time_s"]})
+
+    def row(label, cell):
+        return f"| {label} | " + " | ".join(cell(c) for c in cols) + " |"
+
+    return "\n".join([
+        "| figure | " + " | ".join(f"{v} (ours, 20,000 steps)" for v, _ in runs) + " |",
+        "|---|" + "---|" * len(runs),
+        row("test MSE on 100k fresh samples, end", lambda c: f"{c['100k']:.4f}"),
+        row("final single-batch test MSE", lambda c: f"{c['batch']:.4f}"),
+        row("training MSE, mean of logged steps per 5,000 (1-5k / 5-10k / 10-15k / 15-20k)",
+            lambda c: " / ".join(f"{c['mean'][k]:.4f}" for k in (0, 5000, 10000, 15000))),
+        row("pct, end", lambda c: f"{c['pct']:.4f}"),
+        row("flow loss, end", lambda c: f"{c['flow']:.3f}"),
+        row("cutoff c, end", lambda c: f"{c['cut']:.3f}"),
+        row("logged steps with a sine exponent beta+1 <= 0 (guard recorded)", lambda c: c["guard"]),
+        row("wall time", lambda c: f"{c['wall']:.1f} s"),
+    ])
+
+
+def dnm_time_run(root: Path) -> str:
+    """dnm-toy-text-full-time against dnm-toy-text-full: identical but for the loss; the recorded process times."""
+    a = [r for r in _lines(root / "dnm-toy-text-full" / "metrics.jsonl") if "objective" in r]
+    b = [r for r in _lines(root / "dnm-toy-text-full-time" / "metrics.jsonl") if "objective" in r]
+    extra = ("loss", "process_time", "time_term")
+    same = len(a) == len(b) and all({k: v for k, v in x.items() if k not in extra} ==
+                                    {k: v for k, v in y.items() if k not in extra} for x, y in zip(a, b))
+    gap = max(abs(y["loss"] - x["loss"] - y["time_term"]) for x, y in zip(a, b))
+    t = np.array([y["process_time"] for y in b]) * 1e3
+    r = np.corrcoef(t, [y["pct"] for y in b])[0, 1]
+    return (f"{len(b)} logged steps: every metric but the loss {'identical' if same else 'DIFFERENT'} to "
+            f"dnm-toy-text-full, loss = its loss + time_term to {gap:.1e}; process time per step median "
+            f"{np.median(t):.3f} ms (range {t.min():.3f}-{t.max():.3f} ms), correlation with pct {r:+.2f}")
+
+
 # ---- urn -------------------------------------------------------------------------------------------------------
 
 def _urn5000(root: Path):
@@ -286,6 +388,9 @@ def iso_width_v1_glance(root: Path) -> str:
 
 
 BLOCKS = {
+    "dnm-toy-table": dnm_toy_table,
+    "dnm-time-run": dnm_time_run,
+    "dnm-toy-20k-table": dnm_toy_20k_table,
     "diffrnn-hard-iqr100k": diffrnn_hard_iqr100k,
     "diffrnn-hard-sizes": diffrnn_hard_sizes,
     "urn-glance-ran": urn_glance_ran,
