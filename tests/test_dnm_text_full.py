@@ -51,11 +51,15 @@ def test_text_full_with_the_code_neuron_and_closeness_is_text_bit_for_bit(impl):
         assert np.array_equal(st1["params"][k], st2["params"][k]), k
 
 
-def test_each_switch_changes_the_function_where_it_should():
-    lay = Layout(25, 5, 4, 5.0)
-    rng = np.random.default_rng(4)
+def _toy_problem(seed):
+    """The toy layout, initial parameters and a random batch of 20 (inputs and targets)."""
+    rng = np.random.default_rng(seed)
     p = init_params(rng, 25, 5, 4, "toy")
-    x, t = rng.normal(size=(20, 5)), rng.normal(size=(20, 4))
+    return Layout(25, 5, 4, 5.0), p, rng.normal(size=(20, 5)), rng.normal(size=(20, 4))
+
+
+def test_each_switch_changes_the_function_where_it_should():
+    lay, p, x, t = _toy_problem(4)
     res = {}
     for act in ("leaky_relu", "sigmoid"):
         for rng_ in ("signed", "unsigned"):
@@ -106,10 +110,7 @@ def test_unsigned_cutoff_derivative_by_formula():
 
 
 def test_text_full_kernel_and_engine_paths_agree():
-    lay = Layout(25, 5, 4, 5.0)
-    rng = np.random.default_rng(8)
-    p = init_params(rng, 25, 5, 4, "toy")
-    x, t = rng.normal(size=(20, 5)), rng.normal(size=(20, 4))
+    lay, p, x, t = _toy_problem(8)
     res = {}
     for dag_impl, cl in (("engine", "engine"), ("dense", "kernel"), ("sparse", "kernel")):
         spec = LossSpec(square_outputs=False, sparsity="smooth_count", activation="sigmoid",
