@@ -4,6 +4,10 @@ and, with ``depth_growth``, over residual layers. The network, objective and rul
 One Model.step = one mini-batch: gradient of the objective, clip, Adagrad, structural update. Data: seeded
 synthetic sets from minidsn.data.synthetic (no files): "blobs" (Gaussian clusters, easy) and "spirals"
 (interleaved arms, hard), a test set drawn from the same distribution.
+
+The options t_d, m_min, p_add, p_del, l1, p_spontaneous, lr and clip are DiffRNN's own (same defaults, the paper's);
+here they act per hidden layer, and l1 is A in ``mean CE + A sum|m|`` (per prediction, where DiffRNN's A T sum|m| is
+per window of T predictions: the same ratio to the cross-entropy).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from minidsn.models.api import ConfigError, Model, Option, register_model
 from minidsn.models.api import non_negative as _nonneg, positive as _positive, probability as _prob
 
 from . import ff
+from .model import DiffRNNModel
 
 __all__ = ["DiffFFModel"]
 
@@ -66,14 +71,8 @@ class DiffFFModel(Model):
         "depth_growth": Option(bool, False, "add / delete residual layers by their multipliers mu"),
         # the paper's structural parameters (seed 001 Sec. 2.2), per layer
         "k": Option(int, 1, "sub-threshold neurons kept in reserve per layer", check=_positive),
-        "t_d": Option(float, 0.05, "deletion threshold T_D (neurons and residual layers)", check=_positive),
-        "m_min": Option(float, 0.025, "floor M_min of m and mu", check=_positive),
-        "p_add": Option(float, 0.05, "probability of adding a neuron when a layer has no reserve", check=_prob),
-        "p_del": Option(float, 0.25, "probability of deleting each excess sub-threshold neuron", check=_prob),
-        "l1": Option(float, 3e-5, "A: L1 on the neuron multipliers (per prediction, as the paper's per character)",
-                     check=_nonneg),
-        "p_spontaneous": Option(float, 1e-4, "per-step probability of an unconditional addition per layer (code)",
-                                check=_prob),
+        # t_d, m_min, p_add, p_del, l1, p_spontaneous: DiffRNN's options and defaults (seed 001 Sec. 2.2), per layer
+        **{key: DiffRNNModel.options[key] for key in ("t_d", "m_min", "p_add", "p_del", "l1", "p_spontaneous")},
         "max_width": Option(int, 99, "no addition to a layer of this width", check=_positive),
         # the same rule over residual layers
         "k_layers": Option(int, 1, "sub-threshold residual layers kept in reserve", check=_nonneg),
@@ -83,9 +82,7 @@ class DiffFFModel(Model):
                               check=_prob),
         "l1_layer": Option(float, 3e-5, "A_layer: L1 on the residual layers' multipliers mu", check=_nonneg),
         "max_blocks": Option(int, 20, "no residual layer added beyond this many", check=_positive),
-        # optimisation (G2's Adagrad and clip)
-        "lr": Option(float, 0.1, "Adagrad learning rate", check=_positive),
-        "clip": Option(float, 5.0, "elementwise gradient clip (0: none)", check=_nonneg),
+        **{key: DiffRNNModel.options[key] for key in ("lr", "clip")},  # G2's Adagrad and clip
         "batch_size": Option(int, 64, "mini-batch size", check=_positive),
         "init_scale": Option(float, 0.1, "std of the initial and new weights", check=_positive),
     }
