@@ -185,3 +185,18 @@ def test_config_errors_are_named():
         M().init(M.validate_config({"m_min": 0.06}), np.random.default_rng(0))
     with pytest.raises(ConfigError, match="batch_size"):
         M().init(M.validate_config({"n_train": 10, "batch_size": 64}), np.random.default_rng(0))
+
+
+def test_oracle_case_is_the_objective_and_its_gradient():
+    M = get_model("diffrnn-ff")
+    cfg = M.validate_config({"widths": [3, 2], "n_blocks": 2, "l1": 1e-2, "l1_layer": 2e-2})
+    case = M().oracle_case(cfg, np.random.default_rng(5))
+    p, x, y = case["params"], case["inputs"]["x"], case["inputs"]["y"].astype(np.int64)
+    total, ce = ff.objective(p, x, y, 1e-2, 2e-2)
+    assert case["losses"]["total"] == pytest.approx(float(total), rel=1e-14)
+    assert case["losses"]["cross_entropy"] == float(ce)
+    assert np.allclose(case["outputs"]["logits"], _plain_forward(p, x), rtol=1e-13, atol=1e-14)
+    assert np.allclose(case["outputs"]["probs"].sum(axis=1), 1.0)
+    _, g = ff.loss_and_grads(p, x, y, 1e-2, 2e-2)
+    assert all(np.array_equal(a, b) for a, b in zip(tree_flatten(g)[0], tree_flatten(case["grads"])[0]))
+    assert len(p["blocks"]) == 2 and 0.025 <= p["blocks"][0]["mu"][0] <= 1.5

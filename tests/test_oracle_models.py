@@ -7,7 +7,7 @@ import pytest
 from minidsn.oracle import conformance_notes
 from minidsn.oracle.export import make_case
 
-MODELS = ["mlp", "dnm", "diffrnn", "urn", "isotropic", "dmm"]
+MODELS = ["mlp", "dnm", "diffrnn", "diffrnn-ff", "urn", "isotropic", "dmm"]
 
 
 @pytest.mark.parametrize("model", MODELS)

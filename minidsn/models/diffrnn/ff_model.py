@@ -85,6 +85,7 @@ class DiffFFModel(Model):
         **{key: DiffRNNModel.options[key] for key in ("lr", "clip")},  # G2's Adagrad and clip
         "batch_size": Option(int, 64, "mini-batch size", check=_positive),
         "init_scale": Option(float, 0.1, "std of the initial and new weights", check=_positive),
+        "oracle_batch": Option(int, 8, "training points in an oracle case", check=_positive),
     }
 
     def _check(self, cfg):
@@ -165,3 +166,38 @@ class DiffFFModel(Model):
         for b, blk in enumerate(p["blocks"]):
             out[f"mu_{b + 1}"] = float(blk["mu"][0])
         return out
+
+    def oracle_case(self, cfg, rng, data_dir=None):
+        """One state of the network at the config's widths and residual layers: weights ~ 0.5 N(0,1), biases
+        0.1 N(0,1), multipliers m and mu ~ U(0.025, 1.5) (drawn in that order after the data), so every gradient is
+        clearly non-zero; a batch of ``oracle_batch`` training points; logits, probabilities, CE, the two L1 terms,
+        the objective and its gradient (before clipping) for every parameter.
+
+        Source: none (oracle export; the formulas are ff.forward and ff.objective)
+        """
+        self._check(cfg)
+        x, y, _, _ = make_data(cfg, rng)
+        nb = min(cfg["oracle_batch"], cfg["n_train"])
+        x, y = x[:nb], y[:nb]
+        params = ff.init_params(rng, 2, cfg["widths"], cfg["n_classes"], cfg["n_blocks"], 0.5)
+        for group in ("layers", "blocks"):
+            for part in params[group]:
+                bias = "b" if group == "layers" else "c"
+                mult = "m" if group == "layers" else "mu"
+                part[bias] = 0.1 * rng.standard_normal(part[bias].shape)
+                part[mult] = rng.uniform(0.025, 1.5, part[mult].shape)
+        params["out"]["b"] = 0.1 * rng.standard_normal(params["out"]["b"].shape)
+        logits = ff.forward(params, x)
+        probs = np.exp(logits - logits.max(axis=1, keepdims=True))
+        probs /= probs.sum(axis=1, keepdims=True)
+        ce, grads = ff.loss_and_grads(params, x, y, cfg["l1"], cfg["l1_layer"])
+        l1_term = cfg["l1"] * sum(float(np.abs(lay["m"]).sum()) for lay in params["layers"])
+        l1_layer_term = cfg["l1_layer"] * sum(float(np.abs(b["mu"]).sum()) for b in params["blocks"])
+        return {
+            "params": params,
+            "inputs": {"x": x, "y": y.astype(np.float64)},
+            "outputs": {"logits": logits, "probs": probs},
+            "losses": {"total": ce + l1_term + l1_layer_term, "cross_entropy": ce, "l1_term": l1_term,
+                       "l1_layer_term": l1_layer_term},
+            "grads": grads,
+        }
