@@ -25,7 +25,7 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from minidsn.models.api import ConfigError, Option, get_model, validate_config
+from minidsn.models.api import MODEL_MODULES, ConfigError, Option, get_model, validate_config
 from minidsn.runs.sealed import SEAL_KEY, SealError, unseal
 from minidsn.models.api import non_negative as _non_negative, positive as _positive
 
@@ -165,7 +165,7 @@ def resolve_run_spec(raw: dict, name: str, source: Path | None = None, *, seed: 
     """
     v = validate_config(RUN_OPTIONS, raw, "run file")  # run-level keys: unknown ones are errors
     if not v["model"]:
-        raise ConfigError("run file: key 'model' is required (one of: mlp, dnm, diffrnn, urn, isotropic, dmm)")
+        raise ConfigError(f"run file: key 'model' is required (one of: {', '.join(MODEL_MODULES)})")
     model_cls = get_model(v["model"])
     cfg = model_cls.validate_config(v["config"])
     check_finite_config(cfg)
