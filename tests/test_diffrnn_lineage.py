@@ -229,3 +229,25 @@ def test_config_errors_are_named():
             model.init(cfg, np.random.default_rng(0))
     with pytest.raises(ValueError, match="trajectory"):
         model.trajectory(model.validate_config({"inherit_pool": 1}), np.random.default_rng(0))
+
+
+def test_inherit_without_recurrent_weights_keeps_fresh_whh():
+    """inherit_recurrent = false: input weights, bias and (folded) output weights are the deleted neuron's, the Whh
+    row and column the fresh draws."""
+    params, s0, _ = _params(11, 5)
+    lin = lineage.pool_deletions(lineage.init_lineage(5), params, np.array([2]), t_d=0.05, gate=False, capacity=2)
+    fresh = structure.new_neuron_g2(4, 4, np.random.default_rng(0), 0.05)
+    blocks = lineage.inherit_blocks(fresh, lin["pool"][-1], recurrent=False)
+    assert blocks[("Whh", 0)] is fresh[("Whh", 0)] and blocks[("Whh", 1)] is fresh[("Whh", 1)]
+    assert np.array_equal(blocks[("Wxh", 0)][0], params["Wxh"][2]) and blocks[("bh", 0)][0] == params["bh"][2]
+    assert np.allclose(blocks[("Wiy", 1)][:, 0], params["Wiy"][:, 2] * params["m"][2] / 0.05, rtol=1e-15)
+    full = lineage.inherit_blocks(fresh, lin["pool"][-1])
+    assert np.array_equal(full[("Whh", 0)][0], params["Whh"][2, [0, 1, 3, 4]])
+
+
+def test_inherit_recurrent_option_reaches_the_cycle():
+    over = {"hidden_size": 4, "p_add": 1.0, "p_del": 0.75, "p_spontaneous": 0.7, "l1": 1e-2, "inherit_pool": 3}
+    a, _, _ = _run(dict(over, inherit_recurrent=False), 30)
+    b, _, _ = _run(over, 30)
+    assert a["lineage"]["n_inherited"] >= 1 and b["lineage"]["n_inherited"] >= 1
+    assert not np.array_equal(a["params"]["Whh"], b["params"]["Whh"]) or a["carried"].shape != b["carried"].shape

@@ -274,7 +274,7 @@ def train_window(cfg, tstate, window, rng):
             inherited = lin is not None and len(lin["pool"]) > 0
             if inherited:  # extension: the newest deleted neuron's connectivity over the fresh draws
                 entry, lin = lin["pool"][-1], dict(lin, pool=lin["pool"][:-1])
-                blocks = lineage_mod.inherit_blocks(blocks, entry)
+                blocks = lineage_mod.inherit_blocks(blocks, entry, recurrent=cfg["inherit_recurrent"])
             params, opt_state, carried = structure.insert_neuron(params, opt_state, carried, blocks, slots)
             if lin is not None:
                 lin = lineage_mod.pool_addition(lin, inherited)

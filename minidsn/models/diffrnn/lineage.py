@@ -25,7 +25,9 @@ m Wiy[:, j] h_j is the one it left with), f = 1 for g3; g = f for rnnAltern (who
 When a neuron is added and the pool is not empty, the newest entry is taken out and written over the new neuron's
 freshly drawn values (the draws are made as usual, so every run draws the same numbers with or without the
 extension); a connection to a neuron that did not exist when the entry was deleted keeps its fresh value. The new
-neuron's multiplier (T_D), carried state (0) and optimiser memories are those of any new neuron. The pool follows
+neuron's multiplier (T_D), carried state (0) and optimiser memories are those of any new neuron. With
+``inherit_recurrent = false`` only the Wxh row, bh and the Wiy column are inherited (the Whh row and column keep
+their fresh draws). The pool follows
 every later structural edit (a deleted neuron's entries are removed from each pool vector; an added neuron's are
 marked unknown in the entry's boolean "known" mask, so it keeps its fresh value; no NaN, which the run's guard would
 stop on).
@@ -107,23 +109,27 @@ def pool_deletions(lineage, params, idx, *, t_d, gate, capacity):
     return dict(lineage, age=lineage["age"][keep], pool=pool)
 
 
-def inherit_blocks(blocks, entry):
+def inherit_blocks(blocks, entry, recurrent=True):
     """insert_neuron's blocks (freshly drawn, new_neuron_g2 / new_neuron_g3) with the pool ``entry`` written over
     them; a connection the entry does not know (to a neuron added after its deletion) keeps the fresh value.
+    recurrent=False (option ``inherit_recurrent = false``): only the input weights, bias and output weights are
+    inherited, the Whh row and column keep their fresh values (another reading of "partially preserved").
 
     Source: seed 001 Sec. 5 ("newly added neurons could actually inherit connectivity of previously deleted ones,
         rather than being randomly initialized")
     """
     out = dict(blocks)
+    out[("Wxh", 0)] = entry["Wxh"].reshape(1, -1).copy()
+    out[("Wiy", 1)] = entry["Wiy"].reshape(-1, 1).copy()
+    out[("bh", 0)] = np.full(1, entry["bh"])
+    if not recurrent:
+        return out
     row = blocks[("Whh", 0)].reshape(-1)
     col = blocks[("Whh", 1)].reshape(-1)
     known = entry["known"]
     out[("Whh", 0)] = np.where(known, entry["Whh_in"], row).reshape(1, -1)
     col_known = np.append(known, True)  # the self weight is always the entry's
     out[("Whh", 1)] = np.where(col_known, np.append(entry["Whh_out"], entry["Whh_self"]), col).reshape(-1, 1)
-    out[("Wxh", 0)] = entry["Wxh"].reshape(1, -1).copy()
-    out[("Wiy", 1)] = entry["Wiy"].reshape(-1, 1).copy()
-    out[("bh", 0)] = np.full(1, entry["bh"])
     return out
 
 

@@ -84,6 +84,8 @@ class DiffRNNModel(Model):
                            choices=AGE_BIASES),
         "inherit_pool": Option(int, 0, "keep the last N deleted neurons; a new neuron inherits the newest one's "
                                "connectivity (0: random init, paper)", check=_nonneg),
+        "inherit_recurrent": Option(bool, True, "with inherit_pool: also inherit the recurrent weights (Whh row "
+                                    "and column); false: input, bias and output weights only"),
         "eval_cycles": Option(int, 1000, "evaluate: mean CE over this many further windows, no updates",
                               check=_nonneg),
     }
