@@ -204,6 +204,32 @@ def dnm_toy_20k_table(root: Path) -> str:
     ])
 
 
+def dnm_toy_seeds_table(root: Path) -> str:
+    """text against text_full over seeds 0-7, 5,000 steps each (dnm-toy-text-seeds, dnm-toy-text-full-seeds)."""
+    runs = (("text", "dnm-toy-text-seeds"), ("text_full", "dnm-toy-text-full-seeds"))
+    rows = []
+    for v, run in runs:
+        dirs = _seed_dirs(run, root)
+        fin = [_summary(d)["final"] for d in dirs]
+        lines = [[r for r in _lines(d / "metrics.jsonl") if "objective" in r] for d in dirs]
+        mse = [f["test_mse_100k"] for f in fin]
+        below = sum(m < 1.25 for m in mse)
+        guard = sum(any(r["guard_exponent"] > 0 for r in ls) for ls in lines)
+        rows.append(f"| {v} | {len(dirs)} | {_median_iqr(mse, 3)} | {min(mse):.3f}-{max(mse):.3f} | "
+                    f"{below} of {len(dirs)} | {_median_iqr([f['pct'] for f in fin], 3)} | "
+                    f"{_median_iqr([f['flow'] for f in fin], 2)} | {guard} of {len(dirs)} |")
+    per_seed = [[_summary(d)["final"]["test_mse_100k"] for d in _seed_dirs(run, root)] for _, run in runs]
+    worse = sum(f > t for t, f in zip(*per_seed))
+    return "\n".join([
+        f"text_full's 100k-sample test MSE is above text's on {worse} of {len(per_seed[0])} seeds (pairwise, same seed).",
+        "",
+        "| variant | seeds | test MSE, 100k samples, median [IQR] | range | seeds below 1.25 | pct, median [IQR] | "
+        "flow, median [IQR] | seeds with beta+1 <= 0 at a logged step |",
+        "|---|---|---|---|---|---|---|---|",
+        *rows,
+    ])
+
+
 def dnm_time_run(root: Path) -> str:
     """dnm-toy-text-full-time against dnm-toy-text-full: identical but for the loss; the recorded process times."""
     a = [r for r in _lines(root / "dnm-toy-text-full" / "metrics.jsonl") if "objective" in r]
@@ -391,6 +417,7 @@ BLOCKS = {
     "dnm-toy-table": dnm_toy_table,
     "dnm-time-run": dnm_time_run,
     "dnm-toy-20k-table": dnm_toy_20k_table,
+    "dnm-toy-seeds-table": dnm_toy_seeds_table,
     "diffrnn-hard-iqr100k": diffrnn_hard_iqr100k,
     "diffrnn-hard-sizes": diffrnn_hard_sizes,
     "urn-glance-ran": urn_glance_ran,
