@@ -528,7 +528,7 @@ def main(argv=None) -> int:
 def error_line(exc: BaseException) -> tuple[int, str]:
     """(exit code, one-line message) of an exception that reaches the command line."""
     from minidsn.data.errors import DataError
-    from minidsn.models.api import ConfigError, ModelNotAvailable
+    from minidsn.models.api import ConfigError, ModelGuardError, ModelNotAvailable
     from minidsn.oracle.format import OracleFormatError
     from minidsn.runs.checkpoint import CheckpointError
     from minidsn.runs.lock import RunLockedError
@@ -539,6 +539,8 @@ def error_line(exc: BaseException) -> tuple[int, str]:
     if isinstance(exc, (ConfigError, ModelNotAvailable, CheckpointError, OracleFormatError, DataError,
                         RunLockedError, NonFiniteError)):
         return 1, str(exc)
+    if isinstance(exc, ModelGuardError):
+        return 1, f"{exc} (a guard of the model fired: see its page in docs/models/ for what it means and its options)"
     if isinstance(exc, OSError):
         return 1, os_error_message(exc)
     if isinstance(exc, MemoryError):

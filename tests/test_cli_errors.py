@@ -268,3 +268,15 @@ def test_run_records_are_sealed_and_an_edited_config_is_said_and_used(tmp_path, 
     assert "changed since the run wrote it" in capsys.readouterr().err
     assert json.loads((out / "config.json").read_text())["log_every"] == 3
     assert '"step": 9,' in (out / "metrics.jsonl").read_text()
+
+
+def test_a_model_guard_is_reported_as_the_model_s_not_as_a_bug():
+    """A documented model guard (DNM's exponent crossing 0) is an expected outcome: one line naming it and where it
+    is documented, not 'unexpected ... please report it'."""
+    from minidsn.cli import error_line
+    from minidsn.models.dnm.model import DNMGuardError
+
+    code, msg = error_line(DNMGuardError("dnm guard at step 5: neuron 9 has beta + 1 = -0.01 <= 0"))
+    assert code == 1 and "neuron 9" in msg and "docs/models" in msg and "unexpected" not in msg
+    code, msg = error_line(RuntimeError("boom"))
+    assert "unexpected RuntimeError" in msg

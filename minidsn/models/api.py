@@ -65,6 +65,11 @@ class ModelNotAvailable(LookupError):
     """The model name is unknown, or its module does not exist yet / failed to import."""
 
 
+class ModelGuardError(RuntimeError):
+    """A guard the model documents fired (e.g. a DNM exponent crossing 0): the run cannot go on meaningfully. An
+    expected outcome of some configurations, not a bug; the message names the guard, the step and what to change."""
+
+
 def positive(v):
     """Option check: the value must be > 0.
 

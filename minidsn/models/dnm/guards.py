@@ -16,10 +16,12 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from minidsn.models.api import ModelGuardError
+
 __all__ = ["DNMGuardError", "check_exponent", "reachable_outputs", "check_connected", "check_finite"]
 
 
-class DNMGuardError(RuntimeError):
+class DNMGuardError(ModelGuardError):
     """A DNM training guard fired; the message names the failure, the neurons involved and the step."""
 
 

@@ -208,7 +208,7 @@ class DNMModel(Model):
 
     def _guard(self, rc, message, step):
         if message is not None and rc["on_guard"] == "raise":
-            raise DNMGuardError(f"dnm guard at step {step}: {message}")
+            raise DNMGuardError(f"dnm guard at step {step}: {message} (on_guard = \"record\" records it and goes on)")
 
     # -- Model interface ----------------------------------------------------------------------------------------
     def init(self, cfg, rng, data_dir):
