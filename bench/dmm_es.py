@@ -17,6 +17,14 @@ schedule switches to gradient = "es" (P ``--es-pop``) once the machine has <= N 
 phase: whether synthesis still reaches the goal when ES drives the end of the schedule.
 
     python bench/dmm_es.py --schedule reference_runs/NAME.toml --seed S [--every 2000] [--es-from-links 40]
+
+With ``--checkpoints RUN_DIR/seed-S``: the same cosine / cost table at every checkpoint a recorded run kept (the
+schedule's own trajectory, read back rather than re-run; the run file must keep them: ``keep_checkpoints``). With
+``--es-resume CKPT.json`` (and the run's seed directory for its config): continue that checkpoint's schedule with
+gradient = "es" (P ``--es-pop``, sigma ``--sigma``) to the end of its final phase and print where it ends.
+
+    python bench/dmm_es.py --checkpoints runs/NAME/seed-S
+    python bench/dmm_es.py --checkpoints runs/NAME/seed-S --es-resume runs/NAME/seed-S/checkpoints/ckpt-N.json
 """
 
 from __future__ import annotations
@@ -45,6 +53,69 @@ def timed(f, repeats):
         f()
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def cosine_row(cfg, state, es_rng, sigma):
+    """(links, data loss, cos at P = 10, cos at P = 50, ms per exact gradient, ES-50 time / exact) at ``state``."""
+    from minidsn.models.dmm.synthesis import _plan_for
+
+    eps = _plan_for(cfg, state)
+    w = state["params"]["gates"]
+    exact = sum(p.grad(w) for p in eps.plans)
+
+    def fresh_grad():
+        for p in eps.plans:
+            p._cache_gates = None  # time forward + backward, as a step does
+        return sum(p.grad(w) for p in eps.plans)
+
+    t_exact = timed(fresh_grad, 3)
+    c10 = np.mean([cos(es_gradient(eps.loss, w, es_rng, 10, sigma), exact) for _ in range(3)])
+    c50 = np.mean([cos(es_gradient(eps.loss, w, es_rng, 50, sigma), exact) for _ in range(3)])
+    t_es = timed(lambda: es_gradient(eps.loss, w, es_rng, 50, sigma), 1)
+    return len(w), eps.loss(w), c10, c50, 1e3 * t_exact, t_es / t_exact
+
+
+def from_checkpoints(args):
+    """The cosine table at a recorded run's checkpoints; with --es-resume, that checkpoint continued by ES."""
+    import json
+    from pathlib import Path
+
+    from minidsn.models.dmm.synthesis import generalisation
+    from minidsn.runs.checkpoint import list_checkpoints, load_checkpoint, rng_from_state
+
+    seed_dir = Path(args.checkpoints)
+    model = get_model("dmm")()
+    cfg = model.validate_config(json.loads((seed_dir / "config.json").read_text())["config"])
+    es_rng = np.random.default_rng(7)
+    if not args.es_resume:
+        print(f"{seed_dir}: sigma {args.sigma:g}; cosine = mean of 3 estimates")
+        print(f"{'step':>7} {'phase':>6} {'links':>6} {'data':>9} {'cos P=10':>9} {'cos P=50':>9} {'t exact ms':>10} "
+              f"{'t es50 / exact':>14}")
+        for path in list_checkpoints(seed_dir / "checkpoints"):
+            ck = load_checkpoint(path)
+            n, d, c10, c50, t_ms, ratio = cosine_row(cfg, ck.state, es_rng, args.sigma)
+            print(f"{ck.step:>7} {ck.state['phase']:>6} {n:>6} {d:>9.4g} {c10:>9.3f} {c50:>9.3f} {t_ms:>10.2f} "
+                  f"{ratio:>14.1f}", flush=True)
+        return
+    ck = load_checkpoint(args.es_resume)
+    state, rng = ck.state, rng_from_state(ck.rng_state)
+    cfg = dict(cfg, gradient="es", es_population=args.es_pop, es_sigma=args.sigma)
+    print(f"from {args.es_resume} (step {ck.step}, phase {state['phase']}, {len(state['link_ids'])} links): "
+          f"gradient = es, P = {args.es_pop}, sigma {args.sigma:g}", flush=True)
+    t0, fin, i = time.perf_counter(), None, ck.step
+    while True:
+        state, met = model.step(state, cfg, rng, i)
+        i += 1
+        if i % 5000 == 0:
+            print(f"  step {i} phase {state['phase']} links {len(state['link_ids'])} data {met['data_loss']:.4g}",
+                  flush=True)
+        if state["phase"] == "final":
+            fin = i if fin is None else fin
+            if i - fin >= cfg["final_steps"]:
+                break
+    g = generalisation(cfg, state)
+    print(f"end at step {i} ({time.perf_counter() - t0:.0f} s): {len(state['link_ids'])} links; "
+          + "; ".join(f"{k} {v:.4g}" for k, v in g.items()))
 
 
 def along_schedule(args):
@@ -102,7 +173,11 @@ def main(argv=None):
     ap.add_argument("--sigma", type=float, default=1e-4)
     ap.add_argument("--es-from-links", type=int, default=0, help="switch to gradient = es at <= this many links")
     ap.add_argument("--es-pop", type=int, default=50)
+    ap.add_argument("--checkpoints", help="a recorded run's seed directory: measure at its checkpoints")
+    ap.add_argument("--es-resume", help="with --checkpoints: continue this checkpoint with gradient = es")
     args = ap.parse_args(argv)
+    if args.checkpoints:
+        return from_checkpoints(args)
     if args.schedule:
         return along_schedule(args)
     model = get_model("dmm")()
