@@ -22,6 +22,9 @@ class DMMBackend:
 
     def setup(self, meta):
         cfg = meta["config"]
+        network = cfg.get("network", "feedforward")
+        if network != "feedforward":  # minidsn's compare-free and recurrent starts are not built here
+            raise NotImplementedError(f"minidsn_jax dmm: network {network!r} is not implemented (only 'feedforward')")
         self.plan = make_plan(cfg["string"], int(cfg["n_cycles"]), int(cfg["n_layers"]), int(cfg["n_per_layer"]))
         self.betas = (float(cfg.get("beta1", 0.9)), float(cfg.get("beta2", 0.999)))
         self.eps = float(cfg.get("eps", 1e-8))

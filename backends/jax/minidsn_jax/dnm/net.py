@@ -47,8 +47,16 @@ def forward(d, w, b, x, n_neurons, n_inputs, n_outputs, slope):
 
 
 def resolve(cfg: dict) -> dict:
-    """The variant's switches with config overrides (None = as the variant says)."""
-    faithful = cfg.get("variant", "faithful") == "faithful"
+    """The variant's switches with config overrides (None = as the variant says). minidsn's `text_full` variant
+    (sigmoid neurons, unsigned closeness) and its process-time term are not built here: refused by name."""
+    variant = cfg.get("variant", "faithful")
+    if variant not in ("faithful", "text"):
+        raise NotImplementedError(f"minidsn_jax dnm: variant {variant!r} is not implemented (faithful, text)")
+    for key, ok in (("activation", (None, "leaky_relu")), ("closeness_range", (None, "signed")),
+                    ("c_time", (None, 0, 0.0))):
+        if cfg.get(key) not in ok:
+            raise NotImplementedError(f"minidsn_jax dnm: {key} = {cfg.get(key)!r} is not implemented")
+    faithful = variant == "faithful"
     square = cfg.get("square_outputs")
     sparsity = cfg.get("sparsity")
     objective = cfg.get("objective")
