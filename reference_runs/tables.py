@@ -376,12 +376,15 @@ def iso_width_v1(root: Path) -> str:
     return "\n".join(out)
 
 
+def _v1_v2_tanh(root: Path):
+    """Rows by (start, end) width of the v1 runs, the v2 runs and the tanh control, and the pairs all three have."""
+    v1, v2, tanh = ({(r[0], r[1]): r for r in width_rows(root, kind)} for kind in ("v1", "iso", "tanh"))
+    return v1, v2, tanh, sorted(set(v1) & set(v2) & set(tanh))
+
+
 def iso_width_v1_compare(root: Path) -> str:
     """The v1 setting against the v2 setting and the tanh control, over the pairs the v1 runs completed."""
-    v1 = {(r[0], r[1]): r for r in width_rows(root, "v1")}
-    v2 = {(r[0], r[1]): r for r in width_rows(root, "iso")}
-    tanh = {(r[0], r[1]): r for r in width_rows(root, "tanh")}
-    pairs = sorted(set(v1) & set(v2) & set(tanh))
+    v1, v2, tanh, pairs = _v1_v2_tanh(root)
     if not pairs:
         return "(no completed iso-width-v1 run yet)"
     diff = [v1[p][5] - v2[p][5] for p in pairs]
@@ -402,10 +405,7 @@ def iso_width_v1_compare(root: Path) -> str:
 
 def iso_width_v1_glance(root: Path) -> str:
     """At-a-glance headline of the v1-setting runs."""
-    v1 = {(r[0], r[1]): r for r in width_rows(root, "v1")}
-    v2 = {(r[0], r[1]): r for r in width_rows(root, "iso")}
-    tanh = {(r[0], r[1]): r for r in width_rows(root, "tanh")}
-    pairs = sorted(set(v1) & set(v2) & set(tanh))
+    v1, v2, tanh, pairs = _v1_v2_tanh(root)
     if not pairs:
         return "not run yet"
     d = max(abs(v1[p][5] - v2[p][5]) for p in pairs)
