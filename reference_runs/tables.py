@@ -413,6 +413,41 @@ def iso_width_v1_glance(root: Path) -> str:
             f"control in {sum(v1[p][5] > tanh[p][5] for p in pairs)} of {len(pairs)} pairs")
 
 
+def _sparsify_runs(root: Path) -> list[tuple[int, int, Path]]:
+    """(width, hidden layers, folder) of every completed iso-sparsify-WxH run, narrow and shallow first."""
+    runs = []
+    for d in root.glob("iso-sparsify-*x*"):
+        m = re.fullmatch(r"iso-sparsify-(\d+)x(\d+)", d.name)
+        if m and d.is_dir() and (d / "summary.json").is_file() and _summary(d).get("status") == "completed":
+            runs.append((int(m.group(1)), int(m.group(2)), d))
+    return sorted(runs)
+
+
+def iso_sparsify_table(root: Path) -> str:
+    """One row per completed iso-sparsify run: accuracy, nonzero counts before / after / predicted, fractions."""
+    out = ["| run | steps | test acc before = after | params nonzero before | after | predicted (nz - sum(n^2 - n)) | "
+           "fraction after | hidden-to-hidden weights kept | max rel. logit change | wall |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+    for width, depth, d in _sparsify_runs(root):
+        s = _summary(d)
+        f = s["final"]
+        same = f["sparse/acc_before"] == f["sparse/acc_after"]
+        acc = f"{f['sparse/acc_after']:.4f}" if same else f"{f['sparse/acc_before']:.4f} -> {f['sparse/acc_after']:.4f}"
+        out.append(f"| {width}x{depth} | {s['steps_done']} | {acc} | {f['sparse/params_nonzero_before']:.0f} | "
+                   f"{f['sparse/params_nonzero_after']:.0f} | {f['sparse/params_nonzero_predicted']:.0f} | "
+                   f"{f['sparse/fraction_after']:.3f} | {f['sparse/hidden_weights_fraction_after']:.3f} | "
+                   f"{f['sparse/max_rel_logit_change']:.1e} | {s['wall_time_s']:.0f} s |")
+    return "\n".join(out)
+
+
+def iso_sparsify_1000_status(root: Path) -> str:
+    """Which of the width-1000 runs 1000x2-1000x6 are recorded."""
+    done = [h for w, h, _ in _sparsify_runs(root) if w == 1000]
+    missing = [h for h in range(2, 7) if h not in done]
+    have = ", ".join(f"1000x{h}" for h in done) or "none"
+    return f"recorded: {have}" + (f"; not yet: {', '.join(f'1000x{h}' for h in missing)}" if missing else " (all five)")
+
+
 BLOCKS = {
     "dnm-toy-table": dnm_toy_table,
     "dnm-time-run": dnm_time_run,
@@ -424,6 +459,8 @@ BLOCKS = {
     "urn-glance-headline": urn_glance_headline,
     "urn-prune-train": urn_prune_train,
     "urn-prune-test": urn_prune_test,
+    "iso-sparsify-table": iso_sparsify_table,
+    "iso-sparsify-1000-status": iso_sparsify_1000_status,
     "iso-width-table": iso_width_table,
     "iso-width-finals": iso_width_finals,
     "iso-width-above": iso_width_above,

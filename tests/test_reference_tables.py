@@ -54,3 +54,18 @@ def test_sizes_are_in_seed_order_and_follow_the_data(tmp_path):
     sizes = t.diffrnn_hard_sizes(tmp_path).split(": ", 1)[1].split(", ")
     assert len(sizes) == 20 and sizes[2] == "99"
     assert sizes[:3] == ["38", "42", "99"]
+
+
+def test_sparsify_rows_are_completed_runs_in_numeric_order(tmp_path):
+    t = _tables()
+    for name in ("iso-sparsify-500x2", "iso-sparsify-1000x2", "iso-sparsify-500x3"):
+        shutil.copytree(ROOT / name, tmp_path / name)
+    # an interrupted run has no row and counts as not recorded
+    partial = tmp_path / "iso-sparsify-1000x4"
+    shutil.copytree(ROOT / "iso-sparsify-1000x2", partial)
+    s = json.loads((partial / "summary.json").read_text())
+    s["status"] = "interrupted"
+    (partial / "summary.json").write_text(json.dumps(s))
+    rows = [r.split(" | ")[0] for r in t.iso_sparsify_table(tmp_path).splitlines()[2:]]
+    assert rows == ["| 500x2", "| 500x3", "| 1000x2"]  # 1000 after 500, although "1000" < "500" as text
+    assert t.iso_sparsify_1000_status(tmp_path) == "recorded: 1000x2; not yet: 1000x3, 1000x4, 1000x5, 1000x6"
