@@ -271,6 +271,98 @@ def urn_glance_headline(root: Path) -> str:
     return f"test accuracy {acc} (seed: 1.00); {act} of 5000 neurons active (seed: 123 +- 15)"
 
 
+# the seed's 5 trials at S = 5000 (seed 002 l. 79; notes/urn.md): mean +- std of the active count and of the three
+# hidden layers; with residual outputs it reports one hidden layer and no counts
+URN_SEED_ACTIVE, URN_SEED_HIDDEN = (123, 15), ((115, 15), (4, 1.4), (3, 0.7))
+URN_SEED_RUNS = ("urn-spheres-before-phi", "urn-spheres-resout-before-phi")
+
+
+def _urn_row(f: dict) -> tuple[float, int, list[int]]:
+    """(test accuracy, active neurons, hidden layer sizes at layers 1-4) of a run's final read-out."""
+    return f["test_acc"], int(f["n_active"]), [int(f[f"hidden_layer_sizes_{layer}"]) for layer in range(1, 5)]
+
+
+def _urn_seed_runs(run: str, root: Path) -> list[tuple[int, dict]]:
+    """(seed, summary) of each completed seed-N of an S = 5000 sweep, in seed order."""
+    if not (root / run).is_dir():
+        return []
+    out = []
+    for d in _seed_dirs(run, root):
+        s = _summary(d)
+        if s.get("status") == "completed":
+            out.append((int(s["seed"]), s))
+    return out
+
+
+def _mean_std(values, digits: int) -> str:
+    """mean +- sample standard deviation (ddof = 1; one value: no spread)."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 1:
+        return f"{v[0]:.{digits}f}"
+    return f"{v.mean():.{digits}f} +- {v.std(ddof=1):.{digits}f}"
+
+
+def urn_seeds_table(root: Path) -> str:
+    """Per-seed and mean +- std figures of the S = 5000 runs of the best-supported reading (logits before phi),
+    the current reading's runs and the seed's 5 trials."""
+    out = ["| run | reading | seed | test acc | active | hidden layers 1 / 2 / 3 / 4 | run time |",
+           "| --- | --- | --- | --- | --- | --- | --- |"]
+    for run in URN_SEED_RUNS:
+        runs = _urn_seed_runs(run, root)
+        rows = [_urn_row(s["final"]) for _, s in runs]
+        for (seed, s), (acc, act, hid) in zip(runs, rows):
+            out.append(f"| {run} | before phi | {seed} | {acc:.3f} | {act} | {' / '.join(map(str, hid))} | "
+                       f"{s['wall_time_s']:,.0f} s |")
+        if rows:
+            hid = [_mean_std([r[2][k] for r in rows], 1) for k in range(4)]
+            out.append(f"| **{run}** | before phi | **mean +- std, {len(rows)} of 5 seeds** | "
+                       f"{_mean_std([r[0] for r in rows], 3)} | {_mean_std([r[1] for r in rows], 1)} | "
+                       f"{' / '.join(hid)} | |")
+        else:
+            out.append(f"| {run} | before phi | no seed finished yet | | | | |")
+    current = [("urn-spheres", root / "urn-spheres"), ("urn-spheres", root / "urn-spheres-s1-memory" / "run"),
+               ("urn-spheres-resout", root / "urn-spheres-resout")]
+    for run, d in current:
+        if (d / "summary.json").is_file():
+            s = _summary(d)
+            acc, act, hid = _urn_row(s["final"])
+            out.append(f"| {run} | current (after phi) | {s['seed']} | {acc:.3f} | {act} | "
+                       f"{' / '.join(map(str, hid))} | {s['wall_time_s']:,.0f} s |")
+    hid = " / ".join(f"{m} +- {sd}" for m, sd in URN_SEED_HIDDEN)
+    out.append(f"| seed 002 (5 trials) | Keras | | 1.00 | {URN_SEED_ACTIVE[0]} +- {URN_SEED_ACTIVE[1]} | "
+               f"{hid} / – | |")
+    out.append("| seed 002, residual outputs | Keras | | 1.00 | – | one hidden layer | |")
+    out.append("")
+    for run in URN_SEED_RUNS:
+        rows = [_urn_row(s["final"]) for _, s in _urn_seed_runs(run, root)]
+        if rows:
+            act = np.mean([r[1] for r in rows])
+            if "resout" in run:  # the seed reports the layer count only
+                one = sum(sum(h > 0 for h in r[2]) == 1 for r in rows)
+                out.append(f"- {run}: mean active count {act:.0f} (the seed gives no count with residual outputs); "
+                           f"seeds with exactly one non-empty hidden layer, as the seed: {one} of {len(rows)}.")
+                continue
+            three = sum(sum(h > 0 for h in r[2]) >= 3 for r in rows)
+            out.append(f"- {run}: mean active count {act:.0f}, {act / URN_SEED_ACTIVE[0]:.1f}x the seed's "
+                       f"{URN_SEED_ACTIVE[0]} ({'reached' if abs(act - URN_SEED_ACTIVE[0]) <= URN_SEED_ACTIVE[1] else 'not reached'}"
+                       f" within the seed's +- {URN_SEED_ACTIVE[1]}); seeds with three or more non-empty hidden layers, "
+                       f"as the seed: {three} of {len(rows)}.")
+    return "\n".join(out)
+
+
+def urn_seeds_glance(root: Path) -> str:
+    """At-a-glance cell: how many seeds of each before-phi run finished, and their mean active count."""
+    parts = []
+    for run in URN_SEED_RUNS:
+        rows = [_urn_row(s["final"]) for _, s in _urn_seed_runs(run, root)]
+        if rows:
+            parts.append(f"{run}: {len(rows)} of 5 seeds, test accuracy {_mean_std([r[0] for r in rows], 3)}, "
+                         f"{_mean_std([r[1] for r in rows], 0)} of 5000 active")
+        else:
+            parts.append(f"{run}: 0 of 5 seeds")
+    return "; ".join(parts) + " (seed: 1.00, 123 +- 15 active)"
+
+
 def _urn_small(root: Path):
     runs = [(f"urn-spheres-small {d.name}", d) for d in _seed_dirs("urn-spheres-small", root)]
     runs += [(f"urn-spheres-small-resout {d.name}", d) for d in _seed_dirs("urn-spheres-small-resout", root)]
@@ -458,6 +550,8 @@ BLOCKS = {
     "urn-glance-ran": urn_glance_ran,
     "urn-glance-headline": urn_glance_headline,
     "urn-prune-train": urn_prune_train,
+    "urn-seeds-table": urn_seeds_table,
+    "urn-seeds-glance": urn_seeds_glance,
     "urn-prune-test": urn_prune_test,
     "iso-sparsify-table": iso_sparsify_table,
     "iso-sparsify-1000-status": iso_sparsify_1000_status,

@@ -69,3 +69,28 @@ def test_sparsify_rows_are_completed_runs_in_numeric_order(tmp_path):
     rows = [r.split(" | ")[0] for r in t.iso_sparsify_table(tmp_path).splitlines()[2:]]
     assert rows == ["| 500x2", "| 500x3", "| 1000x2"]  # 1000 after 500, although "1000" < "500" as text
     assert t.iso_sparsify_1000_status(tmp_path) == "recorded: 1000x2; not yet: 1000x3, 1000x4, 1000x5, 1000x6"
+
+
+def test_urn_seed_table_counts_completed_seeds_and_compares_with_the_seed(tmp_path):
+    t = _tables()
+    shutil.copytree(ROOT / "urn-spheres-before-phi", tmp_path / "urn-spheres-before-phi")
+    base = json.loads((ROOT / "urn-spheres-before-phi" / "seed-0" / "summary.json").read_text())
+    for seed, status, active, hidden in ((1, "completed", 120, [110, 5, 3, 0]),
+                                         (2, "interrupted", 9999, [9999, 0, 0, 0])):
+        d = tmp_path / "urn-spheres-before-phi" / f"seed-{seed}"
+        d.mkdir()
+        s = json.loads(json.dumps(base))
+        s.update(seed=seed, status=status)
+        s["final"]["n_active"] = active
+        for layer, n in enumerate(hidden, start=1):
+            s["final"][f"hidden_layer_sizes_{layer}"] = n
+        (d / "summary.json").write_text(json.dumps(s))
+    table = t.urn_seeds_table(tmp_path)
+    assert "9999" not in table  # an unfinished seed is not counted
+    mean_row = next(r for r in table.splitlines() if "mean +- std, 2 of 5 seeds" in r)
+    # 348 and 120: mean 234, sample std 161.2; first hidden layer 335 and 110: 222.5 +- 159.1
+    assert "| 234.0 +- 161.2 |" in mean_row and "222.5 +- 159.1 / 3.0 +- 2.8 / 1.5 +- 2.1 / 0.0 +- 0.0" in mean_row
+    assert "seeds with three or more non-empty hidden layers, as the seed: 1 of 2" in table
+    assert "1.9x the seed's 123 (not reached" in table
+    assert "urn-spheres-resout-before-phi | before phi | no seed finished yet" in table
+    assert t.urn_seeds_glance(tmp_path).startswith("urn-spheres-before-phi: 2 of 5 seeds")
