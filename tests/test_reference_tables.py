@@ -73,7 +73,8 @@ def test_sparsify_rows_are_completed_runs_in_numeric_order(tmp_path):
 
 def test_urn_seed_table_counts_completed_seeds_and_compares_with_the_seed(tmp_path):
     t = _tables()
-    shutil.copytree(ROOT / "urn-spheres-before-phi", tmp_path / "urn-spheres-before-phi")
+    # seed 0 as recorded, and two made-up seeds (the recorded folder grows as seeds finish: only seed 0 is copied)
+    shutil.copytree(ROOT / "urn-spheres-before-phi" / "seed-0", tmp_path / "urn-spheres-before-phi" / "seed-0")
     base = json.loads((ROOT / "urn-spheres-before-phi" / "seed-0" / "summary.json").read_text())
     for seed, status, active, hidden in ((1, "completed", 120, [110, 5, 3, 0]),
                                          (2, "interrupted", 9999, [9999, 0, 0, 0])):
