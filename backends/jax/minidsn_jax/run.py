@@ -34,6 +34,24 @@ def _register(name: str) -> None:
 
 
 def main(argv=None) -> int:
+    """Exit code of the command; a problem with the run file, its config or the folder ends in one line
+    ``error: <problem>`` on stderr, as with ``minidsn run`` (the same messages: minidsn.cli.error_line)."""
+    from minidsn.cli import error_line
+
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("MINIDSN_DEBUG"):
+            raise
+        code, msg = error_line(exc)
+        print(f"error: {msg}", file=sys.stderr)
+        return code
+
+
+def _main(argv) -> int:
     ap = argparse.ArgumentParser(prog="python -m minidsn_jax.run", description=__doc__.split("\n\n")[0])
     ap.add_argument("target", nargs="?", help="reference-run name or .toml file")
     ap.add_argument("--seed", type=int)

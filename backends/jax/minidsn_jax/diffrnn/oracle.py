@@ -81,6 +81,18 @@ def _events(ev, mem_fill: float, multipliers: bool, t_d: float) -> list:
     return out
 
 
+# minidsn's DiffRNN extensions (its Sec. 5 options) this backend does not build, with the value that means "off"
+UNBUILT = {"age_bias": "none", "inherit_pool": 0}
+
+
+def refuse_unbuilt(cfg: dict) -> None:
+    """Raise NotImplementedError naming any option of minidsn's DiffRNN this backend does not build that a case sets
+    to something other than off: computing the paper's rule instead would be a silent wrong answer."""
+    for key, off in UNBUILT.items():
+        if key in cfg and cfg[key] != off:
+            raise NotImplementedError(f"minidsn_jax diffrnn: {key} = {cfg[key]!r} is not implemented (only {off!r})")
+
+
 class DiffRNNBackend:
     """The kit's backend: ``setup(meta)`` reads the case's config, ``step(state, inputs, draws)`` runs one step."""
 
@@ -89,6 +101,7 @@ class DiffRNNBackend:
 
     def setup(self, meta):
         self.cfg = dict(meta["config"])
+        refuse_unbuilt(self.cfg)
         self.cc: CycleConfig = cycle_config(self.cfg)
         self.sc = structure_config(self.cfg)
         self.structure = bool(self.cfg["structure"]) and self.cfg["variant"] != "fixed"
