@@ -35,9 +35,7 @@ def _register(name: str) -> None:
 
 def main(argv=None) -> int:
     """Exit code of the command; a problem with the run file, its config or the folder ends in one line
-    ``error: <problem>`` on stderr, as with ``minidsn run`` (the same messages: minidsn.cli.error_line)."""
-    from minidsn.cli import error_line
-
+    ``error: <problem>`` on stderr, as with ``minidsn run`` (MINIDSN_DEBUG=1 shows the traceback instead)."""
     try:
         return _main(argv)
     except KeyboardInterrupt:
@@ -49,6 +47,23 @@ def main(argv=None) -> int:
         code, msg = error_line(exc)
         print(f"error: {msg}", file=sys.stderr)
         return code
+
+
+def error_line(exc: BaseException) -> tuple[int, str]:
+    """(exit code, one-line message) of an exception that reaches the command line: the harness's own errors (bad
+    config keys or values, corrupt or locked run folders, non-finite values) and file problems are the user's to fix
+    and say what is wrong; anything else is reported as unexpected."""
+    from minidsn.runs import ConfigError
+    from minidsn.runs.checkpoint import CheckpointError
+    from minidsn.runs.lock import RunLockedError
+    from minidsn.runs.loop import NonFiniteError
+
+    if isinstance(exc, (ConfigError, CheckpointError, RunLockedError, NonFiniteError, NotImplementedError)):
+        return 1, str(exc)
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return 1, f"{exc.strerror or exc}{where}"
+    return 1, f"unexpected {type(exc).__name__}: {exc} (MINIDSN_DEBUG=1 shows the traceback)"
 
 
 def _main(argv) -> int:

@@ -63,3 +63,11 @@ def test_run_command_reports_an_unknown_option_in_one_line(tmp_path, capsys):
     assert err.startswith("error: unknown config key 'age_bias' for model 'jax-diffrnn'")
     assert "Traceback" not in err and err.count("\n") == 1
     assert not (tmp_path / "out" / "config.json").exists()
+
+
+def test_run_command_reports_a_missing_run_file_in_one_line(tmp_path, capsys):
+    from minidsn_jax.run import main
+
+    assert main([str(tmp_path / "nowhere.toml"), "--out", str(tmp_path / "out")]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "nowhere" in err and "Traceback" not in err and err.count("\n") == 1
