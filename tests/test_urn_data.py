@@ -66,3 +66,29 @@ def test_missing_files_and_missing_plane(tmp_path):
     cfg = URNModel.validate_config({"dataset": "fashion-mnist"})
     with pytest.raises(ValueError, match="plane"):
         urn_data.load_images(cfg, str(tmp_path))
+
+
+@pytest.mark.parametrize("n_train", [7, 64])
+def test_sphere_balance_option(n_train):
+    """balance = exact (default) gives n // 2 to each class and the odd one to class 0; coin draws each label; the default's data are the data
+    make_spheres gives with balanced=True (so recorded runs keep their data)."""
+    from minidsn.data.spheres import make_spheres
+
+    exact = URNModel.validate_config({"n_train": n_train, "n_test": 8})
+    x, y, _, _ = urn_data.make_sphere_split(exact, np.random.default_rng(3))
+    assert np.bincount(y, minlength=2).tolist() == [n_train - n_train // 2, n_train // 2]
+    x0, y0 = make_spheres(n_train, np.random.default_rng(3), balanced=True)
+    np.testing.assert_array_equal(x, x0)
+    np.testing.assert_array_equal(y, y0)
+    coin = URNModel.validate_config({"n_train": n_train, "n_test": 8, "balance": "coin"})
+    counts = set()
+    for seed in range(20):
+        _, yc, _, _ = urn_data.make_sphere_split(coin, np.random.default_rng(seed))
+        counts.add(int(np.sum(yc == 0)))
+        # the label decides the shell: class 0 radii within [1, 1.5], class 1 within [2, 2.5]
+        xc, yc2 = make_spheres(n_train, np.random.default_rng(seed), balanced=False)
+        r = np.linalg.norm(xc, axis=1)
+        assert np.all((yc2 == 0) == (r <= 1.5 + 1e-12))
+    assert len(counts) > 1  # the class count varies with the draw, unlike exact
+    with pytest.raises(Exception, match="balance"):
+        URNModel.validate_config({"balance": "even"})

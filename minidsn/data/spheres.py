@@ -6,8 +6,8 @@ of "uniform", or the class balance. ASSUMPTIONS (each a parameter):
   - radii: class 0 in the shell r in [1.0, 1.5], class 1 in r in [2.0, 2.5] (`shells`);
   - "uniform" = uniform in the shell's volume (`radial="volume"`: P(r) ~ r^(d-1)); `radial="radius"` draws the
     radius uniformly instead;
-  - balance: exactly n // 2 samples of class 0 and n - n // 2 of class 1, shuffled (`balanced=True`); with
-    `balanced=False` each label is a fair coin.
+  - balance: n // k samples per class, the first n % k classes one more (two classes: n - n // 2 of class 0 and
+    n // 2 of class 1), shuffled (`balanced=True`); with `balanced=False` each label is a fair draw.
 Directions are uniform on the sphere (normalised standard normals).
 """
 

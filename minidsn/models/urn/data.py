@@ -28,11 +28,11 @@ def n_classes(dataset, y):
 
 
 def make_spheres_xy(cfg, n, rng):
-    """Source: seed 002 l. 77 (two uniform concentric 10-d spherical shells); assumption: shell radii and widths
-        (docs/models/urn.md).
+    """Source: seed 002 l. 77 (two uniform concentric 10-d spherical shells); assumptions: shell radii and widths,
+        the radial law and the class balance (docs/models/urn.md, options shells / radial / balance).
     """
     return make_spheres(n, rng, dim=cfg["sphere_dim"], shells=[tuple(s) for s in cfg["shells"]],
-                        radial=cfg["radial"])
+                        radial=cfg["radial"], balanced=cfg.get("balance", "exact") == "exact")
 
 
 def make_sphere_split(cfg, rng):

@@ -112,6 +112,8 @@ class URNModel(Model):
                          check=_shells_ok),
         "radial": Option(str, "volume", "spheres: uniform in volume or in radius (ASSUMPTION)",
                          choices=("volume", "radius")),
+        "balance": Option(str, "exact", "spheres: class balance (ASSUMPTION): exact = n // 2 per class, shuffled; "
+                          "coin = each label a fair coin", choices=("exact", "coin")),
         "interpolation": Option(str, "bilinear", "images: resampling to the input plane (ASSUMPTION)",
                                 choices=("bilinear", "nearest")),
         # network
