@@ -343,10 +343,11 @@ def urn_seeds_table(root: Path) -> str:
                            f"seeds with exactly one non-empty hidden layer, as the seed: {one} of {len(rows)}.")
                 continue
             three = sum(sum(h > 0 for h in r[2]) >= 3 for r in rows)
-            out.append(f"- {run}: mean active count {act:.0f}, {act / URN_SEED_ACTIVE[0]:.1f}x the seed's "
-                       f"{URN_SEED_ACTIVE[0]} ({'reached' if abs(act - URN_SEED_ACTIVE[0]) <= URN_SEED_ACTIVE[1] else 'not reached'}"
-                       f" within the seed's +- {URN_SEED_ACTIVE[1]}); seeds with three or more non-empty hidden layers, "
-                       f"as the seed: {three} of {len(rows)}.")
+            seed_mean, seed_sd = URN_SEED_ACTIVE
+            verdict = "reached" if abs(act - seed_mean) <= seed_sd else "not reached"
+            out.append(f"- {run}: mean active count {act:.0f}, {act / seed_mean:.1f}x the seed's {seed_mean} "
+                       f"({verdict} within the seed's +- {seed_sd}); seeds with three or more non-empty hidden "
+                       f"layers, as the seed: {three} of {len(rows)}.")
     return "\n".join(out)
 
 

@@ -70,8 +70,8 @@ def test_missing_files_and_missing_plane(tmp_path):
 
 @pytest.mark.parametrize("n_train", [7, 64])
 def test_sphere_balance_option(n_train):
-    """balance = exact (default) gives n // 2 to each class and the odd one to class 0; coin draws each label; the default's data are the data
-    make_spheres gives with balanced=True (so recorded runs keep their data)."""
+    """balance = exact (default) gives n // 2 to each class and the odd one to class 0; coin draws each label.
+    The default's data are the data make_spheres gives with balanced=True (so recorded runs keep their data)."""
     from minidsn.data.spheres import make_spheres
 
     exact = URNModel.validate_config({"n_train": n_train, "n_test": 8})
