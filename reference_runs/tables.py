@@ -5,7 +5,8 @@
     python reference_runs/tables.py --check    # exit 1 if README.md differs from the run folders
 
 A generated block sits in README.md between ``<!-- tables.py:NAME -->`` and ``<!-- /tables.py:NAME -->``; everything
-outside the markers is written by hand. tests/test_reference_tables.py runs the check.
+outside the markers is written by hand. The model pages in docs/models/ (DOCS) may repeat any block between the same
+markers; --write and --check cover them too. tests/test_reference_tables.py runs the check.
 Needs only the standard library and NumPy (percentiles with NumPy's default linear interpolation).
 """
 
@@ -22,6 +23,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent
 README = ROOT / "README.md"
+# model pages that repeat generated blocks (each block must also be in README.md)
+DOCS = tuple(ROOT.parent / "docs" / "models" / f"{m}.md" for m in ("urn", "isotropic"))
 WIDTHS = (8, 16, 24, 32)
 PRETRAIN, SCHEDULE = 24, 48
 
@@ -612,6 +615,20 @@ def check(readme: Path = README, root: Path = ROOT) -> list[str]:
     return bad
 
 
+def check_docs(docs=DOCS, root: Path = ROOT) -> list[str]:
+    """'file: block' for every generated block of a model page that differs from the run folders."""
+    blocks = render(root)
+    bad = []
+    for doc in docs:
+        text = doc.read_text()
+        new = fill(text, blocks)
+        if new != text:
+            old_bodies = {m.group("name"): m.group("body") for m in _BLOCK.finditer(text)}
+            new_bodies = {m.group("name"): m.group("body") for m in _BLOCK.finditer(new)}
+            bad += [f"{doc.name}: {n}" for n in sorted(old_bodies) if old_bodies[n] != new_bodies.get(n)]
+    return bad
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     g = ap.add_mutually_exclusive_group()
@@ -619,17 +636,19 @@ def main(argv=None) -> int:
     g.add_argument("--check", action="store_true", help="exit 1 if README.md is out of date")
     args = ap.parse_args(argv)
     if args.check:
-        bad = check()
+        bad = check() + check_docs()
         if bad:
-            print("README.md differs from the run folders in: " + ", ".join(bad) +
+            print("README.md or a model page differs from the run folders in: " + ", ".join(bad) +
                   " (python reference_runs/tables.py --write)")
             return 1
-        print("README.md matches the run folders")
+        print("README.md and the model pages match the run folders")
         return 0
     blocks = render()
     if args.write:
         README.write_text(fill(README.read_text(), blocks))
-        print(f"wrote {len(blocks)} blocks into {README}")
+        for doc in DOCS:
+            doc.write_text(fill(doc.read_text(), blocks))
+        print(f"wrote {len(blocks)} blocks into {README} (and their copies in {', '.join(d.name for d in DOCS)})")
         return 0
     for name, body in blocks.items():
         print(f"== {name}\n{body}\n")

@@ -95,3 +95,17 @@ def test_urn_seed_table_counts_completed_seeds_and_compares_with_the_seed(tmp_pa
     assert "1.9x the seed's 123 (not reached" in table
     assert "urn-spheres-resout-before-phi | before phi | no seed finished yet" in table
     assert t.urn_seeds_glance(tmp_path).startswith("urn-spheres-before-phi: 2 of 5 seeds")
+
+
+def test_model_pages_match_run_folders():
+    bad = _tables().check_docs()
+    assert not bad, f"model pages out of date in {bad}: python reference_runs/tables.py --write"
+
+
+def test_check_docs_catches_a_stale_copy(tmp_path):
+    t = _tables()
+    page = tmp_path / "urn.md"
+    text = t.DOCS[0].read_text()
+    assert "<!-- tables.py:urn-seeds-table -->" in text
+    page.write_text(text.replace("| 1.00 | 123 +- 15 |", "| 1.00 | 124 +- 15 |"))
+    assert t.check_docs([page]) == ["urn.md: urn-seeds-table"]
