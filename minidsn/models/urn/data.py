@@ -32,7 +32,7 @@ def make_spheres_xy(cfg, n, rng):
         the radial law and the class balance (docs/models/urn.md, options shells / radial / balance).
     """
     return make_spheres(n, rng, dim=cfg["sphere_dim"], shells=[tuple(s) for s in cfg["shells"]],
-                        radial=cfg["radial"], balanced=cfg.get("balance", "exact") == "exact")
+                        radial=cfg["radial"], balanced=cfg["balance"] == "exact")
 
 
 def make_sphere_split(cfg, rng):
