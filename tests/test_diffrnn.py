@@ -389,12 +389,17 @@ def test_bad_config_is_named():
         model.validate_config({"p_del": 1.5})
     with pytest.raises(ConfigError, match="variant"):
         model.validate_config({"variant": "g4"})
-    cfg = model.validate_config({"m_min": 0.06})
-    with pytest.raises(ValueError, match="m_min"):
-        model.init(cfg, np.random.default_rng(0), None)
-    cfg = model.validate_config({"task": "easy-hard-easy", "switch_at": (10,)})
-    with pytest.raises(ValueError, match="switch"):
-        model.init(cfg, np.random.default_rng(0), None)
+    # combinations are refused when the config is validated, before any run starts ...
+    with pytest.raises(ConfigError, match="m_min"):
+        model.validate_config({"m_min": 0.06})
+    with pytest.raises(ConfigError, match="switch_at"):
+        model.validate_config({"task": "easy-hard-easy", "switch_at": (10,)})
+    # ... and by init too, for a config that was never validated
+    good = model.validate_config({})
+    with pytest.raises(ConfigError, match="m_min"):
+        model.init({**good, "m_min": 0.06}, np.random.default_rng(0), None)
+    with pytest.raises(ConfigError, match="switch_at"):
+        model.init({**good, "task": "easy-hard-easy", "switch_at": (10,)}, np.random.default_rng(0), None)
 
 
 def test_registered():

@@ -228,8 +228,26 @@ class Model:
 
     @classmethod
     def validate_config(cls, cfg: dict | None) -> dict:
-        """Source: none (model interface and registry; no formula)"""
-        return validate_config(cls.options, cfg, cls.name)
+        """Every key checked on its own (``options``), then the checks between keys (``check_config``).
+
+        Every path that starts work from a config (run, resume, sweep, oracle export and verify) goes through here, so
+        an impossible combination stops before a run folder is made or data are loaded, not at the first step or, worse,
+        at the final evaluation.
+
+        Source: none (model interface and registry; no formula)
+        """
+        out = validate_config(cls.options, cfg, cls.name)
+        cls.check_config(out)
+        return out
+
+    @classmethod
+    def check_config(cls, cfg: dict) -> None:
+        """Raise ConfigError, naming the keys, for a combination of values no single option can rule out (a size that
+        does not fit the data set, an option that needs another one). ``cfg`` has passed its per-key checks. The
+        default has none.
+
+        Source: none (model interface and registry; no formula)
+        """
 
     def init(self, cfg, rng, data_dir):
         """Return the initial state (parameters, optimiser state, structure, data handles as arrays).

@@ -10,6 +10,8 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 import minidsn_jax.dnm.model  # noqa: F401  (registers jax-dnm)
 import minidsn_jax.urn.model  # noqa: F401  (registers jax-urn)
 from minidsn.runs.config import REFERENCE_DIR, load_run_file, resolve_run_spec
@@ -47,3 +49,15 @@ def test_jax_urn_runs_spheres(tmp_path):
     assert summary["final"]["n_active"] >= 10  # the input nodes count as active
     lines = [d for d in _lines(tmp_path / "run" / "metrics.jsonl") if "loss" in d]
     assert [d["step"] for d in lines] == [32, 64] and all(math.isfinite(d["loss"]) for d in lines)
+
+
+def test_jax_urn_refuses_more_than_two_shells(tmp_path):
+    """Only the seed's two classes are implemented here: a third shell is refused by name (its data generator used to
+    drop it silently and train on two shells)."""
+    raw = load_run_file(REFERENCE_DIR / "urn-spheres-small.toml")
+    raw["model"] = "jax-urn"
+    raw.pop("seeds", None)
+    raw["config"].update(shells=[[1.0, 1.5], [2.0, 2.5], [3.0, 3.5]], n_train=96, n_test=48)
+    spec = resolve_run_spec(raw, "jax-urn-3-shells", REFERENCE_DIR / "urn-spheres-small.toml", steps=6)
+    with pytest.raises(NotImplementedError, match="exactly two shells"):
+        run(spec, tmp_path / "run", plots=False, progress=False)

@@ -32,6 +32,7 @@ import math
 import numpy as np
 
 import minidsn.optim as optim
+from minidsn.models.api import ConfigError
 from minidsn.data import charseq
 from minidsn.models.diffrnn.window_kernel import window_fwd_bwd
 from minidsn.models.diffrnn.adagrad_kernel import clip_adagrad
@@ -67,10 +68,10 @@ def task_schedule(cfg):
         default = (100_000,)  # G1 switched at cycle 100,000 (ThomasMiconi/DiffRNN@8803ff8 rnn.py:253), G2 at NBSTEPS/2
     switches = tuple(default if cfg.get("switch_at") is None else cfg["switch_at"])
     if len(switches) != len(phases) - 1:
-        raise ValueError(f"task {task!r} has {len(phases)} phases and needs {len(phases) - 1} switch cycles, "
-                         f"got switch_at={switches!r}")
+        raise ConfigError(f"config key 'switch_at': task {task!r} has {len(phases)} phase(s) and needs "
+                          f"{len(phases) - 1} switch cycle(s), got {list(switches)}")
     if list(switches) != sorted(set(switches)) or any(s <= 0 for s in switches):
-        raise ValueError(f"switch_at must be increasing positive cycle numbers, got {switches!r}")
+        raise ConfigError(f"config key 'switch_at': must be increasing positive cycle numbers, got {list(switches)}")
     return phases, switches
 
 

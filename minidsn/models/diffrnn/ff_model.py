@@ -88,7 +88,9 @@ class DiffFFModel(Model):
         "oracle_batch": Option(int, 8, "training points in an oracle case", check=_positive),
     }
 
-    def _check(self, cfg):
+    @classmethod
+    def check_config(cls, cfg):
+        """Source: none (configuration checks; no formula)"""
         if cfg["m_min"] >= cfg["t_d"]:
             raise ConfigError(f"config key 'm_min': {cfg['m_min']} must be below t_d ({cfg['t_d']})")
         if cfg["batch_size"] > cfg["n_train"]:
@@ -103,7 +105,7 @@ class DiffFFModel(Model):
 
         Source: none (run-harness adapter; the parameters are ff.init_params)
         """
-        self._check(cfg)
+        self.check_config(cfg)
         x, y, xt, yt = make_data(cfg, rng)
         params = ff.init_params(rng, 2, cfg["widths"], cfg["n_classes"], cfg["n_blocks"], cfg["init_scale"])
         return {"params": params, "opt": optim.Adagrad(lr=cfg["lr"], eps=1e-8).init(params),
@@ -175,7 +177,7 @@ class DiffFFModel(Model):
 
         Source: none (oracle export; the formulas are ff.forward and ff.objective)
         """
-        self._check(cfg)
+        self.check_config(cfg)
         x, y, _, _ = make_data(cfg, rng)
         nb = min(cfg["oracle_batch"], cfg["n_train"])
         x, y = x[:nb], y[:nb]

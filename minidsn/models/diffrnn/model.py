@@ -11,7 +11,7 @@ cycle (the training cycle), oracle (oracle case). docs/models/diffrnn.md explain
 
 from __future__ import annotations
 
-from minidsn.models.api import Model, Option, register_model
+from minidsn.models.api import ConfigError, Model, Option, register_model
 from minidsn.models.api import non_negative as _nonneg, positive as _positive, probability as _prob
 
 from . import cycle as _cycle
@@ -92,20 +92,23 @@ class DiffRNNModel(Model):
 
     def init(self, cfg, rng, data_dir=None):
         """Source: none (run-harness adapter; the state is built by cycle.init_state)"""
-        self._check(cfg)
+        self.check_config(cfg)
         return _cycle.init_state(cfg, rng)
 
-    @staticmethod
-    def _check(cfg):
-        """Config combinations a single option cannot check."""
+    @classmethod
+    def check_config(cls, cfg):
+        """Config combinations a single option cannot check.
+
+        Source: none (configuration checks; no formula)
+        """
         if cfg["m_min"] >= cfg["t_d"] and cfg["variant"] in _cycle.MULTIPLIER_VARIANTS:
-            raise ValueError(f"m_min ({cfg['m_min']}) must be below t_d ({cfg['t_d']}): a floored neuron must "
-                             "stay deletable")
+            raise ConfigError(f"config key 'm_min': {cfg['m_min']} must be below t_d ({cfg['t_d']}): a floored "
+                              "neuron must stay deletable")
         _cycle.task_schedule(cfg)  # validates switch_at against the task
         if lineage_wanted(cfg) and (cfg["variant"] == "fixed" or not cfg["structure"]):
-            raise ValueError(f"age_bias = {cfg['age_bias']!r} / inherit_pool = {cfg['inherit_pool']} change the "
-                             "structural update: they need a variant that adds and deletes neurons (not 'fixed') "
-                             "and structure = true")
+            raise ConfigError(f"config keys 'age_bias' / 'inherit_pool': age_bias = {cfg['age_bias']!r} / "
+                              f"inherit_pool = {cfg['inherit_pool']} change the structural update: they need a "
+                              "variant that adds and deletes neurons (not 'fixed') and structure = true")
 
     def step(self, state, cfg, rng, step):
         """Source: none (run-harness adapter; the rule is cycle.cycle)"""
@@ -156,7 +159,7 @@ class DiffRNNModel(Model):
         """
         from .trajectory import trajectory
 
-        self._check(cfg)
+        self.check_config(cfg)
         if lineage_wanted(cfg):
             raise ValueError("diffrnn trajectory cases record the paper's structural update; the extensions "
                              "age_bias / inherit_pool keep extra state (ages, pool of deleted neurons) that the case "

@@ -38,7 +38,7 @@ from minidsn.models.dnm.net import (
     network_loss,
     predict,
 )
-from minidsn.models.api import Model, Option, register_model
+from minidsn.models.api import ConfigError, Model, Option, register_model
 from minidsn.models.api import non_negative as _nonneg, positive as _pos
 
 __all__ = ["DNMModel", "VARIANTS", "resolve", "DNMGuardError"]
@@ -75,15 +75,22 @@ def resolve(cfg: dict) -> dict:
         out["objective"] = objective
     if out["init"] is None:
         out["init"] = init
-    if cfg["dataset"] == "toy" and (cfg["n_inputs"], cfg["n_outputs"]) != (5, 4):
-        raise ValueError(f"dataset 'toy' has 5 inputs and 4 outputs; got n_inputs={cfg['n_inputs']}, "
-                         f"n_outputs={cfg['n_outputs']}")
-    if cfg["dataset"] == "mnist" and (cfg["n_inputs"], cfg["n_outputs"]) != (784, 10):
-        raise ValueError(f"dataset 'mnist' has 784 inputs and 10 outputs; got n_inputs={cfg['n_inputs']}, "
-                         f"n_outputs={cfg['n_outputs']}")
-    if cfg["n_neurons"] < cfg["n_inputs"] + cfg["n_outputs"]:
-        raise ValueError(f"n_neurons={cfg['n_neurons']} must be >= n_inputs + n_outputs")
+    check_sizes(cfg)
     return out
+
+
+def check_sizes(cfg: dict) -> None:
+    """Raise ConfigError when the neuron counts do not fit the data set or each other.
+
+    Source: seed 000 l. 151-173, l. 199-221 (toy: 5 inputs, 4 outputs; MNIST: 784 inputs, 10 outputs)
+    """
+    sizes = {"toy": (5, 4), "mnist": (784, 10)}[cfg["dataset"]]
+    if (cfg["n_inputs"], cfg["n_outputs"]) != sizes:
+        raise ConfigError(f"config keys 'n_inputs' / 'n_outputs': dataset {cfg['dataset']!r} has {sizes[0]} inputs "
+                          f"and {sizes[1]} outputs; got n_inputs={cfg['n_inputs']}, n_outputs={cfg['n_outputs']}")
+    if cfg["n_neurons"] < cfg["n_inputs"] + cfg["n_outputs"]:
+        raise ConfigError(f"config key 'n_neurons': {cfg['n_neurons']} must be >= n_inputs + n_outputs "
+                          f"= {cfg['n_inputs'] + cfg['n_outputs']}")
 
 
 @register_model
@@ -137,6 +144,11 @@ class DNMModel(Model):
     trajectory_steps = 8
     trajectory_defaults = {"lr": 0.01, "batch_size": 20, "dag_impl": "engine"}
 
+    @classmethod
+    def check_config(cls, cfg):
+        """Source: none (configuration checks; the sizes are check_sizes')"""
+        check_sizes(cfg)
+
     def __init__(self):
         self._layouts = {}
         self._clock = None  # time.process_time() at the start of the previous step (process-time term only)
@@ -175,8 +187,6 @@ class DNMModel(Model):
     @staticmethod
     def _refuse_process_time(rc, what):
         if rc["c_time"] > 0:
-            from minidsn.models.api import ConfigError
-
             raise ConfigError(f"dnm {what}: the process-time term (c_time = {rc['c_time']}) uses a measured time, "
                               "which no seed reproduces; set c_time = 0 (the term has no gradient, so the "
                               "parameters and gradients a case holds are the same)")

@@ -17,7 +17,7 @@ import math
 
 import numpy as np
 
-from minidsn.models.api import Model, Option, register_model
+from minidsn.models.api import ConfigError, Model, Option, register_model
 
 from .activation import ISOTROPIC_FUNCTIONS
 from .data import DATASETS, load_dataset
@@ -60,6 +60,11 @@ def scheduled_width(epoch, start, target, pretrain_epochs, schedule_epochs):
     return int(round(start + (target - start) * frac))
 
 
+def _counts_ok(v):
+    ok = all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in v)
+    return None if ok else "must be a list of ints >= 1"
+
+
 @register_model
 class IsotropicModel(Model):
     name = "isotropic"
@@ -96,13 +101,33 @@ class IsotropicModel(Model):
         "experiment": Option(str, "train", "extra evaluation figures", choices=("train", "invariance", "sparsify")),
         "invariance_layer": Option(int, 1, "layer fully diagonalised and resized in the invariance table",
                                    check=_non_negative),
-        "invariance_counts": Option(list, [1, 5, 25, 50, 75], "neurons added / removed in the invariance table"),
+        "invariance_counts": Option(list, [1, 5, 25, 50, 75], "neurons added / removed in the invariance table",
+                                    check=_counts_ok),
         "param_threshold": Option(float, 1e-4, "|p| above which a parameter counts (sparsify)", check=_positive),
         "synthetic_dim": Option(int, 20, "synthetic data: input dimension", check=_positive),
         "synthetic_classes": Option(int, 5, "synthetic data: classes", check=_positive),
     }
 
     # ----------------------------------------------------------------------------------------------------------
+    @classmethod
+    def check_config(cls, cfg):
+        """Combinations no single option rules out; the network's own checks are net.check_config's. The experiment
+        tables run after training, so what they need is checked here, before it.
+
+        Source: none (configuration checks; no formula)
+        """
+        net_cfg(cfg)
+        isotropic = cfg["activation"] == "isotropic"
+        if cfg["auto_adapt"] and not isotropic:
+            raise ConfigError("config key 'auto_adapt': needs activation = 'isotropic' (it reads singular values)")
+        if cfg["experiment"] in ("invariance", "sparsify") and not isotropic:
+            raise ConfigError(f"config key 'experiment': {cfg['experiment']!r} diagonalises layers, which needs "
+                              "activation = 'isotropic' (a change of basis does not commute with an elementwise "
+                              "activation)")
+        if cfg["experiment"] == "invariance" and cfg["invariance_layer"] >= len(cfg["hidden"]):
+            raise ConfigError(f"config key 'invariance_layer': {cfg['invariance_layer']} is not a hidden layer of "
+                              f"hidden = {list(cfg['hidden'])} (0 to {len(cfg['hidden']) - 1})")
+
     net_cfg = staticmethod(net_cfg)
 
     @staticmethod
@@ -126,8 +151,7 @@ class IsotropicModel(Model):
             net.init_network
         """
         ncfg = self.net_cfg(cfg)
-        if cfg["activation"] == "elementwise" and cfg["auto_adapt"]:
-            raise ValueError("auto_adapt needs isotropic activations (singular-value based)")
+        self.check_config(cfg)
         xtr, ytr, xte, yte = self._data(cfg, data_dir)
         sizes = [xtr.shape[1]] + list(cfg["hidden"]) + [int(max(ytr.max(), yte.max())) + 1]
         net = init_network(sizes, ncfg, rng)

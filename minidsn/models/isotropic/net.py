@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from minidsn.models.api import ConfigError
+
 from .activation import DEFAULT_EPS, GUARDS, ISOTROPIC_FUNCTIONS, get_xp, isotropic_scale
 
 __all__ = [
@@ -81,24 +83,26 @@ def net_config(**kw) -> dict:
 
 
 def check_config(cfg: dict) -> None:
-    """Raise ValueError naming the bad key for an impossible network config.
+    """Raise ConfigError (a ValueError) naming the bad key for an impossible network config.
 
     Source: none (configuration checks; no formula)
     """
     for key, allowed in (("activation", ACTIVATIONS), ("o_mode", O_MODES), ("psi_mode", PSI_MODES),
                          ("guard", GUARDS), ("isotropic_fn", ISOTROPIC_FUNCTIONS)):
         if cfg.get(key, "tanh" if key == "isotropic_fn" else None) not in allowed:
-            raise ValueError(f"network config {key!r} must be one of {allowed}, got {cfg.get(key)!r}")
+            raise ConfigError(f"config key {key!r}: must be one of {allowed}, got {cfg.get(key)!r}")
     if cfg["activation"] == "elementwise" and (cfg["o_mode"] != "none" or cfg["psi_mode"] != "none"):
-        raise ValueError("the elementwise-tanh control has no o and no psi: set o_mode='none' and psi_mode='none'")
+        raise ConfigError("config keys 'o_mode' / 'psi_mode': the elementwise-tanh control has no o and no psi: "
+                          "set o_mode = 'none' and psi_mode = 'none'")
     if cfg["o_mode"] == "trainable" and cfg["o_positive"] and not cfg["o_init"] > 0:
-        raise ValueError(f"o_init must be > 0 for a positive trainable o (o = exp(theta)), got {cfg['o_init']!r}")
+        raise ConfigError(f"config key 'o_init': must be > 0 for a positive trainable o (o = exp(theta)), "
+                          f"got {cfg['o_init']!r}")
     if not np.isfinite(cfg["o_init"]):
-        raise ValueError(f"o_init must be finite, got {cfg['o_init']!r}")
+        raise ConfigError(f"config key 'o_init': must be finite, got {cfg['o_init']!r}")
     if not cfg["eps"] > 0:
-        raise ValueError(f"eps must be > 0, got {cfg['eps']!r}")
+        raise ConfigError(f"config key 'eps': must be > 0, got {cfg['eps']!r}")
     if not cfg["psi_decay"] >= 0:
-        raise ValueError(f"psi_decay must be >= 0, got {cfg['psi_decay']!r}")
+        raise ConfigError(f"config key 'psi_decay': must be >= 0, got {cfg['psi_decay']!r}")
 
 
 def orthogonal(rng: np.random.Generator, rows: int, cols: int, gain: float = 1.0) -> np.ndarray:

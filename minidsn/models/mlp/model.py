@@ -130,14 +130,12 @@ class MLPModel(Model):
     }
 
     @classmethod
-    def validate_config(cls, cfg):
+    def check_config(cls, cfg):
         """Source: none (configuration checks; no formula)"""
-        out = super().validate_config(cfg)
-        if out["dataset"] == "spirals" and out["n_features"] != 2:
+        if cfg["dataset"] == "spirals" and cfg["n_features"] != 2:
             from minidsn.models.api import ConfigError
 
-            raise ConfigError(f"config key 'n_features': spirals are 2-dimensional, got {out['n_features']}")
-        return out
+            raise ConfigError(f"config key 'n_features': spirals are 2-dimensional, got {cfg['n_features']}")
 
     def _batch(self, cfg):
         return cfg["n_train"] if cfg["batch_size"] == 0 else min(cfg["batch_size"], cfg["n_train"])

@@ -12,6 +12,7 @@ import numpy as np
 
 from minidsn.data.grid_embed import embed_on_plane
 from minidsn.data.spheres import make_spheres
+from minidsn.models.api import ConfigError
 
 DATASETS = ("spheres", "mnist", "fashion-mnist", "cifar10-gray")
 _FULL_TRAIN = {"mnist": 60000, "fashion-mnist": 60000, "cifar10-gray": 50000}
@@ -22,9 +23,12 @@ def full_train_size(dataset):
     return _FULL_TRAIN.get(dataset, 0) or 1
 
 
-def n_classes(dataset, y):
-    """Source: none (number of classes of the data set; no formula)"""
-    return 2 if dataset == "spheres" else int(max(10, int(np.max(y)) + 1))
+def n_classes(cfg, y):
+    """Spheres: one class per shell; images: 10 (or more, if the labels say so).
+
+    Source: seed 002 l. 77 (one class per shell)
+    """
+    return len(cfg["shells"]) if cfg["dataset"] == "spheres" else int(max(10, int(np.max(y)) + 1))
 
 
 def make_spheres_xy(cfg, n, rng):
@@ -64,11 +68,11 @@ def load_images(cfg, data_dir):
         in, plane size per config.
     """
     if not cfg["plane"] or len(cfg["plane"]) != 2:
-        raise ValueError("config key 'plane': image data need a 2-d input plane, e.g. [14, 14]")
+        raise ConfigError("config key 'plane': image data need a 2-d input plane, e.g. [14, 14]")
     x, y, xt, yt = _raw_images(cfg["dataset"], data_dir)
     n, nt = cfg["n_train"] or len(y), cfg["n_test"] or len(yt)
     if n > len(y) or nt > len(yt):
-        raise ValueError(f"n_train/n_test ({n}/{nt}) exceed the data set ({len(y)}/{len(yt)})")
+        raise ConfigError(f"config keys 'n_train' / 'n_test': {n} / {nt} exceed the data set ({len(y)} / {len(yt)})")
     # the first n / nt samples in the official order (ASSUMPTION: no subsampling at random)
     emb = lambda a: embed_on_plane(np.asarray(a[:], dtype=np.float64) / 255.0, cfg["plane"], cfg["interpolation"])
     return emb(x[:n]), np.asarray(y[:n], dtype=np.int64), emb(xt[:nt]), np.asarray(yt[:nt], dtype=np.int64)

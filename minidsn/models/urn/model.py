@@ -39,7 +39,7 @@ from .net import (
 from .structure import layer_of_neurons, structure_masks, structure_summary, used_synapse_mask
 from minidsn.models.api import non_negative as _nonneg, positive as _pos
 
-__all__ = ["URNModel", "build_spec"]
+__all__ = ["URNModel", "build_spec", "data_shape", "layout"]
 
 
 def _shells_ok(v):
@@ -60,6 +60,33 @@ def build_spec(cfg, d_in, d_out, plane=None):
 
     Source: seed 002 Sec. 2 (S, I, d_in, d_out), Sec. 3 (grid geometry, eq. (8)); assumption: every option the seed
         leaves open (docs/models/urn.md, 'Assumptions').
+    """
+    S, plane, depth, out_idx = layout(cfg, d_in, d_out, plane)
+    L = grid_length_weights(plane, depth, cfg["beta"], cfg["gamma"], cfg["syn_pairs"]) if cfg["c_syn"] > 0 else None
+    return UrnSpec(n_neurons=S, n_iter=cfg["n_iter"], d_in=d_in, output_idx=out_idx, phi=cfg["phi"],
+                   slope=cfg["leaky_slope"], residual_out=cfg["residual_out"], residual_in=cfg["residual_in"],
+                   c_w=cfg["c_w"], c_n=cfg["c_n"], c_syn=cfg["c_syn"], activity_reduction=cfg["activity_reduction"],
+                   length_weights=L, sparse=cfg["sparse"], logits=cfg["logits"])
+
+
+def data_shape(cfg):
+    """(d_in, d_out, plane) a config implies before any data are read: spheres have d_in = sphere_dim and one class
+    per shell; the image data sets have 10 classes on the 2-d input plane cfg['plane'] (required).
+
+    Source: seed 002 l. 77 (spheres: one class per shell), Sec. 3 (images interpolated onto the input plane)
+    """
+    if cfg["dataset"] == "spheres":
+        return cfg["sphere_dim"], len(cfg["shells"]), None
+    if len(cfg["plane"]) != 2:
+        raise ConfigError("config key 'plane': image data need a 2-d input plane, e.g. [14, 14]")
+    return int(np.prod(cfg["plane"])), 10, tuple(cfg["plane"])
+
+
+def layout(cfg, d_in, d_out, plane=None):
+    """(S, plane, depth, output indices) of a validated config, or ConfigError naming the key that does not fit.
+
+    Source: seed 002 Sec. 2 (inputs are the first d_in neurons, outputs d_out others), Sec. 3 (grid geometry: S =
+        prod(plane) * depth); assumption: the output placement (option output_nodes, docs/models/urn.md).
     """
     S = cfg["n_neurons"]
     plane = tuple(cfg["plane"]) if cfg["plane"] else (plane or (d_in,))
@@ -85,11 +112,7 @@ def build_spec(cfg, d_in, d_out, plane=None):
                           "fused_update = true")
     if cfg["c_syn"] > 0 and not geometric:
         raise ConfigError("config key 'c_syn': the synaptic-length term needs geometry = 'grid'")
-    L = grid_length_weights(plane, depth, cfg["beta"], cfg["gamma"], cfg["syn_pairs"]) if cfg["c_syn"] > 0 else None
-    return UrnSpec(n_neurons=S, n_iter=cfg["n_iter"], d_in=d_in, output_idx=out_idx, phi=cfg["phi"],
-                   slope=cfg["leaky_slope"], residual_out=cfg["residual_out"], residual_in=cfg["residual_in"],
-                   c_w=cfg["c_w"], c_n=cfg["c_n"], c_syn=cfg["c_syn"], activity_reduction=cfg["activity_reduction"],
-                   length_weights=L, sparse=cfg["sparse"], logits=cfg["logits"])
+    return S, plane, depth, out_idx
 
 
 def _accuracy(logits, y):
@@ -174,6 +197,15 @@ class URNModel(Model):
                                    "(the S = 5000 case holds two 200 MB arrays); 0 = no cap", check=_nonneg),
     }
 
+    @classmethod
+    def check_config(cls, cfg):
+        """The layout build_spec would make from this config (inputs, outputs, grid), checked before any data are
+        read or any S x S array is made.
+
+        Source: none (configuration checks; the layout is layout()'s)
+        """
+        layout(cfg, *data_shape(cfg))
+
     def __init__(self):
         self._cache = {}
         self._last_cfg = None
@@ -215,7 +247,7 @@ class URNModel(Model):
             state["data"] = {"x_train": x, "y_train": y, "x_test": xt, "y_test": yt}
         else:
             x, y, xt, yt = self._data(state, cfg)
-        n_classes = urn_data.n_classes(cfg["dataset"], y)
+        n_classes = urn_data.n_classes(cfg, y)
         spec = self._spec(cfg, x, n_classes)
         params = init_params(spec, rng, cfg["init_std"], cfg["bias_init"], cfg["init_dist"])
         state.update({"params": params, "opt": self._opt(cfg).init(params), "n_classes": n_classes,
@@ -331,7 +363,7 @@ class URNModel(Model):
     def _trajectory_spec(self, cfg):
         key = ("trajectory-spec",) + tuple(sorted((k, str(v)) for k, v in cfg.items()))
         if key not in self._cache:
-            self._cache[key] = build_spec(cfg, cfg["sphere_dim"], 2)
+            self._cache[key] = build_spec(cfg, cfg["sphere_dim"], len(cfg["shells"]))
         return self._cache[key]
 
     def oracle_config(self, cfg):
@@ -355,9 +387,9 @@ class URNModel(Model):
         """
         cfg = self.oracle_config(cfg)
         x, y = urn_data.make_spheres_xy(cfg, cfg["oracle_batch"], rng)
-        spec = build_spec(cfg, x.shape[1], 2)
+        spec = build_spec(cfg, x.shape[1], len(cfg["shells"]))
         params = init_params(spec, rng, cfg["init_std"], cfg["bias_init"], cfg["init_dist"])
-        y1 = np.eye(2)[y]
+        y1 = np.eye(len(cfg["shells"]))[y]
         total, terms = loss_terms(params, x, y1, spec)
         _, grads = value_and_grad(lambda p: loss_terms(p, x, y1, spec)[0])(params)
         losses = {"total": np.float64(total), **{k: np.float64(v) for k, v in terms.items()

@@ -60,7 +60,7 @@ def _step(model, cfg, spec, state, inputs, rng):
 
 
 def trajectory(model, cfg, spec, rng, data_dir, steps):
-    """``steps`` steps from model.init(cfg); ``spec`` = build_spec(cfg, sphere_dim, 2).
+    """``steps`` steps from model.init(cfg); ``spec`` = build_spec(cfg, sphere_dim, len(shells)).
 
     Source: none (oracle trajectory recorder; the update is URNModel.step's engine path)
     """
@@ -83,7 +83,7 @@ def trajectory(model, cfg, spec, rng, data_dir, steps):
             order, pos = rng.permutation(n), 0
         idx = order[pos:pos + B]
         pos += B
-        inputs = {"x": x_all[idx], "y_onehot": np.eye(2)[y_all[idx]]}
+        inputs = {"x": x_all[idx], "y_onehot": np.eye(state["n_classes"])[y_all[idx]]}
         rec = record_step(lambda c, s, i, g: _step(model, c, spec, s, i, g), cfg, carried, inputs, rng)
         out.append(rec)
         carried = rec["state_after"]

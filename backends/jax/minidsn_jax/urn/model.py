@@ -77,6 +77,9 @@ class JaxURN(Model):
             raise NotImplementedError("minidsn_jax urn: only dataset 'spheres' is implemented")
         if cfg["output_nodes"] != "last":
             raise NotImplementedError("minidsn_jax urn: output_nodes 'top_centre' is not implemented")
+        if len(cfg["shells"]) != 2:  # the data, the one-hot targets and the read-out are the seed's two classes
+            raise NotImplementedError(f"minidsn_jax urn: exactly two shells (the seed's two classes) are implemented, "
+                                      f"got {len(cfg['shells'])}")
         x, y = make_spheres(rng, cfg["n_train"], cfg["sphere_dim"], cfg["shells"], cfg["radial"])
         xt, yt = make_spheres(rng, cfg["n_test"], cfg["sphere_dim"], cfg["shells"], cfg["radial"])
         params = train.init_params(cfg, rng)
