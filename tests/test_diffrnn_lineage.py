@@ -223,10 +223,12 @@ def test_config_errors_are_named():
         model.validate_config({"age_bias": "oldest"})
     with pytest.raises(ConfigError, match="inherit_pool"):
         model.validate_config({"inherit_pool": -1})
+    good = model.validate_config({})
     for over in ({"variant": "fixed", "inherit_pool": 2}, {"structure": False, "age_bias": "delete_old"}):
-        cfg = model.validate_config(over)
-        with pytest.raises(ValueError, match="structure"):
-            model.init(cfg, np.random.default_rng(0))
+        with pytest.raises(ConfigError, match="structure"):  # refused when validated, before any run starts
+            model.validate_config(over)
+        with pytest.raises(ConfigError, match="structure"):  # and at init, for a config never validated
+            model.init({**good, **over}, np.random.default_rng(0))
     with pytest.raises(ValueError, match="trajectory"):
         model.trajectory(model.validate_config({"inherit_pool": 1}), np.random.default_rng(0))
 

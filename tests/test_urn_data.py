@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from minidsn.data.grid_embed import interpolate_images
+from minidsn.models.api import ConfigError
 from minidsn.models.urn import data as urn_data
 from minidsn.models.urn.model import URNModel
 
@@ -63,9 +64,10 @@ def test_missing_files_and_missing_plane(tmp_path):
     cfg = URNModel.validate_config({"dataset": "fashion-mnist", "plane": [7, 7]})
     with pytest.raises(Exception, match="(?i)not found|no such|missing"):
         urn_data.load_images(cfg, str(tmp_path))  # no files there
-    cfg = URNModel.validate_config({"dataset": "fashion-mnist"})
-    with pytest.raises(ValueError, match="plane"):
-        urn_data.load_images(cfg, str(tmp_path))
+    with pytest.raises(ConfigError, match="'plane'"):  # refused when validated, before any data are read
+        URNModel.validate_config({"dataset": "fashion-mnist"})
+    with pytest.raises(ConfigError, match="'plane'"):  # and by the loader, for a config never validated
+        urn_data.load_images({**cfg, "plane": []}, str(tmp_path))
 
 
 @pytest.mark.parametrize("n_train", [7, 64])
