@@ -169,8 +169,11 @@ def test_config_errors_before_any_work(tmp_path):
         spec(config={"lr": -1.0})
     with pytest.raises(ConfigError, match="'hidden'.*expected list"):
         spec(config={"hidden": 8})
-    with pytest.raises(ConfigError, match="unknown config key 'stpes'"):
+    with pytest.raises(ConfigError, match="unknown config key 'stpes' at the top level of the run file"):
         spec(stpes=3)
+    with pytest.raises(ConfigError, match=r"unknown config key 'lr' at the top level .*model options go under "
+                                          r"\[config\]"):
+        spec(lr=0.1)  # a model option above [config]: the message says where it belongs
     with pytest.raises(ConfigError, match="'log_every'.*must be > 0"):
         spec(log_every=0)
     assert not any(tmp_path.iterdir())

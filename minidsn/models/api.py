@@ -189,19 +189,23 @@ def _coerce(value, t):
     return value if isinstance(value, t) else _MISSING
 
 
-def validate_config(options: dict[str, Option], cfg: dict | None, model_name: str = "model") -> dict:
+def validate_config(options: dict[str, Option], cfg: dict | None, model_name: str = "model", *,
+                    where: str | None = None) -> dict:
     """Fill defaults and validate every key of ``cfg`` against ``options``; unknown keys are errors.
 
-    All problems are collected and reported together, each naming its key, so one edit fixes a config.
+    All problems are collected and reported together, each naming its key, so one edit fixes a config. An unknown key
+    is said to be unknown "for model <model_name>", or ``where`` (e.g. "at the top level of the run file") when the
+    options are not a model's.
 
     Source: none (model interface and registry; no formula)
     """
     cfg = dict(cfg or {})
     problems = []
     unknown = sorted(set(cfg) - set(options))
+    scope = where or f"for model {model_name!r}"
     for key in unknown:
         known = ", ".join(sorted(options))
-        problems.append(f"unknown config key {key!r} for model {model_name!r}; known keys: {known}")
+        problems.append(f"unknown config key {key!r} {scope}; known keys: {known}")
     out = {}
     for key, opt in options.items():
         try:

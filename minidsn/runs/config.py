@@ -102,7 +102,7 @@ class RunSpec:
             raise ConfigError(f"{where} is missing keys {missing}")
         checked = {k: d[k] for k in RUN_OPTIONS if k in d}
         try:
-            v = validate_config(RUN_OPTIONS, checked, where)
+            v = validate_config(RUN_OPTIONS, checked, where, where=f"in {where}")
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc} (fix the file, or start a new run)") from None
         if not isinstance(d["name"], str) or not isinstance(d.get("source") or "", str):
@@ -163,7 +163,9 @@ def resolve_run_spec(raw: dict, name: str, source: Path | None = None, *, seed: 
 
     Precedence for the data directory: ``data_dir`` argument (--data-dir) > MINIDSN_DATA > the file's data_dir.
     """
-    v = validate_config(RUN_OPTIONS, raw, "run file")  # run-level keys: unknown ones are errors
+    # run-level keys: unknown ones are errors; a model option put above [config] is the usual slip
+    v = validate_config(RUN_OPTIONS, raw, "run file",
+                        where="at the top level of the run file (model options go under [config])")
     if not v["model"]:
         raise ConfigError(f"run file: key 'model' is required (one of: {', '.join(MODEL_MODULES)})")
     model_cls = get_model(v["model"])
