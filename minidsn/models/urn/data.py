@@ -31,6 +31,19 @@ def n_classes(cfg, y):
     return len(cfg["shells"]) if cfg["dataset"] == "spheres" else int(max(10, int(np.max(y)) + 1))
 
 
+def data_shape(cfg):
+    """(d_in, d_out, plane) a config implies before any data are read: spheres have d_in = sphere_dim and one class
+    per shell; the image data sets have 10 classes on the 2-d input plane cfg['plane'] (required).
+
+    Source: seed 002 l. 77 (spheres: one class per shell), Sec. 3 (images interpolated onto the input plane)
+    """
+    if cfg["dataset"] == "spheres":
+        return cfg["sphere_dim"], len(cfg["shells"]), None
+    if len(cfg["plane"]) != 2:
+        raise ConfigError("config key 'plane': image data need a 2-d input plane, e.g. [14, 14]")
+    return int(np.prod(cfg["plane"])), 10, tuple(cfg["plane"])
+
+
 def make_spheres_xy(cfg, n, rng):
     """Source: seed 002 l. 77 (two uniform concentric 10-d spherical shells); assumptions: shell radii and widths,
         the radial law and the class balance (docs/models/urn.md, options shells / radial / balance).
@@ -67,8 +80,7 @@ def load_images(cfg, data_dir):
     Source: seed 002 Sec. 3 (monochrome CIFAR-10 interpolated onto the input plane); assumption: Fashion-MNIST stands
         in, plane size per config.
     """
-    if not cfg["plane"] or len(cfg["plane"]) != 2:
-        raise ConfigError("config key 'plane': image data need a 2-d input plane, e.g. [14, 14]")
+    data_shape(cfg)  # the plane must be 2-d
     x, y, xt, yt = _raw_images(cfg["dataset"], data_dir)
     n, nt = cfg["n_train"] or len(y), cfg["n_test"] or len(yt)
     if n > len(y) or nt > len(yt):

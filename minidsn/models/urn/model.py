@@ -39,7 +39,7 @@ from .net import (
 from .structure import layer_of_neurons, structure_masks, structure_summary, used_synapse_mask
 from minidsn.models.api import non_negative as _nonneg, positive as _pos
 
-__all__ = ["URNModel", "build_spec", "data_shape", "layout"]
+__all__ = ["URNModel", "build_spec", "layout"]
 
 
 def _shells_ok(v):
@@ -67,19 +67,6 @@ def build_spec(cfg, d_in, d_out, plane=None):
                    slope=cfg["leaky_slope"], residual_out=cfg["residual_out"], residual_in=cfg["residual_in"],
                    c_w=cfg["c_w"], c_n=cfg["c_n"], c_syn=cfg["c_syn"], activity_reduction=cfg["activity_reduction"],
                    length_weights=L, sparse=cfg["sparse"], logits=cfg["logits"])
-
-
-def data_shape(cfg):
-    """(d_in, d_out, plane) a config implies before any data are read: spheres have d_in = sphere_dim and one class
-    per shell; the image data sets have 10 classes on the 2-d input plane cfg['plane'] (required).
-
-    Source: seed 002 l. 77 (spheres: one class per shell), Sec. 3 (images interpolated onto the input plane)
-    """
-    if cfg["dataset"] == "spheres":
-        return cfg["sphere_dim"], len(cfg["shells"]), None
-    if len(cfg["plane"]) != 2:
-        raise ConfigError("config key 'plane': image data need a 2-d input plane, e.g. [14, 14]")
-    return int(np.prod(cfg["plane"])), 10, tuple(cfg["plane"])
 
 
 def layout(cfg, d_in, d_out, plane=None):
@@ -204,7 +191,7 @@ class URNModel(Model):
 
         Source: none (configuration checks; the layout is layout()'s)
         """
-        layout(cfg, *data_shape(cfg))
+        layout(cfg, *urn_data.data_shape(cfg))
 
     def __init__(self):
         self._cache = {}
