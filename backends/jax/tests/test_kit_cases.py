@@ -32,6 +32,7 @@ CASES = {
     "urn-no-syn": ("urn", 4, {"c_syn": 0.0, "geometry": "none"}, URNBackend),
     "urn-sum-upper-leaky": ("urn", 4, {"activity_reduction": "sum", "syn_pairs": "upper", "phi": "leaky_relu"},
                             URNBackend),
+    "urn-three-shells": ("urn", 4, {"shells": [[1.0, 1.5], [2.0, 2.5], [3.0, 3.5]]}, URNBackend),  # 3 outputs
     **{f"isotropic-o_{o}-psi_{p}": ("isotropic", 4, {"o_mode": o, "psi_mode": p}, IsotropicBackend)
        for o, p in ISO_MODES},
     "isotropic-code-guard": ("isotropic", 4, {"guard": "code"}, IsotropicBackend),
