@@ -108,7 +108,8 @@ def test_dnm_sizes_accepted_exactly_when_they_fit(n_neurons, n_inputs, n_outputs
        plane=st.sampled_from([[], [2, 3], [6], [3, 2], [4]]), c_syn=st.sampled_from([0.0, 1e-3]))
 def test_urn_check_agrees_with_the_layout_init_builds(n_neurons, sphere_dim, n_shells, geometry, output_nodes, plane,
                                                       c_syn):
-    """validate_config accepts a spheres config exactly when init can build its network (no data read first)."""
+    """validate_config accepts a spheres config exactly when init can build its network: a refused config fails in
+    init too (URN's init does not call check_config; it builds the network), an accepted one trains."""
     cfg = {"n_neurons": n_neurons, "sphere_dim": sphere_dim, "shells": [[k, k + 0.5] for k in range(1, n_shells + 1)],
            "geometry": geometry, "output_nodes": output_nodes, "plane": plane, "c_syn": c_syn,
            "n_train": 8, "n_test": 4, "batch_size": 4}
@@ -116,24 +117,15 @@ def test_urn_check_agrees_with_the_layout_init_builds(n_neurons, sphere_dim, n_s
     try:
         v = cls.validate_config(cfg)
     except ConfigError:
-        accepted = False
-    else:
-        accepted = True
-    from minidsn.models.urn.model import build_spec
-
-    full = {**cls.validate_config({}), **cfg}
-    try:
-        spec = build_spec(full, sphere_dim, n_shells)
-    except ConfigError:
-        builds = False
-    else:
-        builds = True
-    assert accepted == builds
-    if accepted:
-        m = cls()
-        state = m.init(v, np.random.default_rng(0), None)
-        assert spec.output_idx.size == n_shells == state["n_classes"]
-        m.step(state, v, np.random.default_rng(1), 0)
+        unvalidated = {**cls.validate_config({}), **cfg}
+        with pytest.raises(ConfigError):
+            cls().init(unvalidated, np.random.default_rng(0), None)
+        return
+    m = cls()
+    state = m.init(v, np.random.default_rng(0), None)
+    spec = m._spec(v, state["data"]["x_train"], state["n_classes"])
+    assert spec.output_idx.size == n_shells == state["n_classes"]
+    m.step(state, v, np.random.default_rng(1), 0)
 
 
 def test_urn_spheres_with_three_shells_train_and_export(tmp_path):

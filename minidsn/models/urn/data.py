@@ -24,18 +24,18 @@ def full_train_size(dataset):
 
 
 def n_classes(cfg, y):
-    """Spheres: one class per shell; images: 10 (or more, if the labels say so).
+    """Spheres: one class per shell (data_shape); images: 10 (or more, if the labels say so).
 
-    Source: seed 002 l. 77 (one class per shell)
+    Source: seed 002 l. 77 (two shells, two classes; more shells are ours: one class per shell)
     """
-    return len(cfg["shells"]) if cfg["dataset"] == "spheres" else int(max(10, int(np.max(y)) + 1))
+    return data_shape(cfg)[1] if cfg["dataset"] == "spheres" else int(max(10, int(np.max(y)) + 1))
 
 
 def data_shape(cfg):
     """(d_in, d_out, plane) a config implies before any data are read: spheres have d_in = sphere_dim and one class
     per shell; the image data sets have 10 classes on the 2-d input plane cfg['plane'] (required).
 
-    Source: seed 002 l. 77 (spheres: one class per shell), Sec. 3 (images interpolated onto the input plane)
+    Source: seed 002 l. 77 (spheres: two shells, two classes; more shells are ours: one class per shell), Sec. 3 (images interpolated onto the input plane)
     """
     if cfg["dataset"] == "spheres":
         return cfg["sphere_dim"], len(cfg["shells"]), None

@@ -350,7 +350,8 @@ class URNModel(Model):
     def _trajectory_spec(self, cfg):
         key = ("trajectory-spec",) + tuple(sorted((k, str(v)) for k, v in cfg.items()))
         if key not in self._cache:
-            self._cache[key] = build_spec(cfg, cfg["sphere_dim"], len(cfg["shells"]))
+            d_in, d_out, _ = urn_data.data_shape(cfg)
+            self._cache[key] = build_spec(cfg, d_in, d_out)
         return self._cache[key]
 
     def oracle_config(self, cfg):
@@ -374,9 +375,10 @@ class URNModel(Model):
         """
         cfg = self.oracle_config(cfg)
         x, y = urn_data.make_spheres_xy(cfg, cfg["oracle_batch"], rng)
-        spec = build_spec(cfg, x.shape[1], len(cfg["shells"]))
+        n_classes = urn_data.n_classes(cfg, y)
+        spec = build_spec(cfg, x.shape[1], n_classes)
         params = init_params(spec, rng, cfg["init_std"], cfg["bias_init"], cfg["init_dist"])
-        y1 = np.eye(len(cfg["shells"]))[y]
+        y1 = np.eye(n_classes)[y]
         total, terms = loss_terms(params, x, y1, spec)
         _, grads = value_and_grad(lambda p: loss_terms(p, x, y1, spec)[0])(params)
         losses = {"total": np.float64(total), **{k: np.float64(v) for k, v in terms.items()

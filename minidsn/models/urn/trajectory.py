@@ -60,7 +60,7 @@ def _step(model, cfg, spec, state, inputs, rng):
 
 
 def trajectory(model, cfg, spec, rng, data_dir, steps):
-    """``steps`` steps from model.init(cfg); ``spec`` = build_spec(cfg, sphere_dim, len(shells)).
+    """``steps`` steps from model.init(cfg); ``spec`` = build_spec(cfg, *urn_data.data_shape(cfg)[:2]).
 
     Source: none (oracle trajectory recorder; the update is URNModel.step's engine path)
     """
