@@ -27,6 +27,7 @@ is asked for, so a model whose module does not exist yet is reported as "not ava
 from __future__ import annotations
 
 import importlib
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -34,6 +35,7 @@ __all__ = [
     "Model",
     "Option",
     "ConfigError",
+    "ConfigWarning",
     "ModelNotAvailable",
     "ModelInfo",
     "MODEL_MODULES",
@@ -41,6 +43,8 @@ __all__ = [
     "get_model",
     "list_models",
     "validate_config",
+    "inapplicable",
+    "warn_inapplicable",
 ]
 
 # Short name -> module that registers it (imported lazily by get_model / list_models).
@@ -59,6 +63,12 @@ _REGISTRY: dict[str, type] = {}
 
 class ConfigError(ValueError):
     """A configuration value is unknown, of the wrong type, or impossible. The message names the key."""
+
+
+class ConfigWarning(UserWarning):
+    """A config key the user set has no effect under the values of the other keys (e.g. a synthesis-only option with
+    ``variant = "handcrafted"``). A warning, not an error: a sweep or a shared config may set an option across
+    variants on purpose. The message names the key, its value and the condition."""
 
 
 class ModelNotAvailable(LookupError):
@@ -109,6 +119,12 @@ class Option:
     A bool is never accepted as an int or float (TOML ``true`` for a size is a mistake).  When ``default`` is None the
     option may also be set to None (absent).  ``check(value)`` returns None when the value is fine, or a string saying
     what is wrong (it may also raise ValueError).
+
+    ``only_when`` says when the option has an effect: ``{"variant": ("synthesis",)}`` = only when the option
+    ``variant`` is one of those values; several keys must all match. None: always. It is a promise that the model's
+    code never reads the option (init, step, evaluate, oracle and trajectory cases) under any other values;
+    tests/test_option_applies.py checks it. Model.validate_config warns (ConfigWarning) about an option the user set
+    whose condition the config does not meet.
     """
 
     type: Any
@@ -116,6 +132,31 @@ class Option:
     help: str = ""
     choices: tuple | None = None
     check: Callable[[Any], str | None] | None = None
+    only_when: dict | None = None
+
+    def __post_init__(self):
+        if self.only_when is not None:  # values as tuples, so the condition prints and compares one way
+            if not isinstance(self.only_when, dict) or not self.only_when:
+                raise TypeError(f"Option.only_when must be a non-empty dict of key -> allowed values, got "
+                                f"{self.only_when!r}")
+            object.__setattr__(self, "only_when", {k: tuple(v) for k, v in self.only_when.items()})
+
+    def applies(self, cfg: dict) -> bool:
+        """True when this option has an effect under the (validated) config ``cfg``: every key of ``only_when``
+        holds one of its listed values.
+
+        Source: none (model interface and registry; no formula)
+        """
+        return self.only_when is None or all(cfg.get(k) in vals for k, vals in self.only_when.items())
+
+    def condition(self) -> str:
+        """``only_when`` in words, e.g. "variant is 'g2' or 'g3' and structure is True" ("" when always).
+
+        Source: none (model interface and registry; no formula)
+        """
+        if self.only_when is None:
+            return ""
+        return " and ".join(f"{k} is {_either(vals)}" for k, vals in self.only_when.items())
 
     def validate(self, key: str, value: Any) -> Any:
         """Return ``value`` coerced to this option's type, or raise ConfigError naming ``key``.
@@ -156,7 +197,13 @@ class Option:
         s = f"{_type_name(self.type)}, default {self.default!r}"
         if self.choices is not None:
             s += f", one of {', '.join(repr(c) for c in self.choices)}"
-        return f"{s}: {self.help}" if self.help else s
+        s = f"{s}: {self.help}" if self.help else s
+        return f"{s} [only when {self.condition()}]" if self.only_when is not None else s
+
+
+def _either(vals) -> str:
+    vals = [repr(v) for v in vals]
+    return vals[0] if len(vals) == 1 else f"{', '.join(vals[:-1])} or {vals[-1]}"
 
 
 class _Missing:
@@ -190,12 +237,13 @@ def _coerce(value, t):
 
 
 def validate_config(options: dict[str, Option], cfg: dict | None, model_name: str = "model", *,
-                    where: str | None = None) -> dict:
+                    where: str | None = None, warn: bool = True, explicit=None) -> dict:
     """Fill defaults and validate every key of ``cfg`` against ``options``; unknown keys are errors.
 
     All problems are collected and reported together, each naming its key, so one edit fixes a config. An unknown key
     is said to be unknown "for model <model_name>", or ``where`` (e.g. "at the top level of the run file") when the
-    options are not a model's.
+    options are not a model's. With ``warn``, a ConfigWarning for each key set in ``cfg`` that has no effect under
+    the result (see warn_inapplicable, which also says what ``explicit`` does).
 
     Source: none (model interface and registry; no formula)
     """
@@ -214,7 +262,45 @@ def validate_config(options: dict[str, Option], cfg: dict | None, model_name: st
             problems.append(str(exc))
     if problems:
         raise ConfigError("\n".join(problems))
+    if warn:
+        warn_inapplicable(options, cfg, out, explicit=explicit)
     return out
+
+
+def inapplicable(options: dict[str, Option], cfg: dict | None, out: dict, explicit=None) -> list[str]:
+    """One message per key the user set that has no effect under the validated config ``out`` (its option's
+    ``only_when`` is not met), in the options' order.
+
+    The keys the user set are ``explicit`` when given, else the keys of ``cfg``, except that a ``cfg`` naming every
+    option is a resolved record (a run's config.json, a case's meta, this function's own input fed back): there a key
+    at its default cannot be told from one filled in, so only keys away from their default count. A key written at
+    its default in a partial config does count: the user wrote it, perhaps believing it matters.
+
+    Source: none (model interface and registry; no formula)
+    """
+    cfg = cfg or {}
+    if explicit is None:
+        complete = all(k in cfg for k in options)
+        explicit = [k for k in cfg if not complete or (k in out and out[k] != options[k].default)]
+    explicit = set(explicit)
+    msgs = []
+    for key, opt in options.items():
+        if key in explicit and key in out and not opt.applies(out):
+            now = " and ".join(f"{k} = {out.get(k)!r}" for k, vals in opt.only_when.items() if out.get(k) not in vals)
+            msgs.append(f"config key {key!r} = {out[key]!r} has no effect when {now} (it applies when "
+                        f"{opt.condition()})")
+    return msgs
+
+
+def warn_inapplicable(options: dict[str, Option], cfg: dict | None, out: dict, explicit=None) -> None:
+    """warnings.warn(ConfigWarning) for each message of ``inapplicable``: a warning, not an error, since a sweep or a
+    shared config may set an option across variants on purpose. The command line prints each as one ``warning:``
+    line.
+
+    Source: none (model interface and registry; no formula)
+    """
+    for msg in inapplicable(options, cfg, out, explicit):
+        warnings.warn(msg, ConfigWarning, stacklevel=3)
 
 
 class Model:
@@ -231,8 +317,10 @@ class Model:
     options: dict[str, Option] = {}
 
     @classmethod
-    def validate_config(cls, cfg: dict | None) -> dict:
-        """Every key checked on its own (``options``), then the checks between keys (``check_config``).
+    def validate_config(cls, cfg: dict | None, *, explicit=None) -> dict:
+        """Every key checked on its own (``options``), then the checks between keys (``check_config``), then a
+        ConfigWarning for each key set in ``cfg`` that has no effect under the result (Option.only_when; which keys
+        count as set: ``inapplicable``; ``explicit`` names them when ``cfg`` also holds keys the user did not set).
 
         Every path that starts work from a config (run, resume, sweep, oracle export and verify) goes through here, so
         an impossible combination stops before a run folder is made or data are loaded, not at the first step or, worse,
@@ -240,8 +328,9 @@ class Model:
 
         Source: none (model interface and registry; no formula)
         """
-        out = validate_config(cls.options, cfg, cls.name)
-        cls.check_config(out)
+        out = validate_config(cls.options, cfg, cls.name, warn=False)
+        cls.check_config(out)  # an error first: no warning about a config that is refused anyway
+        warn_inapplicable(cls.options, cfg, out, explicit)
         return out
 
     @classmethod
@@ -385,6 +474,11 @@ def register_model(cls=None, *, replace: bool = False):
         for key, opt in c.options.items():  # a default that fails its own check is a bug in the model
             if opt.default is not None:
                 opt.validate(key, opt.default)
+            for k, vals in (opt.only_when or {}).items():  # so is a condition on a key or value that cannot occur
+                if k not in c.options or k == key:
+                    raise TypeError(f"{c.__name__}.options[{key!r}].only_when names {k!r}, not another option")
+                for v in vals:
+                    c.options[k].validate(k, v)
         old = _REGISTRY.get(c.name)
         if old is not None and not replace and (old.__module__, old.__qualname__) != (c.__module__, c.__qualname__):
             raise ValueError(f"model name {c.name!r} is already registered by {old.__module__}.{old.__qualname__}")

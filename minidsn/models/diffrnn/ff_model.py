@@ -13,6 +13,7 @@ per window of T predictions: the same ratio to the cross-entropy).
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -25,6 +26,17 @@ from . import ff
 from .model import DiffRNNModel
 
 __all__ = ["DiffFFModel"]
+
+# When an option has an effect (Option.only_when). structure = false zeroes p_add / p_del / p_spontaneous (step);
+# k and max_width are still read then (they decide whether the structural update draws a random number). The
+# residual-layer rule runs only with depth_growth; turns shapes only the spirals.
+_STRUCTURE = {"structure": (True,)}
+_DEPTH = {"depth_growth": (True,)}
+
+
+def _rnn_option(key, only_when=None):
+    """DiffRNN's option ``key`` with this model's condition (DiffRNN's own ones name its variants)."""
+    return replace(DiffRNNModel.options[key], only_when=only_when)
 
 
 def _widths_ok(v):
@@ -64,7 +76,7 @@ class DiffFFModel(Model):
         "n_train": Option(int, 1024, "training points", check=_positive),
         "n_test": Option(int, 1024, "test points", check=_positive),
         "noise": Option(float, 0.05, "blobs: cluster std (centres ~ 3 N(0, I)); spirals: noise std", check=_nonneg),
-        "turns": Option(float, 1.5, "spirals: turns of each arm", check=_positive),
+        "turns": Option(float, 1.5, "spirals: turns of each arm", check=_positive, only_when={"dataset": ("spirals",)}),
         "widths": Option(list, [1, 1], "initial hidden-layer widths (one entry per hidden layer)", check=_widths_ok),
         "n_blocks": Option(int, 0, "initial residual layers", check=_nonneg),
         "structure": Option(bool, True, "add / delete neurons per layer (False: multipliers kept, widths fixed)"),
@@ -72,17 +84,18 @@ class DiffFFModel(Model):
         # the paper's structural parameters (seed 001 Sec. 2.2), per layer
         "k": Option(int, 1, "sub-threshold neurons kept in reserve per layer", check=_positive),
         # t_d, m_min, p_add, p_del, l1, p_spontaneous: DiffRNN's options and defaults (seed 001 Sec. 2.2), per layer
-        **{key: DiffRNNModel.options[key] for key in ("t_d", "m_min", "p_add", "p_del", "l1", "p_spontaneous")},
+        **{key: _rnn_option(key, _STRUCTURE if key in ("p_add", "p_del", "p_spontaneous") else None)
+           for key in ("t_d", "m_min", "p_add", "p_del", "l1", "p_spontaneous")},
         "max_width": Option(int, 99, "no addition to a layer of this width", check=_positive),
         # the same rule over residual layers
-        "k_layers": Option(int, 1, "sub-threshold residual layers kept in reserve", check=_nonneg),
+        "k_layers": Option(int, 1, "sub-threshold residual layers kept in reserve", check=_nonneg, only_when=_DEPTH),
         "p_add_layer": Option(float, 0.05, "probability of adding a residual layer when none is in reserve",
-                              check=_prob),
+                              check=_prob, only_when=_DEPTH),
         "p_del_layer": Option(float, 0.25, "probability of deleting each excess sub-threshold residual layer",
-                              check=_prob),
+                              check=_prob, only_when=_DEPTH),
         "l1_layer": Option(float, 3e-5, "A_layer: L1 on the residual layers' multipliers mu", check=_nonneg),
-        "max_blocks": Option(int, 20, "no residual layer added beyond this many", check=_positive),
-        **{key: DiffRNNModel.options[key] for key in ("lr", "clip")},  # G2's Adagrad and clip
+        "max_blocks": Option(int, 20, "no residual layer added beyond this many", check=_positive, only_when=_DEPTH),
+        **{key: _rnn_option(key) for key in ("lr", "clip")},  # G2's Adagrad and clip
         "batch_size": Option(int, 64, "mini-batch size", check=_positive),
         "init_scale": Option(float, 0.1, "std of the initial and new weights", check=_positive),
         "oracle_batch": Option(int, 8, "training points in an oracle case", check=_positive),

@@ -31,6 +31,17 @@ def _switches(v):
     return None
 
 
+# When an option has an effect (Option.only_when), from cycle.py: g3 trains with RMSProp (g3_*), the others with
+# clipped Adagrad (lr, clip); only the multiplier variants have m (l1, m_min); "fixed" has no structural update, and
+# with structure = false the whole update is skipped (k, p_add, p_del, max_hidden, p_spontaneous; t_d is still read
+# by the metrics then).
+_G3 = {"variant": ("g3",)}
+_ADAGRAD = {"variant": tuple(v for v in _cycle.VARIANTS if v != "g3")}
+_MULTIPLIERS = {"variant": _cycle.MULTIPLIER_VARIANTS}
+_GROWS = {"variant": tuple(v for v in _cycle.VARIANTS if v != "fixed")}
+_STRUCTURAL = {**_GROWS, "structure": (True,)}
+
+
 @register_model
 class DiffRNNModel(Model):
     name = "diffrnn"
@@ -49,29 +60,32 @@ class DiffRNNModel(Model):
                           "primitive; engine = minidsn.numpy reference (slow)", choices=_cycle.BACKENDS),
         "structure": Option(bool, True, "add / delete neurons (False: multipliers kept, size fixed)"),
         # the six structural parameters, paper defaults (seed section 2.2)
-        "k": Option(int, 1, "sub-threshold neurons kept in reserve (NBMARGIN)", check=_nonneg),
-        "t_d": Option(float, 0.05, "deletion threshold T_D (on m; on the outgoing norm for g3)", check=_positive),
-        "m_min": Option(float, 0.025, "floor M_min of the multipliers", check=_positive),
+        "k": Option(int, 1, "sub-threshold neurons kept in reserve (NBMARGIN)", check=_nonneg, only_when=_STRUCTURAL),
+        "t_d": Option(float, 0.05, "deletion threshold T_D (on m; on the outgoing norm for g3)", check=_positive,
+                      only_when=_GROWS),
+        "m_min": Option(float, 0.025, "floor M_min of the multipliers", check=_positive, only_when=_MULTIPLIERS),
         "p_add": Option(float, 0.05, "probability of an addition when no neuron is in reserve (g3 code: 0.01)",
-                        check=_prob),
+                        check=_prob, only_when=_STRUCTURAL),
         "p_del": Option(float, 0.25, "probability of deleting each excess sub-threshold neuron (g3 code: 0.05)",
-                        check=_prob),
+                        check=_prob, only_when=_STRUCTURAL),
         "l1": Option(float, 3e-5, "A_L1reg, added to dm at each of the T steps (objective A T sum|m|)",
-                     check=_nonneg),
+                     check=_nonneg, only_when=_MULTIPLIERS),
         # code constants
-        "max_hidden": Option(int, 99, "no addition once H reaches this (original: H < 100 - 1)", check=_positive),
+        "max_hidden": Option(int, 99, "no addition once H reaches this (original: H < 100 - 1)", check=_positive,
+                             only_when=_STRUCTURAL),
         "p_spontaneous": Option(float, 1e-4, "per-cycle probability of an unconditional addition (code only)",
-                                check=_prob),
+                                check=_prob, only_when=_STRUCTURAL),
         "hidden_size": Option(int, None, "initial H (None: 1; 100 for fixed)", check=_positive),
         "init_scale": Option(float, 0.01, "std of the initial and new weights", check=_positive),
         "seq_length": Option(int, 40, "characters per cycle T", check=_positive),
-        "lr": Option(float, 0.1, "Adagrad learning rate (g2, altern, fixed)", check=_positive),
-        "clip": Option(float, 5.0, "elementwise gradient clip before Adagrad (0: none)", check=_nonneg),
-        "g3_lr": Option(float, 0.01, "g3 RMSProp learning rate", check=_positive),
-        "g3_rho": Option(float, 0.01, "g3 RMSProp: M += rho (d^2 - M)", check=_prob),
-        "g3_max_step": Option(float, 0.01, "g3: each RMSProp step clipped to +- this", check=_positive),
+        "lr": Option(float, 0.1, "Adagrad learning rate (g2, altern, fixed)", check=_positive, only_when=_ADAGRAD),
+        "clip": Option(float, 5.0, "elementwise gradient clip before Adagrad (0: none)", check=_nonneg,
+                       only_when=_ADAGRAD),
+        "g3_lr": Option(float, 0.01, "g3 RMSProp learning rate", check=_positive, only_when=_G3),
+        "g3_rho": Option(float, 0.01, "g3 RMSProp: M += rho (d^2 - M)", check=_prob, only_when=_G3),
+        "g3_max_step": Option(float, 0.01, "g3: each RMSProp step clipped to +- this", check=_positive, only_when=_G3),
         "g3_weight_penalty": Option(float, 1e-4, "g3: W -= c sign(W) on Wiy and Whh after each update",
-                                    check=_nonneg),
+                                    check=_nonneg, only_when=_G3),
         "smooth_decay": Option(float, 0.999, "smooth <- d smooth + (1 - d) loss (g3 code: 0.99)", check=_prob),
         "data_seed": Option(int, 0, "seed of the task texts (shared by all run seeds, as the original's files)"),
         "p_continue": Option(float, 0.6, "easy task: probability of another 'ab' (code and data; G3 text 0.75)",

@@ -20,6 +20,12 @@ from .synthesis import DEFAULTS, cfg_plan, generalisation, link_table, new_state
 from .trainable import NETWORKS, init_gates
 from .trajectory import TRAJECTORY_DEFAULTS, TRAJECTORY_STEPS
 
+# When an option has an effect (Option.only_when). The hand-crafted variant runs the fixed 11-link net from string and
+# n_cycles alone; its oracle case still builds the trainable net (n_layers, n_per_layer, network, init_scale,
+# lam_base), so those apply to both variants. The ES settings are read only by the ES gradient (step_settings).
+_SYNTHESIS = {"variant": ("synthesis",)}
+_ES = {"variant": ("synthesis",), "gradient": ("es",)}
+
 
 @register_model
 class DMMModel(Model):
@@ -36,86 +42,105 @@ class DMMModel(Model):
         "n_layers": Option(int, DEFAULTS["n_layers"], "interneuron layers", check=_pos),
         "n_per_layer": Option(int, DEFAULTS["n_per_layer"], "instances of each type per layer", check=_pos),
         "init_scale": Option(float, DEFAULTS["init_scale"], "gate init std (w = scale N(0,1))", check=_pos),
-        "lr": Option(float, DEFAULTS["lr"], "Adam learning rate of the base phase", check=_pos),
-        "lr_rounds": Option(float, DEFAULTS["lr_rounds"], "Adam learning rate of the prune rounds", check=_pos),
-        "lr_final": Option(float, DEFAULTS["lr_final"], "Adam learning rate of the final phase", check=_pos),
+        "lr": Option(float, DEFAULTS["lr"], "Adam learning rate of the base phase", check=_pos, only_when=_SYNTHESIS),
+        "lr_rounds": Option(float, DEFAULTS["lr_rounds"], "Adam learning rate of the prune rounds", check=_pos,
+                            only_when=_SYNTHESIS),
+        "lr_final": Option(float, DEFAULTS["lr_final"], "Adam learning rate of the final phase", check=_pos,
+                           only_when=_SYNTHESIS),
         "lam_base": Option(float, DEFAULTS["lam_base"], "L1 weight in the base phase", check=_nonneg),
-        "base_steps": Option(int, DEFAULTS["base_steps"], "Adam steps before pruning starts", check=_nonneg),
-        "round_steps": Option(int, DEFAULTS["round_steps"], "Adam steps per prune round", check=_pos),
-        "lam_growth": Option(float, DEFAULTS["lam_growth"], "lambda ramp factor per round", check=_pos),
-        "lam_max": Option(float, DEFAULTS["lam_max"], "lambda ceiling", check=_nonneg),
+        "base_steps": Option(int, DEFAULTS["base_steps"], "Adam steps before pruning starts", check=_nonneg,
+                             only_when=_SYNTHESIS),
+        "round_steps": Option(int, DEFAULTS["round_steps"], "Adam steps per prune round", check=_pos,
+                              only_when=_SYNTHESIS),
+        "lam_growth": Option(float, DEFAULTS["lam_growth"], "lambda ramp factor per round", check=_pos,
+                             only_when=_SYNTHESIS),
+        "lam_max": Option(float, DEFAULTS["lam_max"], "lambda ceiling", check=_nonneg, only_when=_SYNTHESIS),
         "prune_fraction": Option(float, DEFAULTS["prune_fraction"], "fraction of links pruned per accepted round",
-                                 check=lambda v: None if 0 < v < 1 else "must be in (0, 1)"),
-        "loss_guard": Option(float, DEFAULTS["loss_guard"], "absolute data-loss guard", check=_pos),
-        "guard_ratio": Option(float, DEFAULTS["guard_ratio"], "guard relative to the base data loss", check=_pos),
+                                 check=lambda v: None if 0 < v < 1 else "must be in (0, 1)", only_when=_SYNTHESIS),
+        "loss_guard": Option(float, DEFAULTS["loss_guard"], "absolute data-loss guard", check=_pos,
+                             only_when=_SYNTHESIS),
+        "guard_ratio": Option(float, DEFAULTS["guard_ratio"], "guard relative to the base data loss", check=_pos,
+                              only_when=_SYNTHESIS),
         "guard_ref": Option(str, DEFAULTS["guard_ref"], "guard reference: base = data loss after the base phase; "
-                            "last = data loss of the last accepted round", choices=("base", "last")),
-        "loss_cap": Option(float, DEFAULTS["loss_cap"], "absolute ceiling of the guard", check=_pos),
+                            "last = data loss of the last accepted round", choices=("base", "last"),
+                            only_when=_SYNTHESIS),
+        "loss_cap": Option(float, DEFAULTS["loss_cap"], "absolute ceiling of the guard", check=_pos,
+                           only_when=_SYNTHESIS),
         "guard_window": Option(int, DEFAULTS["guard_window"], "a round's data loss = min over its last N steps",
-                               check=_pos),
+                               check=_pos, only_when=_SYNTHESIS),
         "prune_rule": Option(str, DEFAULTS["prune_rule"], "magnitude = smallest |w| first; ablation = smallest "
                              "data-loss increase when the link is zeroed first; cutoff = only links below "
-                             "prune_cutoff", choices=("magnitude", "ablation", "cutoff")),
+                             "prune_cutoff", choices=("magnitude", "ablation", "cutoff"), only_when=_SYNTHESIS),
         "ablation_links": Option(int, DEFAULTS["ablation_links"], "ablate every link when at most this many remain "
-                                 "(else the 2k smallest)", check=_pos),
+                                 "(else the 2k smallest)", check=_pos, only_when=_SYNTHESIS),
         "max_single_tries": Option(int, DEFAULTS["max_single_tries"], "failed single-link prunes before stopping",
-                                   check=_pos),
-        "target_links": Option(int, DEFAULTS["target_links"], "stop pruning at this many soft links", check=_pos),
-        "final_steps": Option(int, DEFAULTS["final_steps"], "steps of the final phase", check=_nonneg),
-        "lam_final": Option(float, DEFAULTS["lam_final"], "lambda of the final phase", check=_nonneg),
+                                   check=_pos, only_when=_SYNTHESIS),
+        "target_links": Option(int, DEFAULTS["target_links"], "stop pruning at this many soft links", check=_pos,
+                               only_when=_SYNTHESIS),
+        "final_steps": Option(int, DEFAULTS["final_steps"], "steps of the final phase", check=_nonneg,
+                              only_when=_SYNTHESIS),
+        "lam_final": Option(float, DEFAULTS["lam_final"], "lambda of the final phase", check=_nonneg,
+                            only_when=_SYNTHESIS),
         "lam_schedule": Option(tuple, DEFAULTS["lam_schedule"], "lambda of prune round k, held as listed (last entry "
                                "repeats); empty = the lam_growth ramp",
-                               check=lambda v: None if all(float(x) >= 0 for x in v) else "entries must be >= 0"),
+                               check=lambda v: None if all(float(x) >= 0 for x in v) else "entries must be >= 0",
+                               only_when=_SYNTHESIS),
         "round_steps_schedule": Option(tuple, DEFAULTS["round_steps_schedule"], "steps of prune round k (last entry "
                                        "repeats); empty = round_steps",
-                                       check=lambda v: None if all(int(x) > 0 for x in v) else "entries must be > 0"),
+                                       check=lambda v: None if all(int(x) > 0 for x in v) else "entries must be > 0",
+                                       only_when=_SYNTHESIS),
         "lam_backoff": Option(float, DEFAULTS["lam_backoff"], "lambda factor per failed round (recovers by its "
                               "inverse per accepted round); 1 = no back-off",
-                              check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]"),
+                              check=lambda v: None if 0 < v <= 1 else "must be in (0, 1]", only_when=_SYNTHESIS),
         "prune_growth": Option(float, DEFAULTS["prune_growth"], "prune_fraction factor after an accepted round (up "
                                "to its configured value); 1 = halved fractions never grow back",
-                               check=lambda v: None if v >= 1 else "must be >= 1"),
+                               check=lambda v: None if v >= 1 else "must be >= 1", only_when=_SYNTHESIS),
         "recover_steps": Option(int, DEFAULTS["recover_steps"], "last steps of each prune round trained at "
-                                "lam_final before the guard is measured; 0 = none", check=_nonneg),
+                                "lam_final before the guard is measured; 0 = none", check=_nonneg,
+                                only_when=_SYNTHESIS),
         "prune_cutoff": Option(float, DEFAULTS["prune_cutoff"], "an accepted round removes every link with |w| "
-                               "below this first (the fraction rule only when none is); 0 = off", check=_nonneg),
+                               "below this first (the fraction rule only when none is); 0 = off", check=_nonneg,
+                               only_when=_SYNTHESIS),
         "lam_target": Option(float, DEFAULTS["lam_target"], "lambda as a controller: x lam_growth after a round "
                              "whose data loss is <= this, / lam_growth otherwise (within [lam_base, lam_max]); "
-                             "0 = the ramp or lam_schedule", check=_nonneg),
+                             "0 = the ramp or lam_schedule", check=_nonneg, only_when=_SYNTHESIS),
         "lam_floor_growth": Option(float, DEFAULTS["lam_floor_growth"], "with lam_target: lambda's floor grows "
                                    "as lam_base * this**round (a pressure ramp under the controller); 1 = floor "
-                                   "lam_base", check=lambda v: None if v >= 1 else "must be >= 1"),
+                                   "lam_base", check=lambda v: None if v >= 1 else "must be >= 1",
+                                   only_when=_SYNTHESIS),
         "max_rounds": Option(int, DEFAULTS["max_rounds"], "prune rounds before the tail (or the final phase); "
-                             "0 = until pruning stops", check=_nonneg),
+                             "0 = until pruning stops", check=_nonneg, only_when=_SYNTHESIS),
         "tail_guard": Option(float, DEFAULTS["tail_guard"], "after max_rounds: remove one link at a time (ablation "
-                             "order), retrain, keep it only if the data loss is <= this; 0 = no tail", check=_nonneg),
+                             "order), retrain, keep it only if the data loss is <= this; 0 = no tail", check=_nonneg,
+                             only_when=_SYNTHESIS),
         "tail_round_steps": Option(int, DEFAULTS["tail_round_steps"], "retraining steps per tail removal",
-                                   check=_pos),
-        "tail_lam": Option(float, DEFAULTS["tail_lam"], "lambda during the tail", check=_nonneg),
-        "tail_tries": Option(int, DEFAULTS["tail_tries"], "failed removals in a row that end the tail", check=_pos),
+                                   check=_pos, only_when=_SYNTHESIS),
+        "tail_lam": Option(float, DEFAULTS["tail_lam"], "lambda during the tail", check=_nonneg, only_when=_SYNTHESIS),
+        "tail_tries": Option(int, DEFAULTS["tail_tries"], "failed removals in a row that end the tail", check=_pos,
+                             only_when=_SYNTHESIS),
         "extra_strings": Option(tuple, DEFAULTS["extra_strings"], "more training strings, one episode each per step "
                                 "(loss = sum over episodes); empty = the original's single string",
                                 check=lambda v: None if all(isinstance(x, str) and x for x in v)
-                                else "entries must be non-empty strings"),
+                                else "entries must be non-empty strings", only_when=_SYNTHESIS),
         "gradient": Option(str, DEFAULTS["gradient"], "exact = reverse-mode gradient of the episode; es = OpenAI-ES "
                            "antithetic estimate (seed 004's fallback when autodiff is too slow)",
-                           choices=("exact", "es")),
+                           choices=("exact", "es"), only_when=_SYNTHESIS),
         "es_population": Option(int, DEFAULTS["es_population"], "ES: antithetic pairs per step (2x episodes)",
-                                check=_pos),
-        "es_sigma": Option(float, DEFAULTS["es_sigma"], "ES: perturbation scale", check=_pos),
+                                check=_pos, only_when=_ES),
+        "es_sigma": Option(float, DEFAULTS["es_sigma"], "ES: perturbation scale", check=_pos, only_when=_ES),
         "network": Option(str, DEFAULTS["network"], "start network: feedforward = the note's 1,486-link net; "
                           "compare-free = layers of accum, norm, dot only (the note's 942-link variant at n_layers 6); "
                           "recurrent = every input field from every output, no hand-wired link but the timer (the "
                           "seed's prior-free start)", choices=("feedforward", "compare-free", "recurrent")),
         "n_starts": Option(int, DEFAULTS["n_starts"], "independent starts (fresh gates each) run for start_steps "
                            "steps; the best (data loss <= start_guard first, then fewest links, then data loss) "
-                           "continues the schedule; 1 = one start", check=_pos),
+                           "continues the schedule; 1 = one start", check=_pos, only_when=_SYNTHESIS),
         "start_steps": Option(int, DEFAULTS["start_steps"], "steps of each start before it is scored (n_starts > 1)",
-                              check=_pos),
+                              check=_pos, only_when=_SYNTHESIS),
         "start_guard": Option(float, DEFAULTS["start_guard"], "data loss a start's machine must meet to rank by its "
-                              "link count (n_starts > 1)", check=_pos),
+                              "link count (n_starts > 1)", check=_pos, only_when=_SYNTHESIS),
         "prune_optimizer": Option(str, DEFAULTS["prune_optimizer"], "trim = delete Adam moments with the links; "
-                                  "reset = fresh Adam (the original)", choices=("trim", "reset")),
+                                  "reset = fresh Adam (the original)", choices=("trim", "reset"), only_when=_SYNTHESIS),
     }
 
     def init(self, cfg, rng, data_dir):

@@ -118,7 +118,8 @@ class DNMModel(Model):
         "square_outputs": Option(bool, None, "y_hat = out**2 (None = variant: faithful yes, text no)"),
         "sparsity": Option(str, None, "sparsity term: count (no gradient), mean_abs, smooth_count; None = variant",
                            choices=SPARSITY_SURROGATES),
-        "sparsity_temperature": Option(float, 0.01, "tau of the smooth_count surrogate", check=_pos),
+        "sparsity_temperature": Option(float, 0.01, "tau of the smooth_count surrogate", check=_pos,
+                                       only_when={"sparsity": ("smooth_count", None)}),
         "objective": Option(str, None, "mse or softmax_ce; None = the dataset's", choices=OBJECTIVES),
         "slope": Option(float, dag.DEFAULT_SLOPE, "leaky_relu slope of computational neurons", check=_nonneg),
         "activation": Option(str, None, "activation of the signal a source sends to computational neurons: "

@@ -65,6 +65,13 @@ def _counts_ok(v):
     return None if ok else "must be a list of ints >= 1"
 
 
+# When an option has an effect (Option.only_when), from net.py and training.py: the elementwise control never calls
+# isotropic_scale and has no o or psi; o_init is read for a constant or trainable o, o_positive for a trainable one,
+# psi_decay by the trainable_decay penalty; tau / K by the automatic adaptation; the experiment figures by their
+# experiment; synthetic_* by the synthetic data set.
+_ISOTROPIC = {"activation": ("isotropic",)}
+
+
 @register_model
 class IsotropicModel(Model):
     name = "isotropic"
@@ -77,16 +84,19 @@ class IsotropicModel(Model):
         "activation": Option(str, "isotropic", "isotropic tanh or the elementwise-tanh control", choices=ACTIVATIONS),
         "o_mode": Option(str, "trainable", "intrinsic length o: none / constant / trainable (exp theta)",
                          choices=O_MODES),
-        "o_init": Option(float, 1e-6, "initial o", check=_non_negative),
-        "o_positive": Option(bool, True, "trainable o as exp(theta) (True) or o itself (False)"),
+        "o_init": Option(float, 1e-6, "initial o", check=_non_negative,
+                         only_when={**_ISOTROPIC, "o_mode": ("constant", "trainable")}),
+        "o_positive": Option(bool, True, "trainable o as exp(theta) (True) or o itself (False)",
+                             only_when={**_ISOTROPIC, "o_mode": ("trainable",)}),
         "psi_mode": Option(str, "trainable_decay", "psi: none (v1) / zeros / trainable / trainable_decay / "
                            "expectation", choices=PSI_MODES),
-        "psi_decay": Option(float, 0.1, "psi penalty weight in trainable_decay", check=_non_negative),
-        "eps": Option(float, 1e-3, "guard radius near r = 0", check=_positive),
+        "psi_decay": Option(float, 0.1, "psi penalty weight in trainable_decay", check=_non_negative,
+                            only_when={**_ISOTROPIC, "psi_mode": ("trainable_decay",)}),
+        "eps": Option(float, 1e-3, "guard radius near r = 0", check=_positive, only_when=_ISOTROPIC),
         "guard": Option(str, "series", "series = exact limit and derivative; code = author's constant",
-                        choices=("series", "code")),
+                        choices=("series", "code"), only_when=_ISOTROPIC),
         "isotropic_fn": Option(str, "tanh", "member of the isotropic class sigma(|h|) h/|h|: tanh (the paper's), "
-                               "arctan, isru (r/sqrt(1+r^2))", choices=ISOTROPIC_FUNCTIONS),
+                               "arctan, isru (r/sqrt(1+r^2))", choices=ISOTROPIC_FUNCTIONS, only_when=_ISOTROPIC),
         "lr": Option(float, 1e-3, "AdamW learning rate", check=_positive),
         "weight_decay": Option(float, 1e-3, "AdamW weight decay", check=_non_negative),
         "batch_size": Option(int, 48, "minibatch size", check=_positive),
@@ -96,16 +106,21 @@ class IsotropicModel(Model):
         "pretrain_epochs": Option(int, 24, "epochs at the start width before the schedule", check=_non_negative),
         "schedule_epochs": Option(int, 48, "epochs over which the width moves linearly", check=_positive),
         "auto_adapt": Option(bool, False, "automatic neuro-adaptation once per epoch"),
-        "tau": Option(float, 0.95, "auto-adaptation: scaffold threshold on singular values", check=_positive),
-        "K": Option(int, 5, "auto-adaptation: scaffold neurons to keep per layer", check=_positive),
+        "tau": Option(float, 0.95, "auto-adaptation: scaffold threshold on singular values", check=_positive,
+                      only_when={"auto_adapt": (True,)}),
+        "K": Option(int, 5, "auto-adaptation: scaffold neurons to keep per layer", check=_positive,
+                    only_when={"auto_adapt": (True,)}),
         "experiment": Option(str, "train", "extra evaluation figures", choices=("train", "invariance", "sparsify")),
         "invariance_layer": Option(int, 1, "layer fully diagonalised and resized in the invariance table",
-                                   check=_non_negative),
+                                   check=_non_negative, only_when={"experiment": ("invariance",)}),
         "invariance_counts": Option(list, [1, 5, 25, 50, 75], "neurons added / removed in the invariance table",
-                                    check=_counts_ok),
-        "param_threshold": Option(float, 1e-4, "|p| above which a parameter counts (sparsify)", check=_positive),
-        "synthetic_dim": Option(int, 20, "synthetic data: input dimension", check=_positive),
-        "synthetic_classes": Option(int, 5, "synthetic data: classes", check=_positive),
+                                    check=_counts_ok, only_when={"experiment": ("invariance",)}),
+        "param_threshold": Option(float, 1e-4, "|p| above which a parameter counts (sparsify)", check=_positive,
+                                  only_when={"experiment": ("sparsify",)}),
+        "synthetic_dim": Option(int, 20, "synthetic data: input dimension", check=_positive,
+                                only_when={"dataset": ("synthetic",)}),
+        "synthetic_classes": Option(int, 5, "synthetic data: classes", check=_positive,
+                                    only_when={"dataset": ("synthetic",)}),
     }
 
     # ----------------------------------------------------------------------------------------------------------

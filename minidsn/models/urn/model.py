@@ -42,6 +42,13 @@ from minidsn.models.api import non_negative as _nonneg, positive as _pos
 __all__ = ["URNModel", "build_spec", "layout"]
 
 
+# When an option has an effect (Option.only_when): the spheres' shape options are read only by make_spheres (data.py),
+# interpolation only by the image loader. beta / gamma / syn_pairs stay unmarked: the oracle case puts every config
+# on the grid (oracle_config), so they count there even with geometry = 'none'.
+_SPHERES = {"dataset": ("spheres",)}
+_IMAGES = {"dataset": tuple(d for d in urn_data.DATASETS if d != "spheres")}
+
+
 def _shells_ok(v):
     try:
         ok = len(v) >= 2 and all(len(s) == 2 and 0 <= float(s[0]) <= float(s[1]) for s in v)
@@ -117,21 +124,22 @@ class URNModel(Model):
         "n_train": Option(int, 4000, "training samples (seed: 4,000 for spheres); images: 0 = all", check=_nonneg),
         "n_test": Option(int, 1000, "test samples (ASSUMPTION for spheres: 1,000); images: 0 = all",
                          check=_nonneg),
-        "sphere_dim": Option(int, 10, "spheres: dimension d (seed: 10)", check=_pos),
+        "sphere_dim": Option(int, 10, "spheres: dimension d (seed: 10)", check=_pos, only_when=_SPHERES),
         "shells": Option(list, [[1.0, 1.5], [2.0, 2.5]], "spheres: [r_min, r_max] per class (ASSUMPTION)",
-                         check=_shells_ok),
+                         check=_shells_ok, only_when=_SPHERES),
         "radial": Option(str, "volume", "spheres: uniform in volume or in radius (ASSUMPTION)",
-                         choices=("volume", "radius")),
+                         choices=("volume", "radius"), only_when=_SPHERES),
         "balance": Option(str, "exact", "spheres: class balance (ASSUMPTION): exact = n // 2 per class, shuffled; "
-                          "coin = each label a fair coin", choices=("exact", "coin")),
+                          "coin = each label a fair coin", choices=("exact", "coin"), only_when=_SPHERES),
         "interpolation": Option(str, "bilinear", "images: resampling to the input plane (ASSUMPTION)",
-                                choices=("bilinear", "nearest")),
+                                choices=("bilinear", "nearest"), only_when=_IMAGES),
         # network
         "n_neurons": Option(int, 5000, "S, total neurons (seed: 5000)", check=_pos),
         "n_iter": Option(int, 4, "I, iterations of the update rule (seed: 4)", check=_pos),
         "phi": Option(str, "relu", "activation phi (ASSUMPTION: relu)",
                       choices=("relu", "leaky_relu", "softplus", "tanh")),
-        "leaky_slope": Option(float, 0.01, "slope of leaky_relu for x < 0", check=_nonneg),
+        "leaky_slope": Option(float, 0.01, "slope of leaky_relu for x < 0", check=_nonneg,
+                              only_when={"phi": ("leaky_relu",)}),
         "residual_out": Option(bool, False, "residual output nodes (eq. 6)"),
         "residual_in": Option(bool, False, "residual input nodes (eq. 7)"),
         "output_nodes": Option(str, "last", "'last' d_out neurons (eq. 4) or the 'top_centre' of the grid (Sec. 3)",
