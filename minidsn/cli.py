@@ -16,18 +16,21 @@ Exit codes: 0 success; 1 error (bad config, missing file, failed comparison); 2 
 
 Every anticipated fault (bad values, bad or unreadable files, I/O, permissions, full disk, a locked run folder)
 ends in one line ``error: <problem>; <what to do>`` on stderr; ``--debug`` (anywhere on the line, or
-MINIDSN_DEBUG=1) shows the Python traceback instead.
+MINIDSN_DEBUG=1) shows the Python traceback instead. A config key that has no effect under the chosen variant (a
+ConfigWarning) is one line ``warning: <message>`` on stderr, once per key, and the command goes on.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import json
 import os
 import sys
 import time
 import tomllib
+import warnings
 from pathlib import Path
 
 __all__ = ["main", "build_parser"]
@@ -102,6 +105,43 @@ def os_error_message(exc: OSError) -> str:
         where = f"{where} -> {exc.filename2}"
     hint = _OS_HINTS.get(exc.errno, "")
     return f"{what}" + (f": {where}" if where else "") + (f"; {hint}" if hint else "")
+
+
+@contextlib.contextmanager
+def config_warnings(stream=None):
+    """Within: each ConfigWarning (a config key without effect) is one line ``warning: <message>`` on ``stream``
+    (stderr), each distinct message once (a sweep resumed seed by seed validates the same config once per seed);
+    other warnings are shown as Python shows them.
+
+    Source: none (command line; no formula)
+    """
+    from minidsn.models.api import ConfigWarning
+
+    seen = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", ConfigWarning)  # "default" would also drop repeats, but per code line
+        shown = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):
+            if not issubclass(category, ConfigWarning):
+                return shown(message, category, filename, lineno, file, line)
+            if str(message) not in seen:
+                seen.add(str(message))
+                print(f"warning: {message}", file=stream or sys.stderr)
+
+        warnings.showwarning = show
+        yield
+
+
+@contextlib.contextmanager
+def _no_config_warnings():
+    """Within: ConfigWarnings are dropped (the command already checked the user's config itself, or reads a
+    recorded one the user cannot act on)."""
+    from minidsn.models.api import ConfigWarning
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConfigWarning)
+        yield
 
 
 # ---------------------------------------------------------------- list
@@ -277,19 +317,20 @@ def cmd_oracle_export(args) -> int:
     if args.steps is not None:
         return _oracle_export_trajectory(args, config)
     _check_export_config(args.model, config)
-    path, arrays, meta = export_case(args.model, args.out, seed=args.seed, config=config, data_dir=args.data_dir)
+    with _no_config_warnings():  # export_case validates the same config again
+        path, arrays, meta = export_case(args.model, args.out, seed=args.seed, config=config, data_dir=args.data_dir)
     print(f"wrote {path}: {len(arrays)} arrays ({args.model}, seed {args.seed})", file=sys.stderr)
     for note in meta["conformance"]:
         print(f"note: {note}", file=sys.stderr)
     return 0
 
 
-def _check_export_config(model: str, config: dict) -> None:
+def _check_export_config(model: str, config: dict, explicit=None) -> None:
     from minidsn.models.api import get_model
     from minidsn.runs.config import check_finite_config, check_memory
 
     model_cls = get_model(model)
-    checked = model_cls.validate_config(config)
+    checked = model_cls.validate_config(config, explicit=explicit)
     check_finite_config(checked)
     check_memory(model_cls, checked)
 
@@ -303,11 +344,14 @@ def _oracle_export_trajectory(args, config) -> int:
         args.steps = get_model(args.model).trajectory_steps or 1
     if args.steps < 1:
         return _err(f"--steps must be >= 1, got {args.steps}")
-    _, applied = trajectory_config(args.model, config)
-    _check_export_config(args.model, {**applied, **config})
+    with _no_config_warnings():
+        _, applied = trajectory_config(args.model, config)
+    # warnings only for the keys the user set, not for the trajectory defaults applied around them
+    _check_export_config(args.model, {**applied, **config}, explicit=config)
     t0 = time.perf_counter()
-    path, arrays, meta = export_trajectory(args.model, args.out, args.steps, seed=args.seed, config=config,
-                                           data_dir=args.data_dir)
+    with _no_config_warnings():  # export_trajectory validates the same config again
+        path, arrays, meta = export_trajectory(args.model, args.out, args.steps, seed=args.seed, config=config,
+                                               data_dir=args.data_dir)
     kinds = meta["event_kinds_seen"]
     print(f"wrote {path}: trajectory of {args.steps} steps, {len(arrays)} arrays, {path.stat().st_size:,} bytes, "
           f"{time.perf_counter() - t0:.1f} s ({args.model}, seed {args.seed}; events: "
@@ -325,7 +369,8 @@ def cmd_oracle_verify(args) -> int:
     from minidsn.oracle.conformance import BackendError, verify
 
     try:
-        report = verify(args.case, args.backend, rtol=args.rtol, atol=args.atol, stop_at_first=not args.all)
+        with _no_config_warnings():  # the case's recorded config: nothing the user can act on here
+            report = verify(args.case, args.backend, rtol=args.rtol, atol=args.atol, stop_at_first=not args.all)
     except (BackendError, DrawReplayError) as exc:
         return _err(str(exc))
     print(report.format(all_keys=args.verbose))
@@ -396,7 +441,8 @@ def cmd_report(args) -> int:
     from minidsn.models.urn.report import format_profile
 
     try:
-        rep = urn_activity_profile(args.run_dir, args.thresholds, args.samples)
+        with _no_config_warnings():  # the run's recorded config, warned about when the run started
+            rep = urn_activity_profile(args.run_dir, args.thresholds, args.samples)
     except (ValueError, FileNotFoundError) as exc:
         return _err(str(exc))
     print(format_profile(rep))
@@ -508,7 +554,8 @@ def main(argv=None) -> int:
         return cmd_selfcheck(argparse.Namespace(rest=argv[1:]))
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        with config_warnings():
+            return args.func(args)
     except KeyboardInterrupt:  # outside a run's step loop (which handles it itself)
         print("interrupted", file=sys.stderr)
         return 130
