@@ -30,14 +30,15 @@ BASE = {
                    "p_del": 0.5, "p_add_layer": 0.5, "oracle_batch": 4},
     "urn": {"n_neurons": 30, "n_iter": 2, "n_train": 16, "n_test": 8, "batch_size": 4, "oracle_n_neurons": 30},
     "isotropic": {"dataset": "synthetic", "synthetic_dim": 6, "synthetic_classes": 3, "train_limit": 16,
-                  "test_limit": 8, "batch_size": 8, "hidden": [5, 3]},
+                  "test_limit": 8, "batch_size": 16, "hidden": [5, 3], "width_target": 4, "pretrain_epochs": 0,
+                  "schedule_epochs": 1},  # an epoch per step: both layers resized
     "dmm": {"n_layers": 1, "n_per_layer": 1, "n_cycles": 30, "base_steps": 1, "round_steps": 1, "loss_guard": 1e9,
             "loss_cap": 1e9, "es_population": 2, "final_steps": 1},
 }
 # What a condition's value needs besides (checks between keys; the fake image files' sizes)
 NEEDS = {
     ("isotropic", "activation", "elementwise"): {"o_mode": "none", "psi_mode": "none"},
-    ("isotropic", "dataset", "fashion-mnist"): {"train_limit": 12, "test_limit": 6, "batch_size": 4},
+    ("isotropic", "dataset", "fashion-mnist"): {"train_limit": 12, "test_limit": 6, "batch_size": 12},
     ("urn", "dataset", "fashion-mnist"): {"plane": [4, 4], "n_neurons": 48, "n_train": 12, "n_test": 6},
 }
 # data sets this file cannot run (no files); fashion-mnist is written small below and goes through the same loader
