@@ -272,7 +272,7 @@ def inapplicable(options: dict[str, Option], cfg: dict | None, out: dict, explic
     ``only_when`` is not met), in the options' order.
 
     The keys the user set are ``explicit`` when given, else the keys of ``cfg``, except that a ``cfg`` naming every
-    option is a resolved record (a run's config.json, a case's meta, this function's own input fed back): there a key
+    option is a resolved record (a run's config.json, a case's meta, validate_config's own result fed back): there a key
     at its default cannot be told from one filled in, so only keys away from their default count. A key written at
     its default in a partial config does count: the user wrote it, perhaps believing it matters.
 
