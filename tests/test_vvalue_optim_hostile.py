@@ -101,7 +101,7 @@ def test_nesting_at_the_limit_works_for_every_operation():
     assert (v + w).paths()[0][1] == 5.0 and (v - v) == VValue()
     assert dot(v, w) == 6.0 and max_norm(scale(-2.0, v)) == 4.0
     assert from_json(v.to_json()) == v and VValue(v.to_dict()) == v
-    assert repr(v).count("{") == MAX_DEPTH + 1
+    assert repr(v).count("{") == MAX_DEPTH
     assert pickle.loads(pickle.dumps(v)) == v
     g = grad(lambda x: dot(x, x))(v)
     assert g.paths()[0][1] == 4.0
@@ -280,7 +280,7 @@ def _has_reserved_map(v):
 
 
 def test_json_reserved_map_is_refused_with_its_path():
-    with pytest.raises(ValueError, match=r"k/.*reserved"):
+    with pytest.raises(ValueError, match=r"at k has .*reserved"):
         VValue({"k": {"__ndarray__": 1.0, "shape": 2.0}}).to_json()
     assert from_json(VValue({"__ndarray__": 1.0}).to_json()) == VValue({"__ndarray__": 1.0})
 

@@ -27,6 +27,7 @@ class Adagrad(Optimizer):
     eps: float = 1e-8
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_hyper("lr", self.lr, lo=0.0, lo_open=True)
         check_hyper("eps", self.eps, lo=0.0, lo_open=True)
 

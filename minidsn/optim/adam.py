@@ -42,6 +42,7 @@ class Adam(Optimizer):
     eps_form: str = "algorithm1"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_hyper("lr", self.lr, lo=0.0, lo_open=True)
         check_hyper("beta1", self.beta1, lo=0.0, hi=1.0, hi_open=True)
         check_hyper("beta2", self.beta2, lo=0.0, hi=1.0, hi_open=True)

@@ -46,6 +46,8 @@ def _leaf(tree: Any, path: tuple, what: str) -> tuple[int, np.ndarray]:
 
 
 def _norm_axis(axis: Any, ndim: int, path: tuple) -> int:
+    if isinstance(axis, (bool, np.bool_)):
+        raise TypeError(f"axis must be an int, got {axis!r}")
     try:
         a = operator.index(axis)
     except TypeError:
@@ -149,6 +151,8 @@ def insert_entries(params: Any, state: Any, path: Any, axis: int, index: int, va
     a = _norm_axis(axis, p.ndim, path)
     n = p.shape[a]
     try:
+        if isinstance(index, (bool, np.bool_)):
+            raise TypeError
         pos = operator.index(index)
     except TypeError:
         raise TypeError(f"index must be an int, got {index!r}") from None

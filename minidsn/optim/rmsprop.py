@@ -39,6 +39,7 @@ class RMSProp(Optimizer):
     initial_mean_sq: float = 0.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_hyper("lr", self.lr, lo=0.0, lo_open=True)
         check_hyper("rho", self.rho, lo=0.0, hi=1.0, lo_open=True)
         check_hyper("eps", self.eps, lo=0.0, lo_open=True)

@@ -27,6 +27,7 @@ class SGD(Optimizer):
     momentum: float = 0.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_hyper("lr", self.lr, lo=0.0, lo_open=True)
         check_hyper("momentum", self.momentum, lo=0.0, hi=1.0, hi_open=True)
 

@@ -8,13 +8,17 @@ Equations (V = R (+) (L -> V), a missing key is 0):
 - sum:        (a + b)[k] = a[k] + b[k], recursively; a number x beside a map m is read as {NUMBER: x}
 - scaling:    (c a)[k] = c a[k]
 - mask lincomb: lincomb(mask, M) = sum over leaves (p, m) of mask of  m * M[p]     (M[p]: subtree of M at path p)
-- max-norm:   |a|_max = max(0, max over leaves and their entries of |a_leaf|)
+- max-norm:   |a|_max = max(0, max over leaves and their entries of |a_leaf|)   (NaN if any entry is NaN)
 - dot:        <a, b> = sum over common leaf paths p of sum(a[p] * b[p])
+
+Leaves at one path must have one shape, except that a scalar leaf beside an array leaf is broadcast (sum, ==, dot
+alike); other shape differences are a ValueError naming the path.  NaN / inf follow IEEE arithmetic (core module doc).
 """
 
 from __future__ import annotations
 
 import functools
+import numbers
 import operator
 
 import numpy as np
@@ -75,19 +79,32 @@ def add(a: VValue, b: VValue, _where=()) -> VValue:
 
 
 def scale(c, v: VValue) -> VValue:
-    """c * v for a scalar c (Python/NumPy number or traced 0-d value)."""
+    """c * v for a real scalar c (Python/NumPy number, 0-d real array, or traced 0-d value); bools are refused."""
     if isinstance(c, VValue) or not isinstance(v, VValue):
         raise TypeError("scale(c, v) needs a scalar c and a VValue v")
+    if type(c) is not float and (isinstance(c, (bool, np.bool_)) or not (_is_real(c) or _is_traced(c))):
+        raise TypeError(f"scale: the multiplier must be a real number, got {type(c).__name__} {c!r:.60}")
     if leaf_shape(c) != ():
         raise ValueError(f"scale: the multiplier must be a scalar, got shape {leaf_shape(c)}")
     if is_concrete_leaf(c):
         c = float(c)
         if c == 1.0:
             return v
+    return _scale(c, v)
+
+
+def _scale(c, v: VValue) -> VValue:
     out = {}
     for k, x in v._d.items():
-        out[k] = scale(c, x) if isinstance(x, VValue) else c * x
+        out[k] = _scale(c, x) if isinstance(x, VValue) else c * x
     return VValue._build(out)
+
+
+def _is_real(c) -> bool:
+    """A concrete real scalar or real ndarray (shape checked separately); bools are not real here."""
+    if isinstance(c, np.ndarray):
+        return c.dtype.kind in "fiu"
+    return isinstance(c, (numbers.Real, np.integer, np.floating)) and not isinstance(c, (bool, np.bool_))
 
 
 def vsum(values) -> VValue:
@@ -103,6 +120,8 @@ def lincomb(mask: VValue, m: VValue) -> VValue:
     A path of the mask that is absent from ``m`` contributes nothing; a leaf of ``m`` reached by a path is a number.
     Mask leaves must be scalars.
     """
+    if not isinstance(mask, VValue) or not isinstance(m, VValue):
+        raise TypeError(f"lincomb needs two VValues, got {type(mask).__name__} and {type(m).__name__}")
     terms = []
     for path, w in mask.paths():
         if leaf_shape(w) != ():
@@ -121,7 +140,7 @@ def leaf_abs_max(x):
     if isinstance(x, float):
         return abs(x)
     if is_concrete_leaf(x):
-        return float(np.max(np.abs(x)))
+        return float(np.max(np.abs(x))) if np.size(x) else 0.0
     mnp = _mnp()
     return mnp.max(mnp.abs(x))
 
@@ -130,31 +149,48 @@ def max_norm(v: VValue):
     """max(0, largest |leaf entry|); 0.0 for the empty V-value.
 
     On traced leaves the maximum is one ``max`` over the stacked |entries| (plus a 0 entry), so the engine's
-    subgradient rule at ties applies exactly as in a dense computation over the same entries.
+    subgradient rule at ties applies exactly as in a dense computation over the same entries.  A NaN entry makes
+    the norm NaN (as np.max), on concrete and traced leaves alike.
+
+    Source: seed 004 abstract (V-values, "a bridge"); notes/dmm.md "V-values" (max-norm, the DMM-Lite norm neuron).
     """
+    if not isinstance(v, VValue):
+        raise TypeError(f"max_norm needs a VValue, got {type(v).__name__}")
     leaves = v.leaves()
     if not any(_is_traced(x) for x in leaves):
-        return max([0.0] + [leaf_abs_max(x) for x in leaves])
+        m = [leaf_abs_max(x) for x in leaves]
+        if any(x != x for x in m):  # Python's max skips a NaN depending on its position: NaN wins, as in np.max
+            return float("nan")
+        return max([0.0] + m)
     mnp = _mnp()
     parts = [mnp.reshape(mnp.abs(x), (-1,)) if leaf_shape(x) != () else mnp.reshape(mnp.abs(x), (1,)) for x in leaves]
     parts.append(np.zeros(1))
     return mnp.max(mnp.concatenate(parts))
 
 
-def _leaf_dot(x, y):
-    if leaf_shape(x) == () or leaf_shape(y) == ():
-        if leaf_shape(x) != leaf_shape(y):
-            raise ValueError(f"dot: leaf shapes {leaf_shape(x)} and {leaf_shape(y)} differ")
+def _leaf_dot(x, y, where=()):
+    sx, sy = leaf_shape(x), leaf_shape(y)
+    if sx != sy and sx != () and sy != ():
+        raise ValueError(f"dot: leaves at {where!r} have shapes {sx} and {sy}")
+    if sx == () and sy == ():
         return x * y
-    if leaf_shape(x) != leaf_shape(y):
-        raise ValueError(f"dot: leaf shapes {leaf_shape(x)} and {leaf_shape(y)} differ")
+    # an array beside an array of its shape, or a scalar beside an array (broadcast, as in the sum and ==)
     if is_concrete_leaf(x) and is_concrete_leaf(y):
         return float(np.sum(x * y))
     return _mnp().sum(x * y)
 
 
 def dot(a: VValue, b: VValue):
-    """Inner product sum_p <a[p], b[p]> over common leaf paths (0.0 when none)."""
+    """Inner product sum_p <a[p], b[p]> over common leaf paths (0.0 when none).
+
+    Source: seed 004 abstract; notes/dmm.md "DMM-Lite neuron functions" (dot: sum_k d1_k d2_k, without its clip).
+    """
+    if not isinstance(a, VValue) or not isinstance(b, VValue):
+        raise TypeError(f"dot needs two VValues, got {type(a).__name__} and {type(b).__name__}")
+    return _dot(a, b, ())
+
+
+def _dot(a: VValue, b: VValue, where: tuple):
     terms = []
     for k, x in a._d.items():
         if k not in b._d:
@@ -162,13 +198,13 @@ def dot(a: VValue, b: VValue):
         y = b._d[k]
         xv, yv = isinstance(x, VValue), isinstance(y, VValue)
         if xv and yv:
-            t = dot(x, y)
+            t = _dot(x, y, where + (k,))
         elif xv:
-            t = dot(x, _promote(y))
+            t = _dot(x, _promote(y), where + (k,))
         elif yv:
-            t = dot(_promote(x), y)
+            t = _dot(_promote(x), y, where + (k,))
         else:
-            t = _leaf_dot(x, y)
+            t = _leaf_dot(x, y, where + (k,))
         terms.append(t)
     if not terms:
         return 0.0
@@ -176,16 +212,27 @@ def dot(a: VValue, b: VValue):
 
 
 def _vector_paths(v: VValue) -> dict:
-    """Leaf paths with a leaf x at p read as {NUMBER: x} at p, so both spellings of one vector agree."""
+    """Leaf paths with a leaf x at p read as {NUMBER: x} at p, so both spellings of one vector agree.
+
+    Applied repeatedly, the rule makes {NUMBER: {NUMBER: x}} the same component as {NUMBER: x} (as the sum treats
+    them), so every trailing run of NUMBER labels is read as one."""
     out = {}
     for p, x in v.paths():
-        q = p if p[-1] == NUMBER else p + (NUMBER,)
+        n = len(p)
+        while n and p[n - 1] == NUMBER:
+            n -= 1
+        q = p[:n] + (NUMBER,)
         out[q] = out[q] + x if q in out else x
     return out
 
 
 def allclose(a: VValue, b: VValue, rtol=1e-9, atol=0.0) -> bool:
-    """Equality as vectors within tolerance (missing = 0); concrete leaves only."""
+    """Equality as vectors within tolerance (missing = 0); concrete leaves only.  NaN equals nothing (IEEE).
+
+    Source: none (comparison helper; the vector-space reading of notes/dmm.md "V-values": a missing key is 0).
+    """
+    if not isinstance(a, VValue) or not isinstance(b, VValue):
+        raise TypeError(f"allclose needs two VValues, got {type(a).__name__} and {type(b).__name__}")
     da, db = _vector_paths(a), _vector_paths(b)
     for p in set(da) | set(db):
         x, y = da.get(p, 0.0), db.get(p, 0.0)

@@ -4,9 +4,15 @@ Definition (seed 004 / notes/dmm.md "V-values"; arXiv 1712.07447 section 2): V =
 i.e. a nested dictionary whose leaves are numbers.  Example ``{"number": 3.5, "foo": {"number": 2, "bar": 7}}``.
 
 Representation here
-- Labels are ``str``, ``int`` or tuples of labels.  Children are kept in a canonical sorted order (strings before ints
-  before tuples) so flattening, repr and iteration do not depend on insertion order.
-- Leaves are Python/NumPy numbers (stored as float64), float64 ndarrays (stored read-only), or engine-traced values.
+- Labels are ``str``, ``int`` or tuples of labels (``np.str_`` / NumPy integers are stored as ``str`` / ``int``).
+  Children are kept in a canonical sorted order (strings before ints before tuples) so flattening, repr and iteration
+  do not depend on insertion order.
+- Depth: at most ``MAX_DEPTH`` (100) labels on a path from the root to a leaf.  Deeper (or cyclic) input is refused
+  with a ValueError when the V-value is built, so no operation (all of them recurse over the tree) can run out of
+  Python stack; every operation keeps the depth of its arguments.
+- Leaves are Python/NumPy real numbers (stored as Python floats), real ndarrays (stored as read-only float64 copies),
+  or engine-traced values.  Bools and complex numbers are refused.  NaN and inf are ordinary (non-zero) leaves and
+  follow IEEE arithmetic: NaN != NaN, so a V-value holding NaN is not ``==`` to itself; inf - inf and 0 * inf are NaN.
 - A number standing where a map is needed (e.g. in a sum with a map) is read as ``{NUMBER: x}`` (notes: "a number
   beside a map becomes {number: x}").  ``NUMBER`` is ``":number"``, the key the DMM-Lite code uses.
 
@@ -28,9 +34,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-__all__ = ["VValue", "NUMBER", "is_concrete_leaf", "is_zero_leaf", "label_sort_key", "as_vvalue"]
+__all__ = ["VValue", "NUMBER", "MAX_DEPTH", "is_concrete_leaf", "is_zero_leaf", "label_sort_key", "as_vvalue"]
 
 NUMBER = ":number"
+
+# Longest path (number of labels from the root to a leaf) a V-value may have: see the module doc, "Depth".
+MAX_DEPTH = 100
 
 
 def _is_traced(x) -> bool:
@@ -65,8 +74,19 @@ def label_sort_key(label):
 
 
 def _check_label(label):
+    """The canonical form of a label (plain str / int inside tuples too); a TypeError for anything else."""
+    if type(label) is str:  # the common case
+        return label
     label_sort_key(label)  # raises for bad labels
-    return int(label) if isinstance(label, np.integer) else label
+    return _canon_label(label)
+
+
+def _canon_label(label):
+    if isinstance(label, str):
+        return str(label)
+    if isinstance(label, tuple):
+        return tuple(_canon_label(x) for x in label)
+    return int(label)
 
 
 def _normalise_leaf(x, where):
@@ -104,7 +124,6 @@ class VValue:
     __slots__ = ("_d",)
 
     def __init__(self, data=None, /):
-        d = {}
         if data is None:
             data = {}
         if isinstance(data, VValue):
@@ -114,17 +133,7 @@ class VValue:
                 data = {NUMBER: data}
             else:
                 raise TypeError(f"VValue needs a dict, a VValue or a number; got {type(data).__name__}")
-        for k, v in data.items():
-            k = _check_label(k)
-            if isinstance(v, (dict, VValue)):
-                child = VValue(v)
-                if len(child):
-                    d[k] = child
-            else:
-                leaf = _normalise_leaf(v, k)
-                if not is_zero_leaf(leaf):
-                    d[k] = leaf
-        object.__setattr__(self, "_d", _sorted(d))
+        object.__setattr__(self, "_d", _sorted(_build_children(data, 1, ())))
 
     @classmethod
     def _raw(cls, d: dict) -> "VValue":
@@ -238,12 +247,58 @@ class VValue:
             out[k] = v
         return VValue._build(out)
 
+    # --- copying and pickling: immutable, so copies share; pickles keep every leaf (zeros too) ------------------
+    def __copy__(self) -> "VValue":
+        return self
+
+    def __deepcopy__(self, memo) -> "VValue":
+        return self
+
+    def __reduce__(self):
+        return (_unpickle, (self._d,))
+
     # The operators (+ - * / ==) are installed by minidsn.vvalue.algebra and the conversions (to_dict, to_json) by
     # minidsn.vvalue.io when the package is imported, so this module never imports them.
     __hash__ = None  # leaves may be arrays; equality is by value
 
     def __repr__(self) -> str:
         return f"VValue({_repr_tree(self)})"
+
+
+def _build_children(data: dict, depth: int, chain: tuple) -> dict:
+    """Validated children of one level of the public constructor (zero-dropping applied); ``depth`` counts the labels
+    down to this level, ``chain`` holds the ids of the enclosing input dicts (a dict inside itself is refused)."""
+    if depth > MAX_DEPTH:
+        raise ValueError(f"V-value nesting deeper than {MAX_DEPTH} labels (or a cyclic dict): the limit is "
+                         f"minidsn.vvalue.MAX_DEPTH")
+    d = {}
+    chain = chain + (id(data),)
+    for k, v in data.items():
+        k = _check_label(k)
+        if isinstance(v, VValue):
+            v = v._d
+        elif not isinstance(v, dict):
+            leaf = _normalise_leaf(v, k)
+            if not is_zero_leaf(leaf):
+                d[k] = leaf
+            continue
+        if id(v) in chain:
+            raise ValueError(f"V-value input is cyclic: the dict under label {k!r} contains itself")
+        children = _build_children(v, depth + 1, chain)
+        if children:
+            d[k] = VValue._raw(children)
+    return d
+
+
+def _unpickle(d: dict) -> "VValue":
+    """Rebuild a pickled V-value: every leaf kept (as _raw), arrays read-only again."""
+    out = {}
+    for k, x in d.items():
+        if isinstance(x, np.ndarray) and x.flags.writeable:
+            x = x.copy()
+            x.setflags(write=False)
+        out[k] = x
+    return VValue._raw(out)
 
 
 def _sorted(d: dict) -> dict:
