@@ -171,7 +171,10 @@ class Optimizer:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def init(self, params: Any) -> dict:
-        """Fresh state {"step": 0, slot: tree like params of initial values}."""
+        """Fresh state {"step": 0, slot: tree like params of initial values}.
+
+        Source: none (state plumbing; the update rules and their sources are in each subclass's docstring).
+        """
         paths_leaves = tree_paths(params)
         leaves, treedef = tree_flatten(params)
         arrs = [_as_float_leaf(x, path, "params") for (path, _), x in zip(paths_leaves, leaves)]
@@ -184,7 +187,10 @@ class Optimizer:
         return state
 
     def update(self, grads: Any, state: dict, params: Any) -> tuple[Any, dict]:
-        """One step: returns (new params, new state). Neither input is modified."""
+        """One step: returns (new params, new state). Neither input is modified.
+
+        Source: none (the per-leaf rule `_leaf_update` of each subclass cites its source; this checks and maps it).
+        """
         names = self.slot_names()
         self._check_state_keys(state, names)
         step = state["step"]

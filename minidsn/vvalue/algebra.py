@@ -53,7 +53,10 @@ def _add_leaves(x, y, where):
 
 
 def add(a: VValue, b: VValue, _where=()) -> VValue:
-    """Recursive sum a + b (see module doc)."""
+    """Recursive sum a + b (see module doc).
+
+    Source: seed 004 abstract; notes/dmm.md "V-values" (recursive sum; a number beside a map becomes {number: x}).
+    """
     if not isinstance(a, VValue) or not isinstance(b, VValue):
         raise TypeError(f"add needs two VValues, got {type(a).__name__} and {type(b).__name__}")
     if not len(a._d):
@@ -79,7 +82,10 @@ def add(a: VValue, b: VValue, _where=()) -> VValue:
 
 
 def scale(c, v: VValue) -> VValue:
-    """c * v for a real scalar c (Python/NumPy number, 0-d real array, or traced 0-d value); bools are refused."""
+    """c * v for a real scalar c (Python/NumPy number, 0-d real array, or traced 0-d value); bools are refused.
+
+    Source: seed 004 abstract; notes/dmm.md "V-values" (scalar multiplication).
+    """
     if isinstance(c, VValue) or not isinstance(v, VValue):
         raise TypeError("scale(c, v) needs a scalar c and a VValue v")
     if type(c) is not float and (isinstance(c, (bool, np.bool_)) or not (_is_real(c) or _is_traced(c))):
@@ -108,7 +114,10 @@ def _is_real(c) -> bool:
 
 
 def vsum(values) -> VValue:
-    """Sum of an iterable of V-values ({} when empty)."""
+    """Sum of an iterable of V-values ({} when empty).
+
+    Source: seed 004 abstract; notes/dmm.md "V-values" (recursive sum).
+    """
     return functools.reduce(add, values, VValue._raw({}))
 
 
@@ -119,6 +128,9 @@ def lincomb(mask: VValue, m: VValue) -> VValue:
     (from_neuron, from_field)) and ``m`` the outputs, the result is the neuron input (notes/dmm.md "down movement").
     A path of the mask that is absent from ``m`` contributes nothing; a leaf of ``m`` reached by a path is a number.
     Mask leaves must be scalars.
+
+    Source: seed 004 abstract ("neuron inputs computing linear combinations of vectors with tree-shaped indices");
+    notes/dmm.md "V-values" (linear combination by a mask tree) and "Two-stroke cycle" (down movement).
     """
     if not isinstance(mask, VValue) or not isinstance(m, VValue):
         raise TypeError(f"lincomb needs two VValues, got {type(mask).__name__} and {type(m).__name__}")
@@ -136,7 +148,10 @@ def lincomb(mask: VValue, m: VValue) -> VValue:
 
 
 def leaf_abs_max(x):
-    """max |x| over the entries of one leaf."""
+    """max |x| over the entries of one leaf (0.0 for a size-0 array; NaN if an entry is NaN).
+
+    Source: none (helper of max_norm).
+    """
     if isinstance(x, float):
         return abs(x)
     if is_concrete_leaf(x):

@@ -24,7 +24,10 @@ _ARRAY_KEY = "__ndarray__"
 
 
 def to_dict(v: VValue) -> dict:
-    """Nested plain dicts; scalar leaves as Python floats, array leaves as (writable) ndarray copies."""
+    """Nested plain dicts; scalar leaves as Python floats, array leaves as (writable) ndarray copies.
+
+    Source: none (conversion).
+    """
     out = {}
     for k, x in v.items():
         if isinstance(x, VValue):
@@ -37,7 +40,10 @@ def to_dict(v: VValue) -> dict:
 
 
 def from_dict(d) -> VValue:
-    """Inverse of to_dict (zeros dropped; a bare number becomes {NUMBER: x})."""
+    """Inverse of to_dict (zeros dropped; a bare number becomes {NUMBER: x}).
+
+    Source: none (conversion).
+    """
     return VValue(d)
 
 
