@@ -704,3 +704,30 @@ def test_tree_codec_round_trip_is_exact_for_odd_values():
     back = decode_tree(json.loads(json.dumps(skel)), arrays)
     assert repr(back) == repr(tree) and type(back[3][0]) is np.float32
     assert [type(k) for k in back] == [str, int, str, str]
+
+
+def test_optimiser_state_checkpoint_round_trip_and_corrupt_file_names_the_file(tmp_path):
+    from minidsn.runs.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+
+    opt = optim.Adam(lr=0.1)
+    params = {"W": np.arange(6.0, dtype=np.float32).reshape(3, 2), "b": np.zeros(0)}
+    params, state = opt.update({"W": np.ones((3, 2), np.float32), "b": np.zeros(0)}, opt.init(params), params)
+    path = save_checkpoint(tmp_path, 1, {"params": params, "opt": state, "flag": True}, np.random.default_rng(0))
+    back = load_checkpoint(path).state
+    assert back["opt"]["step"] == 1 and back["flag"] is True
+    for a, b in ((back["params"], params), (back["opt"]["m"], state["m"]), (back["opt"]["v"], state["v"])):
+        for k in a:
+            assert a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k])
+    p2, s2 = opt.update({"W": np.ones((3, 2), np.float32), "b": np.zeros(0)}, back["opt"], back["params"])
+    p3, s3 = opt.update({"W": np.ones((3, 2), np.float32), "b": np.zeros(0)}, state, params)
+    assert np.array_equal(p2["W"], p3["W"])  # resuming from the checkpoint is bit-identical
+    text = path.read_text()
+    assert text.count('"v": true') == 1
+    path.write_text(text.replace('"v": true', '"v": "false"'))
+    with pytest.raises(CheckpointError, match=str(path.name)):
+        load_checkpoint(path)
+
+
+def test_mixed_key_types_in_optimiser_params_are_a_clear_error():
+    with pytest.raises(TypeError, match="orderable"):
+        optim.Adam().init({"a": np.ones(1), 1: np.ones(1)})
