@@ -13,6 +13,7 @@ Dense layouts: a path is a tuple (or list) of labels, at least one; a layout may
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 
@@ -90,7 +91,7 @@ def _decode_array(d, path):
     data = d[_ARRAY_KEY]
 
     def numbers_only(x, depth):
-        if isinstance(x, list) and depth < len(shape) + 1:
+        if isinstance(x, list) and depth < MAX_DEPTH:
             return all(numbers_only(y, depth + 1) for y in x)
         return isinstance(x, (int, float)) and not isinstance(x, bool)
 
@@ -100,10 +101,9 @@ def _decode_array(d, path):
         a = np.asarray(data, dtype=np.float64)
     except (ValueError, OverflowError) as exc:
         raise ValueError(f"from_json: array at {where}: {exc}") from None
-    if a.shape != tuple(shape):
-        raise ValueError(f"from_json: array at {where}: the entries have shape {a.shape}, 'shape' says "
-                         f"{tuple(shape)}")
-    return a
+    if a.size != math.prod(shape):  # entries nested as written by to_json, or flat in row-major order
+        raise ValueError(f"from_json: array at {where}: {a.size} entries do not fill 'shape' {tuple(shape)}")
+    return a.reshape(shape)
 
 
 def _decode(d, path=()):
