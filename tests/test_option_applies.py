@@ -372,3 +372,21 @@ def test_cli_list_verbose_shows_the_condition(capsys):
     out = capsys.readouterr().out
     assert "n_starts: int, default 1" in out and "[only when variant is 'synthesis']" in out
     assert "[only when variant is 'g3']" in out
+
+
+def test_python_trajectory_export_and_replay_warn_only_about_the_users_keys(tmp_path):
+    """make_trajectory / trajectory_config apply the case's own defaults (diffrnn: p_add, p_del, p_spontaneous, l1),
+    which have no effect under variant 'fixed'; only a key the caller set may warn, and replaying a recorded case
+    (minidsn_backend.setup) warns about nothing."""
+    from minidsn.oracle.conformance import minidsn_backend
+    from minidsn.oracle.export import make_trajectory, trajectory_config
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cfg, applied = trajectory_config("diffrnn", {"variant": "fixed", "seq_length": 6})
+        assert {"p_add", "l1"} <= set(applied)  # the case's defaults were applied ...
+        _, meta = make_trajectory("diffrnn", 1, config={"variant": "fixed", "seq_length": 6})
+        minidsn_backend().setup(meta)
+    assert [w for w in caught if issubclass(w.category, ConfigWarning)] == []  # ... and earned no warning
+    with pytest.warns(ConfigWarning, match="'g3_lr' = 0.1"):
+        trajectory_config("diffrnn", {"variant": "fixed", "g3_lr": 0.1})

@@ -325,7 +325,8 @@ class minidsn_backend:  # noqa: N801 (used like a function)
 
         cls = get_model(self.model_name or meta.get("model"))
         self.model = cls()
-        self.cfg = cls.validate_config(meta["config"])
+        # a recorded config: nothing in it is the reader's to change, so no 'no effect' warning
+        self.cfg = cls.validate_config(meta["config"], explicit=())
 
     def step(self, state, inputs, draws):
         return self.model.trajectory_step(self.cfg, state, inputs, draws)

@@ -54,7 +54,8 @@ def trajectory_config(model: str, config: dict | None = None) -> tuple[dict, dic
     cls = get_model(model)
     config = dict(config or {})
     applied = {k: v for k, v in cls.trajectory_defaults.items() if k not in config}
-    return cls.validate_config({**applied, **config}), applied
+    # only the user's keys can earn a 'no effect' warning: the defaults applied here are the case's own choice
+    return cls.validate_config({**applied, **config}, explicit=config.keys()), applied
 
 
 def make_trajectory(model: str, steps: int, seed: int = 0, config: dict | None = None, data_dir=None,
