@@ -44,7 +44,7 @@ def same(a, b, where="") -> None:
 
 def _case(model, extra, seed=0, steps=None):
     cls = get_model(model)
-    cfg = cls.validate_config({**cls.trajectory_defaults, **extra})
+    cfg = cls.validate_config({**cls.trajectory_defaults, **extra}, explicit=extra)  # as trajectory_config
     m = cls()
     return m, cfg, m.trajectory(cfg, np.random.default_rng(seed), None, steps or cls.trajectory_steps)
 
@@ -118,7 +118,8 @@ def test_diffrnn_events_match_the_shapes_they_claim(variant, hidden, seed, p_add
     exactly its indices (the kept neurons' weights are the rest), an addition appends its values at the end."""
     cls = get_model("diffrnn")
     cfg = cls.validate_config({**cls.trajectory_defaults, "variant": variant, "hidden_size": hidden,
-                               "p_add": p_add, "p_del": p_del, "seq_length": 12})
+                               "p_add": p_add, "p_del": p_del, "seq_length": 12},
+                              explicit=("variant", "hidden_size", "p_add", "p_del", "seq_length"))
     m = cls()
     tr = m.trajectory(cfg, np.random.default_rng(seed), None, 3)
     for k, s in enumerate(tr["steps"]):
