@@ -54,7 +54,7 @@ TRAJ = [
 @pytest.mark.parametrize("model,config", TRAJ, ids=[f"{m}-{c}" for m, c in TRAJ])
 def test_trajectory_at_every_size(model, config):
     cls = get_model(model)
-    cfg = cls.validate_config({**cls.trajectory_defaults, **config})
+    cfg = cls.validate_config({**cls.trajectory_defaults, **config}, explicit=config)  # as trajectory_config
     m = cls()
     tr = m.trajectory(cfg, np.random.default_rng(0), None, 4)
     for k, s in enumerate(tr["steps"]):
