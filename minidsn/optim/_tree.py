@@ -14,12 +14,18 @@ __all__ = ["tree_flatten", "tree_unflatten", "tree_paths", "format_path", "leaf_
 
 
 def format_path(path: tuple) -> str:
-    """Human-readable path for error messages, e.g. ('layers', 1, 'W') -> layers/1/W."""
+    """Human-readable path for error messages, e.g. ('layers', 1, 'W') -> layers/1/W.
+
+    Source: none (error-message helper, no formula).
+    """
     return "/".join(str(k) for k in path) if path else "<root>"
 
 
 def leaf_index(tree: Any, path: tuple, what: str = "params") -> int:
-    """Position (in flattening order) of the leaf at `path`; a clear KeyError if there is none."""
+    """Position (in flattening order) of the leaf at `path`; a clear KeyError if there is none.
+
+    Source: none (pytree lookup, no formula).
+    """
     paths = [p for p, _ in tree_paths(tree)]
     for i, p in enumerate(paths):
         if p == path:
@@ -35,7 +41,10 @@ def leaf_index(tree: Any, path: tuple, what: str = "params") -> int:
 
 
 def replace_leaves(tree: Any, new_leaves: dict[int, Any]) -> Any:
-    """A new tree equal to `tree` except that leaf number i is replaced by new_leaves[i]; `tree` is not modified."""
+    """A new tree equal to `tree` except that leaf number i is replaced by new_leaves[i]; `tree` is not modified.
+
+    Source: none (pytree plumbing, no formula).
+    """
     leaves, treedef = tree_flatten(tree)
     leaves = list(leaves)
     for i, leaf in new_leaves.items():

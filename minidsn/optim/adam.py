@@ -33,6 +33,20 @@ class Adam(Optimizer):
 
     The two forms differ only in where eps enters (eps_hat = eps * sqrt(1 - beta2**t) in the first's terms).
     Slots: "m" (first moment), "v" (second moment).
+
+    Source: lit kingma-ba-2015 Algorithm 1 (eps_form="algorithm1": mhat = m / (1 - beta1**t), vhat = v /
+    (1 - beta2**t), p <- p - lr mhat / (sqrt(vhat) + eps); defaults lr 1e-3, betas 0.9 / 0.999, eps 1e-8 as there);
+    lit kingma-ba-2015 Sec. 2 (eps_form="efficient": its last paragraph, alpha_t = alpha sqrt(1 - beta2**t) /
+    (1 - beta1**t), p <- p - alpha_t m / (sqrt(v) + eps_hat); here eps plays eps_hat);
+    anhinga/julia-flux-drafts@6527aa0 arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/TreeADAM.jl:184-222 (DMM's leaf-wise
+    Adam: the Algorithm 1 form, eps 1e-8 outside the square root, m and v starting empty = 0, beta powers beta**1 at
+    the first step);
+    Miej/Dynamic_Neural_Manifold@873268a dynamic_neural_manifold-toy_dataset.ipynb cell 0 l. 569 (DNM:
+    tf.train.AdamOptimizer(learning_rate=0.001), the "efficient" form);
+    cf. seed 002 l. 77 (URN: "Adam Optimizer", lr 7e-4; no code, the form is not stated);
+    minidsn choice: t is the optimiser's global step (state["step"] + 1) for every entry, so entries inserted by
+    insert_entries at step t are bias-corrected with the global t, not their own age (docs/optim.md, "Notes");
+    minidsn choice: the default is Algorithm 1's placement of eps, which is not the DNM / TensorFlow placement.
     """
 
     lr: float = 1e-3
@@ -51,6 +65,10 @@ class Adam(Optimizer):
             raise ValueError(f"eps_form must be one of {EPS_FORMS}, got {self.eps_form!r}")
 
     def slot_names(self) -> tuple[str, ...]:
+        """("m", "v"): first and second moment.
+
+        Source: none (state layout; the moments are Algorithm 1's m and v).
+        """
         return ("m", "v")
 
     def _adam_step(self, g: np.ndarray, m: np.ndarray, v: np.ndarray, t: int):
@@ -80,6 +98,14 @@ class AdamW(Adam):
     i.e. Algorithm 2's theta <- theta - eta_t (alpha mhat / (sqrt(vhat) + eps) + lambda theta) with eta_t = lr,
     alpha = 1, lambda = weight_decay. The decay uses p before the step and never enters m or v.
     Default weight_decay 1e-2 as in torch.optim.AdamW.
+
+    Source: lit loshchilov-hutter-2019 Algorithm 2 (decoupled weight decay: theta <- theta - eta_t (alpha mhat /
+    (sqrt(vhat) + eps) + lambda theta), the moments built from the loss gradient only); the Adam part as Adam above
+    (lit kingma-ba-2015 Algorithm 1, or Sec. 2 with eps_form="efficient");
+    minidsn choice: the torch.optim.AdamW parametrisation eta_t = lr, alpha = 1, lambda = weight_decay (so the
+    decay per step is lr * weight_decay, coupled to lr, where the paper keeps alpha and lambda separate and eta_t a
+    schedule multiplier); cf. notes/isotropic.md (the isotropic experiments train with torch AdamW, lr 1e-3,
+    weight decay 1e-3; the author's optimiser call was not read here, so no code line is cited).
     """
 
     weight_decay: float = 1e-2

@@ -31,7 +31,10 @@ SLOT_MOMENTS: dict[str, int] = {}
 
 def check_hyper(name: str, value: Any, *, lo: float | None = None, hi: float | None = None,
                 lo_open: bool = False, hi_open: bool = False) -> float:
-    """Validate a real hyperparameter: finite, a number, inside [lo, hi] (open ends as asked). Returns float(value)."""
+    """Validate a real hyperparameter: finite, a number, inside [lo, hi] (open ends as asked). Returns float(value).
+
+    Source: none (argument validation, no formula).
+    """
     if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a real number, got {value!r}")
     v = float(value)
@@ -130,13 +133,19 @@ def _finite_sum(g: np.ndarray) -> bool:
 
 
 def paths_of(tree: Any, i: int) -> tuple:
-    """Path of leaf number i of tree (for error messages)."""
+    """Path of leaf number i of tree (for error messages).
+
+    Source: none (error-message helper).
+    """
     return tree_paths(tree)[i][0]
 
 
 @dataclass(frozen=True, kw_only=True)
 class Optimizer:
-    """Base class. check_finite: raise FloatingPointError when a gradient holds NaN or inf (naming its path)."""
+    """Base class. check_finite: raise FloatingPointError when a gradient holds NaN or inf (naming its path).
+
+    Source: none (base class: state plumbing and input checks; each subclass's docstring cites its update rule).
+    """
 
     check_finite: bool = True
 
@@ -155,7 +164,10 @@ class Optimizer:
 
     # --- what subclasses provide -------------------------------------------------------------------------------
     def slot_names(self) -> tuple[str, ...]:
-        """Names of the per-parameter state slots, in a fixed order."""
+        """Names of the per-parameter state slots, in a fixed order.
+
+        Source: none (state layout, no formula).
+        """
         raise NotImplementedError
 
     def _init_slot(self, name: str, p: np.ndarray) -> np.ndarray:
@@ -167,7 +179,10 @@ class Optimizer:
 
     # --- the public, pure interface ------------------------------------------------------------------------------
     def hyperparams(self) -> dict:
-        """The hyperparameters as a plain dict (for logs and checkpoints)."""
+        """The hyperparameters as a plain dict (for logs and checkpoints).
+
+        Source: none (reporting, no formula).
+        """
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def init(self, params: Any) -> dict:

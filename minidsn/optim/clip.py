@@ -17,6 +17,10 @@ def clip_elementwise(grads: Any, max_abs: float) -> Any:
 
     The min-char-rnn / DiffRNN clip (np.clip(dparam, -5, 5), note /work/shared/notes/diffrnn.md, G2 backward).
     Returns a new tree of the same structure; NaN stays NaN (the optimisers' finiteness check reports it).
+
+    Source: ThomasMiconi/DiffRNN@8b2491f rnn.py:120-121 (G2: np.clip(dparam, -5, 5) on every gradient, the
+    multipliers' too); minidsn choice: the bound is an argument (5 in DiffRNN), and G3's clip of the step rather than
+    of the gradient is RMSProp(max_step=...), not this function.
     """
     c = check_hyper("max_abs", max_abs, lo=0.0, lo_open=True)
     leaves, treedef = tree_flatten(grads)

@@ -92,6 +92,11 @@ def delete_entries(params: Any, state: Any, path: Any, axis: int, indices: Any) 
     entries keep their values, so elementwise optimisers continue exactly as if the deleted entries never
     existed). indices: an int or a sequence of distinct ints in [-n, n). Example (DiffRNN, delete hidden unit j):
     ("Wxh", 0), ("bh", 0), ("Whh", 0), ("Whh", 1), ("Why", 1), each with [j].
+
+    Source: ThomasMiconi/DiffRNN@8b2491f rnn.py:209-222 (G2: the rows / columns of the deleted neurons are removed
+    from Wxh, Whh, multips, Wiy, bh and from their Adagrad memories alike); ThomasMiconi/DiffRNN@5b95733
+    rnn.py:231-234 (G3: the same for the RMSProp memories); minidsn choice: one entry set per call, on every slot
+    of the state (any optimiser), the step count kept.
     """
     path = _norm_path(path)
     _, p = _leaf(params, path, "params")
@@ -143,6 +148,12 @@ def insert_entries(params: Any, state: Any, path: Any, axis: int, index: int, va
     p <- np.insert(p, [index]*k, values, axis). The new slot entries are 0 (a new neuron has no history) unless
     `slot_values` gives {slot name: scalar or block shaped like values}, e.g. {"mean_sq": 0.01} for DiffRNN G3.
     Second-moment slots must stay >= 0.
+
+    Source: ThomasMiconi/DiffRNN@8b2491f rnn.py:237-242 (G2: a new neuron's Adagrad memories are appended as zeros);
+    ThomasMiconi/DiffRNN@5b95733 rnn.py:260-264 (G3: its RMSProp memories are appended as 0.01, hence
+    slot_values); minidsn choice: new slot entries are 0 unless given, for every optimiser (for Adam the new entries
+    are still bias-corrected with the global step, see Adam); DiffRNN appends at the end (index = n), any index is
+    allowed here.
     """
     path = _norm_path(path)
     _, p = _leaf(params, path, "params")
@@ -208,6 +219,14 @@ def change_basis(params: Any, state: Any, path: Any, axis: int, Q: Any, *, check
 
     check_orthogonal: refuse Q with max|Q^T Q - I| > orth_tol (set False to apply a general square Q; then only the
     linear map of p is meaningful). slot_moments: {slot: 1 or 2} for slots minidsn does not know.
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0 Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.__init__
+    (the flags transform_first_moment and approx_transform_second_moment, whose comment gives the second-moment rule
+    v'_i = sum_j R_ij R_ij v_j, i.e. the diagonal of R diag(v) R^T); seed 003 l. 31-32 (Figs. 1-2 captions: full and
+    partial diagonalisation as a basis change of a layer's connectivity); minidsn choice: written per axis of one
+    parameter with Q's columns as the new basis (p' = Q^T p on axis 0), for any slot by its moment order
+    (SLOT_MOMENTS); the places in the author's code that apply the rotation to the optimiser state were not read,
+    only the flags' comment.
     """
     path = _norm_path(path)
     _, p = _leaf(params, path, "params")

@@ -29,6 +29,16 @@ class RMSProp(Optimizer):
 
     Slot "mean_sq" (M, a second moment), initialised to `initial_mean_sq` (0 by default). G3's own code starts
     some memories at 0.01 and some at 0 (see docs/optim.md); build such a state by hand if needed - it is a dict.
+
+    Source: ThomasMiconi/DiffRNN@5b95733 rnn.py:174-181 (G3: mem += .01 * (dparam * dparam - mem); RMSdelta =
+    -learning_rate * dparam / np.sqrt(mem + 1e-8); np.clip(RMSdelta, -MAXDW, MAXDW); param += RMSdelta), rnn.py:17,19
+    (ETA = .01, MAXDW = .01), rnn.py:141-142 (memories of Wxh, bh start at 0.01, the others at 0);
+    lit tieleman-hinton-2012 lecture 6e (MeanSquare <- 0.9 MeanSquare + 0.1 g**2, divide the gradient by
+    sqrt(MeanSquare));
+    minidsn choice: the default rho = 0.01 is G3's, not the lecture's 0.1; the lecture has no eps, G3 adds it inside
+    the square root (eps_placement="inside", default) and torch.optim.RMSprop outside (eps_placement="outside");
+    max_step (G3's MAXDW clip of the step, not in the lecture) is off by default; initial_mean_sq is one value for
+    all leaves (0 by default), where G3 starts some memories at 0.01.
     """
 
     lr: float = 0.01
@@ -50,6 +60,10 @@ class RMSProp(Optimizer):
             check_hyper("max_step", self.max_step, lo=0.0, lo_open=True)
 
     def slot_names(self) -> tuple[str, ...]:
+        """("mean_sq",): the running mean of squared gradients.
+
+        Source: none (state layout).
+        """
         return ("mean_sq",)
 
     def _init_slot(self, name: str, p: np.ndarray) -> np.ndarray:

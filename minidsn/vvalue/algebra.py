@@ -55,7 +55,12 @@ def _add_leaves(x, y, where):
 def add(a: VValue, b: VValue, _where=()) -> VValue:
     """Recursive sum a + b (see module doc).
 
-    Source: seed 004 abstract; notes/dmm.md "V-values" (recursive sum; a number beside a map becomes {number: x}).
+    Source: seed 004 l. 9 (vectors with tree-shaped indices); jsa-aerial/DMM@5339079 src/dmm/core.clj:85-98 (rec-map-sum:
+    child by child, maps recursively, a number beside a map added as (numelt x) = {:number x}, l. 16; a child
+    whose sum is 0 or {} is dropped, l. 97); cf. anhinga/julia-flux-drafts@6527aa0
+    arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:112-119 (sum_dicts, the flat case: a missing key is 0);
+    minidsn choice: only concrete exact zeros are dropped (traced leaves kept); array leaves (not in the originals)
+    add elementwise, a scalar beside an array broadcasts, other shape mismatches are an error.
     """
     if not isinstance(a, VValue) or not isinstance(b, VValue):
         raise TypeError(f"add needs two VValues, got {type(a).__name__} and {type(b).__name__}")
@@ -84,7 +89,9 @@ def add(a: VValue, b: VValue, _where=()) -> VValue:
 def scale(c, v: VValue) -> VValue:
     """c * v for a real scalar c (Python/NumPy number, 0-d real array, or traced 0-d value); bools are refused.
 
-    Source: seed 004 abstract; notes/dmm.md "V-values" (scalar multiplication).
+    Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:53-72 (rec-map-op / rec-map-mult: every leaf times n, recursively; n = 0
+    gives {}, n = 1 returns M unchanged); minidsn choice: bools and non-scalars are refused; a traced c scales
+    every leaf and no zero is dropped.
     """
     if isinstance(c, VValue) or not isinstance(v, VValue):
         raise TypeError("scale(c, v) needs a scalar c and a VValue v")
@@ -116,7 +123,7 @@ def _is_real(c) -> bool:
 def vsum(values) -> VValue:
     """Sum of an iterable of V-values ({} when empty).
 
-    Source: seed 004 abstract; notes/dmm.md "V-values" (recursive sum).
+    Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:99-102 (the variadic rec-map-sum: a left fold of the pairwise sum).
     """
     return functools.reduce(add, values, VValue._raw({}))
 
@@ -129,8 +136,14 @@ def lincomb(mask: VValue, m: VValue) -> VValue:
     A path of the mask that is absent from ``m`` contributes nothing; a leaf of ``m`` reached by a path is a number.
     Mask leaves must be scalars.
 
-    Source: seed 004 abstract ("neuron inputs computing linear combinations of vectors with tree-shaped indices");
-    notes/dmm.md "V-values" (linear combination by a mask tree) and "Two-stroke cycle" (down movement).
+    Source: seed 004 l. 9 ("neuron inputs computing linear combinations of vectors with tree-shaped indices");
+    jsa-aerial/DMM@5339079 src/dmm/core.clj:157-182 (rec-map-lin-comb: walk the mask's leaves, multiply each by the subtree or
+    number of M at the same path, sum; a path absent from M contributes nothing; l. 192-197 apply-matrix and
+    l. 297-301 down-movement apply it as the network matrix); anhinga/julia-flux-drafts@6527aa0
+    arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:74-95 (DMM-Lite's down movement, one weight per (neuron, field));
+    minidsn choice: a mask path that runs past a number leaf x of m by the label NUMBER reaches x (x read as
+    {NUMBER: x}), where core.clj:169 gives 0 (its own comment, l. 114-115, flags the {:number x} mask case as not
+    working); mask leaves must be scalars.
     """
     if not isinstance(mask, VValue) or not isinstance(m, VValue):
         raise TypeError(f"lincomb needs two VValues, got {type(mask).__name__} and {type(m).__name__}")
@@ -150,7 +163,8 @@ def lincomb(mask: VValue, m: VValue) -> VValue:
 def leaf_abs_max(x):
     """max |x| over the entries of one leaf (0.0 for a size-0 array; NaN if an entry is NaN).
 
-    Source: none (helper of max_norm).
+    Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:208 (the leaf step of rec-map-max-norm: (abs v)); minidsn choice: an array leaf
+    gives the max over its entries, 0.0 when it has none.
     """
     if isinstance(x, float):
         return abs(x)
@@ -167,7 +181,9 @@ def max_norm(v: VValue):
     subgradient rule at ties applies exactly as in a dense computation over the same entries.  A NaN entry makes
     the norm NaN (as np.max), on concrete and traced leaves alike.
 
-    Source: seed 004 abstract (V-values, "a bridge"); notes/dmm.md "V-values" (max-norm, the DMM-Lite norm neuron).
+    Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:203-211 (rec-map-max-norm: the max of |leaf| over the tree, starting from 0);
+    anhinga/julia-flux-drafts@6527aa0 arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:145-152 (DMM-Lite's norm
+    neuron, the flat case, starting from 0); minidsn choice: a NaN entry makes the norm NaN (as np.max).
     """
     if not isinstance(v, VValue):
         raise TypeError(f"max_norm needs a VValue, got {type(v).__name__}")
@@ -198,7 +214,11 @@ def _leaf_dot(x, y, where=()):
 def dot(a: VValue, b: VValue):
     """Inner product sum_p <a[p], b[p]> over common leaf paths (0.0 when none).
 
-    Source: seed 004 abstract; notes/dmm.md "DMM-Lite neuron functions" (dot: sum_k d1_k d2_k, without its clip).
+    Source: anhinga/julia-flux-drafts@6527aa0 arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:156-162 (dot_product_dicts:
+    sum_k d1_k d2_k over flat dicts, a key missing from d2 counts 0); jsa-aerial/DMM@5339079 src/dmm/core.clj:268-270 (for
+    compatible shapes, rec-map-lin-comb is the scalar product); minidsn choice: recursive over nested V-values (a
+    number beside a map read as {NUMBER: x}), array leaves summed entrywise, and no clip: the clip to [-4, 4]
+    (dmm-lite.jl:163-165) belongs to the DMM-Lite dot neuron (minidsn/models/dmm/neurons.py), not to this product.
     """
     if not isinstance(a, VValue) or not isinstance(b, VValue):
         raise TypeError(f"dot needs two VValues, got {type(a).__name__} and {type(b).__name__}")

@@ -51,19 +51,31 @@ def _is_traced(x) -> bool:
 
 
 def is_concrete_leaf(x) -> bool:
-    """A plain Python/NumPy number or ndarray (never traced)."""
+    """A plain Python/NumPy number or ndarray (never traced).
+
+    Source: none (type predicate, no formula).
+    """
     return isinstance(x, (numbers.Number, np.ndarray, np.generic)) and not isinstance(x, bool)
 
 
 def is_zero_leaf(x) -> bool:
-    """True only for a concrete leaf that is exactly zero everywhere; traced leaves are never 'zero' (see module doc)."""
+    """True only for a concrete leaf that is exactly zero everywhere; traced leaves are never 'zero' (see module doc).
+
+    Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:11,15 (=num0?, nullelt?: the zero number and the empty map are the elements the
+    operations drop); minidsn choice: an all-zero array leaf is zero too, a traced leaf never is (module doc, "The
+    zero-dropping rule").
+    """
     if not is_concrete_leaf(x):
         return False
     return not np.any(x)
 
 
 def label_sort_key(label):
-    """Total order on labels: strings, then ints, then tuples (compared element-wise by the same rule)."""
+    """Total order on labels: strings, then ints, then tuples (compared element-wise by the same rule).
+
+    Source: none (minidsn's canonical order of labels, so that flattening does not depend on insertion order; no
+    formula: a V-value is unordered).
+    """
     if isinstance(label, str):
         return (0, label)
     if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
@@ -109,6 +121,10 @@ def _normalise_leaf(x, where):
 
 
 def leaf_shape(x) -> tuple:
+    """Shape of a leaf: () for a Python float, else its ``shape`` attribute (() when it has none).
+
+    Source: none (helper, no formula).
+    """
     if isinstance(x, float):
         return ()
     return tuple(getattr(x, "shape", ()))
@@ -119,6 +135,15 @@ class VValue:
 
     Mapping-like read access: ``v[label]``, ``label in v``, ``len(v)``, ``iter(v)`` (labels), ``v.items()``.
     Vector-space operations: ``a + b``, ``a - b``, ``-a``, ``c * a``, ``a / c`` (see minidsn.vvalue.algebra).
+
+    Source: seed 004 l. 9 ("vectors with tree-shaped indices", after arXiv 1712.07447 "Dataflow Matrix Machines and
+    V-values"); jsa-aerial/DMM@5339079 src/dmm/core.clj:9,16 (a value is a map or a number, mORn?; a number
+    where a map is needed is (numelt x) = {:number x}); jsa-aerial/DMM@5339079 src/dmm/core.clj:45-66
+    (the "recurrent maps" section: nested maps with numeric leaves, every operation recursing over them);
+    minidsn choice: labels are str / int / tuples of those (the Clojure code uses keywords, the Julia code strings),
+    kept in a canonical sorted order; depth at most MAX_DEPTH; leaves may also be real arrays or traced values; the
+    number key is ":number", the Julia spelling (arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:151) —
+    module doc, "Representation here".
     """
 
     __slots__ = ("_d",)
@@ -156,7 +181,11 @@ class VValue:
 
     @classmethod
     def number(cls, x) -> "VValue":
-        """``{NUMBER: x}``: how a scalar travels as a V-value (DMM-Lite stores scalars this way)."""
+        """``{NUMBER: x}``: how a scalar travels as a V-value (DMM-Lite stores scalars this way).
+
+        Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:16 (numelt: {:number x}); anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:151 (DMM-Lite's scalars: Dict(":number" => s)).
+        """
         return cls({NUMBER: x})
 
     # --- immutability ----------------------------------------------------------------------------------------
@@ -180,12 +209,24 @@ class VValue:
         return iter(self._d)
 
     def keys(self):
+        """The labels of the top level, in canonical order.
+
+        Source: none (mapping access).
+        """
         return self._d.keys()
 
     def items(self):
+        """(label, child) pairs of the top level, in canonical order.
+
+        Source: none (mapping access).
+        """
         return self._d.items()
 
     def values(self):
+        """The children of the top level (sub-V-values or leaves), in canonical order.
+
+        Source: none (mapping access).
+        """
         return self._d.values()
 
     def get(self, path, default=None):
@@ -193,6 +234,9 @@ class VValue:
 
         Descending into a leaf x by the label NUMBER returns x (a number is ``{NUMBER: x}``); any other label under a
         leaf is absent.  A single label that is itself a tuple must be wrapped: ``v.get((("a", 1),))``.
+
+        Source: none (accessor, no formula); minidsn choice: descending into a leaf by NUMBER reads the leaf as
+        {NUMBER: x}, the reading jsa-aerial/DMM@5339079 src/dmm/core.clj:94-95 gives a number beside a map in a sum.
         """
         if not isinstance(path, tuple):
             path = (path,)
@@ -209,7 +253,12 @@ class VValue:
         return node
 
     def number_at(self, label=None):
-        """The scalar at ``self[label][NUMBER]`` (or ``self[NUMBER]``), 0.0 when missing: DMM-Lite's ``get_N``."""
+        """The scalar at ``self[label][NUMBER]`` (or ``self[NUMBER]``), 0.0 when missing: DMM-Lite's ``get_N``.
+
+        Source: anhinga/julia-flux-drafts@6527aa0 arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:11-17 (get_N: the
+        number at a key, 0 when the key is missing); minidsn choice: a bare leaf is returned as is, a map under
+        NUMBER reads as 0.0.
+        """
         node = self if label is None else self.get(label)
         if node is None:
             return 0.0
@@ -219,7 +268,10 @@ class VValue:
         return node
 
     def paths(self) -> list[tuple[tuple, Any]]:
-        """``[(path, leaf), ...]`` in canonical (sorted, depth-first) order."""
+        """``[(path, leaf), ...]`` in canonical (sorted, depth-first) order.
+
+        Source: none (traversal, no formula).
+        """
         out = []
 
         def walk(prefix, node):
@@ -233,13 +285,25 @@ class VValue:
         return out
 
     def leaves(self) -> list:
+        """The leaves in canonical (sorted, depth-first) order.
+
+        Source: none (traversal, no formula).
+        """
         return [leaf for _, leaf in self.paths()]
 
     def is_traced(self) -> bool:
+        """True when any leaf is an engine-traced value.
+
+        Source: none (engine query, no formula).
+        """
         return any(_is_traced(x) for x in self.leaves())
 
     def canonical(self) -> "VValue":
-        """The same vector with exact concrete zeros and empty subtrees removed."""
+        """The same vector with exact concrete zeros and empty subtrees removed.
+
+        Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:65,97 (rec-map-op and rec-map-sum drop a child that is nullelt?, i.e.
+        0 or {}, l. 15); minidsn choice: a traced leaf is kept (module doc, "The zero-dropping rule").
+        """
         out = {}
         for k, v in self._d.items():
             if isinstance(v, VValue):
@@ -324,7 +388,10 @@ def _repr_tree(v: VValue) -> str:
 
 
 def as_vvalue(x) -> VValue:
-    """A V-value from a V-value, a nested dict, or a number (a number becomes ``{NUMBER: x}``)."""
+    """A V-value from a V-value, a nested dict, or a number (a number becomes ``{NUMBER: x}``).
+
+    Source: none (conversion; the number case is VValue.number).
+    """
     if isinstance(x, VValue):
         return x
     return VValue(x)

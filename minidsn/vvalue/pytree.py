@@ -28,7 +28,10 @@ def _keys(v, keys):
 
 
 def register_with_engine() -> bool:
-    """Register once; returns False when the engine is not importable yet."""
+    """Register once; returns False when the engine is not importable yet.
+
+    Source: none (registration with the engine's pytree registry, no formula).
+    """
     global _done
     if _done:
         return True
