@@ -173,6 +173,8 @@ class Primitive:
                         f"{self.name}: keyword arguments are never differentiated; pass traced values positionally"
                     )
             return self.fun(*args, **kwargs)
+        if top not in _ACTIVE_TRACES:
+            raise _leaked_error(self.name)
         argvals = list(args)
         parents = []
         lower = False  # do values of older (enclosing) traces remain after unboxing this one?
@@ -232,6 +234,15 @@ class Primitive:
                 )
             out.append(rule(g, node.ans, *node.args, **node.kwargs))
         return out
+
+
+def _leaked_error(name: str) -> EngineError:
+    return EngineError(
+        f"{name}: an argument is a leaked traced value, kept after the differentiation that made it had returned "
+        "(stored from inside the differentiated function, e.g. in a list or an attribute). It belongs to no active "
+        "differentiation, so nothing would differentiate the result. Return it (or has_aux=True) instead, or use "
+        "minidsn.engine.stop_gradient(x) for its raw value"
+    )
 
 
 def primitive(fun: Callable) -> Primitive:

@@ -1,7 +1,7 @@
 """Pytrees: nested containers of array leaves that the transforms accept as arguments and return as gradients.
 
-Built in: dict (flattened in sorted-key order, so the order does not depend on insertion), list, tuple, and None (an
-empty tree). Any other container type joins with `register_pytree_node`; everything else is a leaf.
+Built in: dict (flattened in sorted-key order, so the order does not depend on insertion), list, tuple, namedtuples
+(each class registered on first sight; its field names are the path keys), and None (an empty tree). Any other container type joins with `register_pytree_node`; everything else is a leaf.
 
 Flattening is iterative (an explicit stack), so deep trees do not hit Python's recursion limit.
 """
@@ -77,18 +77,29 @@ _FLAT_DEFS: dict = {}  # (container type, aux) -> treedef of a one-level contain
 
 
 def _is_node(x: Any) -> bool:
-    return type(x) in _REGISTRY
+    kind = type(x)
+    return kind in _REGISTRY or (issubclass(kind, tuple) and _register_namedtuple(kind))
+
+
+def _register_namedtuple(kind: type) -> bool:
+    """A namedtuple class is a container (as in JAX), registered on first sight: its fields are its children, the
+    field names their path keys, and it comes back as the same class. Any other tuple subclass stays a leaf."""
+    fields = getattr(kind, "_fields", None)
+    if not (isinstance(fields, tuple) and all(isinstance(f, str) for f in fields)):
+        return False
+    register_pytree_node(kind, lambda x: (list(x), None), lambda aux, ch: kind(*ch), lambda node, aux: list(fields))
+    return True
 
 
 def tree_flatten(tree: Any) -> tuple[list, PyTreeDef]:
     """Return (leaves in order, treedef)."""
     kind = type(tree)
-    if kind not in _REGISTRY:
+    if kind not in _REGISTRY and not (issubclass(kind, tuple) and _register_namedtuple(kind)):
         return [tree], _LEAF
     if kind is dict or kind is list or kind is tuple:
         # fast path: a one-level container of leaves (the usual parameter dict)
         children, aux = _REGISTRY[kind][0](tree)
-        if not any(type(c) in _REGISTRY for c in children):
+        if not any(type(c) in _REGISTRY or isinstance(c, tuple) for c in children):  # (tuple: a namedtuple?)
             key = (kind, aux)
             treedef = _FLAT_DEFS.get(key)
             if treedef is None:  # one treedef object per container shape: no rebuilding on every call

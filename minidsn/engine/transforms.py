@@ -89,9 +89,8 @@ def _box_args(args, argnums, trace):
     args = list(args)
     leaf_nodes: list[list[Node]] = []
     treedefs = []
+    _check_argnums(argnums, len(args))
     for k in argnums:
-        if k >= len(args) or k < -len(args):
-            raise TypeError(f"argnums {k} is out of range for {len(args)} positional arguments")
         leaves, treedef = tree_flatten(args[k])
         nodes, boxed = [], []
         for i, leaf in enumerate(leaves):
@@ -106,6 +105,18 @@ def _box_args(args, argnums, trace):
         leaf_nodes.append(nodes)
         treedefs.append(treedef)
     return args, leaf_nodes, treedefs
+
+
+def _check_argnums(argnums, nargs):
+    """Each argnum in range, and no argument named twice (argnums (0, 0) or (1, -1) would box one argument twice and
+    give one of the copies a gradient of 0)."""
+    for k in argnums:
+        if k >= nargs or k < -nargs:
+            raise TypeError(f"argnums {k} is out of range for {nargs} positional arguments")
+    positions = [k % nargs for k in argnums]
+    if len(set(positions)) != len(positions):
+        raise ValueError(f"argnums {tuple(argnums)} names an argument more than once (a repeated position); "
+                         "differentiate with respect to each argument once")
 
 
 def _zeros_like_leaf(node: Node):
@@ -458,6 +469,8 @@ def hvp(f: Callable, x, v):
 
 def _partial_in(f, args, kwargs, nums):
     """f as a function of args[nums] only (the other arguments fixed)."""
+
+    _check_argnums(nums, len(args))
 
     def g(*diff):
         a = list(args)

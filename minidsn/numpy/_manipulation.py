@@ -246,7 +246,11 @@ def array_split(ary, indices_or_sections, axis=0):
 
 def split(ary, indices_or_sections, axis=0):
     axis = _axis(axis, _ndim(ary))
-    _split_bounds(_shape(ary)[axis], indices_or_sections, even=True)  # NumPy's error for an unequal division
+    try:
+        _split_bounds(_shape(ary)[axis], indices_or_sections, even=True)  # NumPy's error for an unequal division
+    except ValueError as err:
+        raise ValueError(f"split: {err} (array shape {_shape(ary)}, axis {axis}, sections {indices_or_sections!r})"
+                         ) from err
     return array_split(ary, indices_or_sections, axis)
 
 

@@ -37,6 +37,17 @@ def _expand_reduced(g, shape, axis, keepdims):
     return reshape(g, tuple(new_shape))
 
 
+def _shape_error(name, err, arrays, **extra):
+    """NumPy's ValueError for mismatched operands, with every operand's shape (and the other arguments) named: some
+    of NumPy's messages name none (stack: 'all input arrays must have the same shape'), some only sizes. An AxisError
+    (which names the axis and the number of dimensions) is returned as it is."""
+    if isinstance(err, np.exceptions.AxisError) or not isinstance(err, ValueError):
+        return err
+    shapes = ", ".join(str(np.shape(a)) for a in arrays)
+    more = "".join(f", {k} {v!r}" for k, v in extra.items())
+    return ValueError(f"{name}: {err} (operand shape{'s' if len(arrays) != 1 else ''} {shapes}{more})")
+
+
 def _count(shape, axis):
     axes = _normalize_axis(axis, len(shape))
     n = 1
@@ -64,7 +75,12 @@ defvjp(square, lambda g, ans, x: multiply(g, multiply(2.0, x)))
 
 
 def _power_vjp_base(g, ans, x, y):
-    # d/dx x**y = y x**(y-1); written as a power (not ans/x) so x = 0 with y >= 1 stays finite.
+    # d/dx x**y = y x**(y-1); written as a power (not ans/x) so x = 0 with y >= 1 stays finite. Where y = 0, x**0 is
+    # the constant 1 and the derivative 0 (not 0 * 0**-1 = nan at x = 0): x is replaced by 1 there, which keeps
+    # every higher derivative finite too.
+    yv = stop_gradient(y)
+    if np.any(yv == 0):
+        x = where(yv == 0, 1.0, x)
     return multiply(g, multiply(y, power(x, subtract(y, 1.0))))
 
 
@@ -167,12 +183,14 @@ logaddexp2 = primitive(np.logaddexp2)
 
 def _logaddexp_rule(which, base2):
     def rule(g, ans, x, y):
-        # d/dx log(e^x + e^y) = e^(x - ans); where ans = -inf (both -inf) the weight is 0, not nan
-        fin = np.isfinite(stop_gradient(ans))
-        ans_safe = where(fin, ans, 0.0)
+        # d/dx log(e^x + e^y) = e^(x - ans); where ans = -inf (both -inf) the weight is 0, not nan. Only that
+        # case is guarded: a nan propagates, and at ans = +inf the weight is e^(x - inf) (nan for the inf operand,
+        # 0 for a finite one), as logsumexp's
+        low = np.isneginf(stop_gradient(ans))
+        ans_safe = where(low, 0.0, ans)
         d = subtract((x, y)[which], ans_safe)
         w = exp2(d) if base2 else exp(d)
-        return where(fin, multiply(g, w), 0.0)
+        return where(low, 0.0, multiply(g, w))
 
     return rule
 
@@ -192,13 +210,14 @@ defvjp(
 
 
 def _tie_share(x, y, strict_wins, nan_loses=False):
-    """Weight of x in maximum/minimum: 1 where x wins, 0.5 on ties, 0 where y wins (a constant mask). With nan_loses
-    (fmax/fmin, which return the other operand where one is nan) x also wins where only y is nan."""
+    """Weight of x in maximum/minimum: 1 where x wins, 0.5 on ties, 0 where y wins (a constant mask). The operand
+    NumPy returns wins: maximum/minimum return a nan operand, so x also wins where only x is nan; with nan_loses
+    (fmax/fmin, which return the other operand) x wins where only y is nan. Two nans tie, as equal values do."""
     xv, yv = stop_gradient(x), stop_gradient(y)
     wins = strict_wins(xv, yv)
-    if nan_loses:
-        wins = wins | (np.isnan(yv) & ~np.isnan(xv))
-    return wins + 0.5 * (xv == yv)
+    xnan, ynan = np.isnan(xv), np.isnan(yv)
+    wins = wins | ((ynan & ~xnan) if nan_loses else (xnan & ~ynan))
+    return wins + 0.5 * ((xv == yv) | (xnan & ynan))
 
 
 def _defvjp_selection(prim, strict_wins, nan_loses=False):
@@ -229,10 +248,11 @@ def clip(a, a_min=None, a_max=None):
 def _clip_mask(a, a_min, a_max):
     av = stop_gradient(a)
     mask = np.ones(np.shape(av), dtype=bool)
+    # written as "not below a_min" / "not above a_max" so that a nan entry (which np.clip returns as it is) passes
     if a_min is not None:
-        mask &= av >= stop_gradient(a_min)
+        mask &= ~(av < stop_gradient(a_min))
     if a_max is not None:
-        mask &= av <= stop_gradient(a_max)
+        mask &= ~(av > stop_gradient(a_max))
     return mask
 
 
@@ -309,7 +329,10 @@ def _extremum_vjp(g, ans, a, axis=None, keepdims=False):
     shape = np.shape(a)
     av = stop_gradient(a)
     ansv = np.asarray(stop_gradient(ans))
-    hit = av == _expand_reduced_raw(ansv, shape, axis, keepdims)
+    ans_e = _expand_reduced_raw(ansv, shape, axis, keepdims)
+    hit = av == ans_e
+    if np.isnan(ansv).any():  # np.max / np.min return the nan of a group holding one: the nan entries are selected
+        hit = hit | (np.isnan(av) & np.isnan(ans_e))
     share = hit / np.sum(hit, axis=_normalize_axis(axis, len(shape)), keepdims=True)
     return multiply(broadcast_to(_expand_reduced(g, shape, axis, keepdims), shape), share)
 
@@ -428,7 +451,10 @@ defvjp(cumsum, _cumsum_vjp)
 
 @primitive
 def matmul(a, b):
-    return np.matmul(a, b)
+    try:
+        return np.matmul(a, b)
+    except ValueError as err:
+        raise _shape_error("matmul", err, (a, b)) from err
 
 
 def _matmul_vjp_a(g, ans, a, b):
@@ -464,7 +490,10 @@ defvjp(matmul, _matmul_vjp_a, _matmul_vjp_b)
 
 @primitive
 def _einsum(subscripts, *operands):
-    return np.einsum(subscripts, *operands)
+    try:
+        return np.einsum(subscripts, *operands)
+    except ValueError as err:
+        raise _shape_error("einsum", err, operands, subscripts=subscripts) from err
 
 
 def _einsum_vjp_for(argnum):
@@ -514,7 +543,10 @@ defvjp(_einsum, None, *[_einsum_vjp_for(i) for i in range(1, 9)])
 
 @primitive
 def reshape(a, newshape, order="C"):
-    return np.reshape(a, newshape, order=order)
+    try:
+        return np.reshape(a, newshape, order=order)
+    except ValueError as err:
+        raise _shape_error("reshape", err, (a,), newshape=newshape) from err
 
 
 defvjp(reshape, lambda g, ans, a, newshape, order="C": reshape(g, np.shape(a), order=order))
@@ -522,7 +554,10 @@ defvjp(reshape, lambda g, ans, a, newshape, order="C": reshape(g, np.shape(a), o
 
 @primitive
 def transpose(a, axes=None):
-    return np.transpose(a, axes)
+    try:
+        return np.transpose(a, axes)
+    except ValueError as err:
+        raise _shape_error("transpose", err, (a,), axes=axes) from err
 
 
 defvjp(
@@ -552,7 +587,10 @@ def expand_dims(a, axis):
 
 @primitive
 def squeeze(a, axis=None):
-    return np.squeeze(a, axis=axis)
+    try:
+        return np.squeeze(a, axis=axis)
+    except ValueError as err:
+        raise _shape_error("squeeze", err, (a,), axis=axis) from err
 
 
 @primitive
@@ -567,7 +605,10 @@ defvjp(ravel, lambda g, ans, a: reshape(g, np.shape(a)))
 
 @primitive
 def broadcast_to(a, shape):
-    return np.broadcast_to(a, shape)
+    try:
+        return np.broadcast_to(a, shape)
+    except ValueError as err:
+        raise _shape_error("broadcast_to", err, (a,), shape=shape) from err
 
 
 # The engine sums the gradient back to a's shape (unbroadcast); the rule itself is the identity.
@@ -584,7 +625,10 @@ defvjp(astype, lambda g, ans, a, dtype: astype(g, np.result_type(stop_gradient(a
 
 @primitive
 def _concatenate(axis, *arrays):
-    return np.concatenate(arrays, axis=axis)
+    try:
+        return np.concatenate(arrays, axis=axis)
+    except ValueError as err:
+        raise _shape_error("concatenate", err, arrays, axis=axis) from err
 
 
 def _concat_vjp_for(argnum):
@@ -601,7 +645,10 @@ def _concat_vjp_for(argnum):
 
 @primitive
 def _stack(axis, *arrays):
-    return np.stack(arrays, axis=axis)
+    try:
+        return np.stack(arrays, axis=axis)
+    except ValueError as err:
+        raise _shape_error("stack", err, arrays, axis=axis) from err
 
 
 def _stack_vjp_for(argnum):
@@ -743,10 +790,12 @@ def logsumexp(a, axis=None, keepdims=False):
 
 
 def _logsumexp_vjp(g, ans, a, axis=None, keepdims=False):
-    """d lse / d a = softmax(a); a group that is all -inf gets gradient 0 (it has no mass to move)."""
+    """d lse / d a = exp(a - lse a) = softmax(a); a group that is all -inf gets gradient 0 (it has no mass to move).
+    Only that group is guarded: where lse is nan the gradient is nan, where it is +inf exp(a - inf) (nan for the inf
+    entries, 0 for the finite ones)."""
     shape = np.shape(a)
     ans_e = _expand_reduced(ans, shape, axis, keepdims)
-    ans_safe = where(np.isfinite(stop_gradient(ans_e)), ans_e, 0.0)
+    ans_safe = where(np.isneginf(stop_gradient(ans_e)), 0.0, ans_e)
     weights = exp(subtract(a, ans_safe))
     return multiply(broadcast_to(_expand_reduced(g, shape, axis, keepdims), shape), weights)
 
@@ -756,12 +805,14 @@ defvjp(logsumexp, _logsumexp_vjp)
 
 @primitive
 def softmax(x, axis=-1):
-    """exp(x - logsumexp x) along axis; a group that is all -inf gives zeros (not nan)."""
+    """exp(x - logsumexp x) along axis; a group that is all -inf gives zeros (not nan). A group holding a nan or a
+    +inf gives nan, as scipy.special.softmax."""
     x = np.asarray(x)
-    m = _stable_max(x, axis)
+    m = np.max(x, axis=axis, keepdims=True)
+    m = np.where(np.isneginf(m), 0.0, m)  # only an all -inf group is shifted by 0: its exp is 0, its result 0
     e = np.exp(x - m)
     s = np.sum(e, axis=axis, keepdims=True)
-    return np.divide(e, s, out=np.zeros_like(e), where=s > 0)
+    return np.divide(e, s, out=np.zeros_like(e), where=s != 0)
 
 
 defvjp(
@@ -772,7 +823,8 @@ defvjp(
 
 @primitive
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along axis; a group that is all -inf gives -inf (not nan)."""
+    """x - logsumexp(x) along axis; a group that is all -inf gives -inf (not nan). A group holding a nan gives nan,
+    one holding +inf gives x - inf (nan at the inf entries, -inf elsewhere), as scipy.special.log_softmax."""
     x = np.asarray(x)
     m = np.maximum.reduce(x, axis=axis, keepdims=True)
     if np.isfinite(m).all():  # the common case: no guard needed
@@ -781,8 +833,9 @@ def log_softmax(x, axis=-1):
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(divide="ignore"):
         lse = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
-    out = x - np.where(np.isfinite(lse), lse, 0.0)
-    return np.where(np.isneginf(lse), -np.inf, out)
+    low = np.isneginf(lse)
+    out = x - np.where(low, 0.0, lse)
+    return np.where(low, -np.inf, out)
 
 
 # exp(ans) is the softmax; in an all -inf group it is exp(-inf) = 0, so the rule stays finite there.
@@ -791,11 +844,11 @@ defvjp(log_softmax, lambda g, ans, x, axis=-1: subtract(g, multiply(exp(ans), su
 
 @primitive
 def relu(x):
-    """max(x, 0); gradient 1 for x > 0, 0 otherwise (0 at the kink)."""
+    """max(x, 0); gradient 1 for x > 0, 0 otherwise (0 at the kink); a nan (returned as it is) passes it."""
     return np.maximum(x, 0)
 
 
-defvjp(relu, lambda g, ans, x: multiply(g, stop_gradient(x) > 0))
+defvjp(relu, lambda g, ans, x: multiply(g, np.logical_not(stop_gradient(x) <= 0)))
 
 
 @primitive
@@ -853,7 +906,7 @@ defvjp_raw(broadcast_to, lambda g, ans, a, shape: g)
 defvjp_raw(_getitem, lambda g, ans, a, idx: _untake.fun(g, idx, np.shape(a), np.result_type(a)))
 defvjp_raw(where, None, lambda g, ans, c, x, y: np.where(c, g, 0.0), lambda g, ans, c, x, y: np.where(c, 0.0, g))
 defvjp_raw(expit, lambda g, ans, x: g * (ans * (1.0 - ans)))
-defvjp_raw(relu, lambda g, ans, x: g * (x > 0))
+defvjp_raw(relu, lambda g, ans, x: g * np.logical_not(x <= 0))
 defvjp_raw(
     leaky_relu,
     lambda g, ans, x, negative_slope=0.01: g * np.where(x > 0, 1.0, negative_slope),
