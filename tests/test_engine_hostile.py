@@ -446,3 +446,26 @@ def test_value_and_grad_nan_inf_inputs_propagate():
         assert np.isnan(v) and g.tolist() == [2.0, 2.0, 2.0, 2.0]
         v, g = value_and_grad(lambda a: mnp.sum(mnp.exp(a)))(x)
     assert np.isnan(v) and np.isnan(g[0]) and g[1] == INF and g[2] == 0.0
+
+
+def test_vjp_keeps_its_own_copies_of_primals_and_output():
+    """Defect: vjp returned the very array its graph holds as the output, and kept the caller's primal arrays, so
+    the common residual pattern `out, f_vjp = vjp(f, x); out -= target; f_vjp(out)` (or changing x in place before
+    calling f_vjp) silently changed the gradient (exp's rule reads its output, multiply's its operands). vjp now
+    copies both; values are unchanged."""
+    x = np.array([1.0, 2.0])
+    out, f_vjp = vjp(mnp.exp, x)
+    (clean,) = f_vjp(np.ones(2))
+    out -= 1.0
+    (after,) = f_vjp(np.ones(2))
+    np.testing.assert_array_equal(after, clean)
+    np.testing.assert_array_equal(clean, np.exp(x))
+    x2 = np.array([1.0, 2.0])
+    _, f_vjp = vjp(lambda a: a * a, x2)
+    x2 *= 10.0
+    assert f_vjp(np.ones(2))[0].tolist() == [2.0, 4.0]
+    from minidsn.engine import linearize
+
+    y, f_jvp = linearize(lambda a: a * a, np.array([1.0, 2.0]))
+    y[:] = 0.0
+    assert f_jvp(np.ones(2)).tolist() == [2.0, 4.0]

@@ -84,8 +84,11 @@ def _as_float_leaf(x, where: str):
     return arr
 
 
-def _box_args(args, argnums, trace):
-    """Replace the differentiated arguments by traced leaves; return (new args, leaf nodes, treedefs)."""
+def _box_args(args, argnums, trace, copy=False):
+    """Replace the differentiated arguments by traced leaves; return (new args, leaf nodes, treedefs).
+
+    copy=True (vjp, whose backward pass runs later, when vjp_fun is called): the graph keeps its own copy of each
+    ndarray leaf, so that the caller changing its array in place in between cannot change the gradient."""
     args = list(args)
     leaf_nodes: list[list[Node]] = []
     treedefs = []
@@ -95,9 +98,11 @@ def _box_args(args, argnums, trace):
         nodes, boxed = [], []
         for i, leaf in enumerate(leaves):
             if type(leaf) is np.ndarray and leaf.dtype.kind == "f":
-                val = leaf  # the common case, without building the error-message location
+                val = leaf.copy() if copy else leaf  # the common case, without building the error-message location
             else:
                 val = _as_float_leaf(leaf, f"argument {k}, leaf {i}")
+                if copy and isinstance(val, np.ndarray):  # (np.asarray of a subclass may be a view of it)
+                    val = val.copy()
             node = Node.leaf(val)
             nodes.append(node)
             boxed.append(Traced(val, trace, node))
@@ -234,11 +239,13 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
 
     f may return an array or a pytree of arrays; vjp_fun(cotangent) takes a cotangent of that structure (each leaf of
     the output's shape) and returns a tuple of gradients, one pytree per primal. The backward pass runs each time
-    vjp_fun is called and leaves the recorded graph untouched, so calling it twice gives identical results.
+    vjp_fun is called and leaves the recorded graph untouched, so calling it twice gives identical results. The graph
+    keeps its own copies of the primal arrays and of the output: changing either in place afterwards (e.g. `out -=
+    target` to make a residual cotangent) does not change what vjp_fun returns.
     """
     trace = new_trace_id()
     argnums = tuple(range(len(primals)))
-    args, leaf_nodes, treedefs = _box_args(primals, argnums, trace)
+    args, leaf_nodes, treedefs = _box_args(primals, argnums, trace, copy=True)
     tape = enter_trace(trace)
     try:
         out = f(*args)
@@ -264,7 +271,9 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     finally:
         exit_trace(trace)
     single = out_def.kind is None
+    # the caller gets copies of the output arrays: the graph's own are read by rules such as exp's (g * ans)
     values = [_unbox_output(leaf, trace)[0] for leaf in out_leaves]
+    values = [v.copy() if isinstance(v, np.ndarray) else v for v in values]
     value = values[0] if single else tree_unflatten(out_def, values)
     _, end_node = _unbox_output(end, trace)
 
