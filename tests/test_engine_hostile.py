@@ -469,3 +469,10 @@ def test_vjp_keeps_its_own_copies_of_primals_and_output():
     y, f_jvp = linearize(lambda a: a * a, np.array([1.0, 2.0]))
     y[:] = 0.0
     assert f_jvp(np.ones(2)).tolist() == [2.0, 4.0]
+    def f_aux(a):
+        e = mnp.exp(a)
+        return mnp.sum(e), e
+
+    _, f_vjp, aux = vjp(f_aux, x, has_aux=True)
+    aux *= 0.0  # the auxiliary output is the graph's exp(a): a copy comes back
+    np.testing.assert_array_equal(f_vjp(1.0)[0], np.exp(x))

@@ -208,20 +208,25 @@ def _unbox_output(out, trace):
     return out, None
 
 
-def _strip_trace(tree, trace):
+def _strip_trace(tree, trace, copy=False):
     """`tree` with every value of `trace` replaced by its value (has_aux: auxiliary outputs come back as plain arrays,
-    or as values of an enclosing trace when the transform is nested). Containers keep their order and type."""
+    or as values of an enclosing trace when the transform is nested). Containers keep their order and type. With
+    copy (vjp, whose backward runs later) an array taken from the graph is copied, so changing it cannot change
+    the gradient."""
     if isinstance(tree, Traced):
-        return tree._value if tree._trace == trace else tree
+        if tree._trace != trace:
+            return tree
+        v = tree._value
+        return v.copy() if copy and isinstance(v, np.ndarray) else v
     kind = type(tree)
     if kind is dict:
-        return {k: _strip_trace(v, trace) for k, v in tree.items()}
+        return {k: _strip_trace(v, trace, copy) for k, v in tree.items()}
     if kind is list or kind is tuple:
-        return kind(_strip_trace(v, trace) for v in tree)
+        return kind(_strip_trace(v, trace, copy) for v in tree)
     if isinstance(tree, tuple) and hasattr(tree, "_fields"):  # namedtuple
-        return kind(*(_strip_trace(v, trace) for v in tree))
+        return kind(*(_strip_trace(v, trace, copy) for v in tree))
     if kind in _PYTREE_REGISTRY:
-        return tree_map(lambda leaf: _strip_trace(leaf, trace), tree)
+        return tree_map(lambda leaf: _strip_trace(leaf, trace, copy), tree)
     return tree
 
 
@@ -306,7 +311,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
         return tuple(_split_grads(_finish(flat, all_nodes), leaf_nodes, treedefs))
 
     if has_aux:
-        return value, vjp_fun, _strip_trace(aux, trace)
+        return value, vjp_fun, _strip_trace(aux, trace, copy=True)
     return value, vjp_fun
 
 
