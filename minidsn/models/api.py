@@ -62,22 +62,34 @@ _REGISTRY: dict[str, type] = {}
 
 
 class ConfigError(ValueError):
-    """A configuration value is unknown, of the wrong type, or impossible. The message names the key."""
+    """A configuration value is unknown, of the wrong type, or impossible. The message names the key.
+
+    Source: none (error class of the model interface; no formula)
+    """
 
 
 class ConfigWarning(UserWarning):
     """A config key the user set has no effect under the values of the other keys (e.g. a synthesis-only option with
     ``variant = "handcrafted"``). A warning, not an error: a sweep or a shared config may set an option across
-    variants on purpose. The message names the key, its value and the condition."""
+    variants on purpose. The message names the key, its value and the condition.
+
+    Source: none (warning class of the model interface; no formula)
+    """
 
 
 class ModelNotAvailable(LookupError):
-    """The model name is unknown, or its module does not exist yet / failed to import."""
+    """The model name is unknown, or its module does not exist yet / failed to import.
+
+    Source: none (error class of the model registry; no formula)
+    """
 
 
 class ModelGuardError(RuntimeError):
     """A guard the model documents fired (e.g. a DNM exponent crossing 0): the run cannot go on meaningfully. An
-    expected outcome of some configurations, not a bug; the message names the guard, the step and what to change."""
+    expected outcome of some configurations, not a bug; the message names the guard, the step and what to change.
+
+    Source: none (error class of the model interface; no formula)
+    """
 
 
 def positive(v):
@@ -125,6 +137,8 @@ class Option:
     code never reads the option (init, step, evaluate, oracle and trajectory cases) under any other values;
     tests/test_option_applies.py checks it. Model.validate_config warns (ConfigWarning) about an option the user set
     whose condition the config does not meet.
+
+    Source: none (settings record of the model interface: one config key; no formula)
     """
 
     type: Any
@@ -310,6 +324,8 @@ class Model:
     (numpy.random.Generator) the harness passes; the harness checkpoints its state.  ``state`` is a nested
     dict/list/tuple of ndarrays, ints, floats, bools and strings (network sizes that change during training live in
     it), so the harness can checkpoint and restore it exactly.
+
+    Source: none (model interface base class; each subclass's methods cite their formulas)
     """
 
     name: str = ""
@@ -522,6 +538,11 @@ def get_model(name: str) -> type:
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """One row of ``list_models``: a model's name, description and whether its module imports.
+
+    Source: none (model registry listing; no formula)
+    """
+
     name: str
     description: str
     available: bool

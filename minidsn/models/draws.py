@@ -37,11 +37,19 @@ SUPPORTED_METHODS = ("random", "uniform", "normal", "standard_normal", "integers
 
 
 class DrawReplayError(RuntimeError):
-    """A replayed step asked for a different draw than the recorded one (method, shape or count)."""
+    """A replayed step asked for a different draw than the recorded one (method, shape or count).
+
+    Source: none (recording and replay of random draws for the oracle; no formula)
+    """
 
 
 @dataclass
 class Draw:
+    """One recorded random draw: what it is for (label), the Generator method, its arguments, and the value drawn.
+
+    Source: none (recording and replay of random draws for the oracle; no formula)
+    """
+
     label: str
     method: str
     args: dict
@@ -74,7 +82,10 @@ class _LabelMixin:
 
 class RecordingGenerator(_LabelMixin):
     """Wraps a numpy Generator: every supported call draws from it exactly as the bare call would, and is recorded
-    in ``self.draws`` (in order)."""
+    in ``self.draws`` (in order).
+
+    Source: none (recording and replay of random draws for the oracle; no formula)
+    """
 
     def __init__(self, rng: np.random.Generator):
         if isinstance(rng, (RecordingGenerator, ReplayGenerator)):
@@ -100,7 +111,10 @@ class RecordingGenerator(_LabelMixin):
 
 class ReplayGenerator(_LabelMixin):
     """Returns recorded draws in order. Each call must ask for the same method (and, where a shape is given, the
-    same shape) as the recorded one; otherwise DrawReplayError names the draw. ``finish()`` checks all were used."""
+    same shape) as the recorded one; otherwise DrawReplayError names the draw. ``finish()`` checks all were used.
+
+    Source: none (recording and replay of random draws for the oracle; no formula)
+    """
 
     def __init__(self, draws: list[Draw]):
         self._draws = list(draws)

@@ -66,6 +66,12 @@ def _accuracy(params, x, y):
 
 @register_model
 class DiffFFModel(Model):
+    """The ``diffrnn-ff`` model: options, synthetic data and the run-harness adapter around ff.py.
+
+    Source: none (registry glue of the diffrnn-ff model; the network, objective and structural rule are cited in
+        ff.py)
+    """
+
     name = "diffrnn-ff"
     description = ("DiffRNN's rule on a feed-forward net (seed 001 Sec. 5): multipliers, L1, add/delete neurons per "
                    "layer; residual layers added/deleted by their own multipliers")

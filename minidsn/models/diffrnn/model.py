@@ -44,6 +44,11 @@ _STRUCTURAL = {**_GROWS, "structure": (True,)}
 
 @register_model
 class DiffRNNModel(Model):
+    """The ``diffrnn`` model: options and the run-harness adapter around cycle.py.
+
+    Source: none (registry glue of the diffrnn model; the formulas are cited in cycle.py, loss.py and structure.py)
+    """
+
     name = "diffrnn"
     description = "DiffRNN: RNN with L1-regularised neuron multipliers that adds and deletes hidden neurons"
     trajectory_defaults = TRAJECTORY_DEFAULTS  # config of a trajectory case unless set (see .trajectory)

@@ -45,6 +45,9 @@ class EpisodePlan:
     links: list of soft (to_neuron, to_field, from_neuron, from_field); hard: list of (..., weight) fixed links;
     neuron names: every interneuron named ``<type>-<layer>-<k>`` that appears in any link, plus the exogenous ones and
     ``output``.
+
+    Source: none (the static plan of one compiled episode: slots, index arrays, exogenous streams, targets; the
+        formulas are cited on its methods matrix, forward, loss and grad)
     """
 
     def __init__(self, s: str, links, hard, targets: np.ndarray, n_cycles: int | None = None, period: int = 10,

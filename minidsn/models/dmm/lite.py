@@ -35,7 +35,14 @@ def link_matrix(links) -> VValue:
 
 @dataclass
 class DMMLite:
-    """A DMM-Lite machine: neuron name -> NeuronType.  The matrix is passed to each call (it is the parameter)."""
+    """A DMM-Lite machine: neuron name -> NeuronType.  The matrix is passed to each call (it is the parameter).
+
+    Source: anhinga/julia-flux-drafts@6527aa0
+        arxiv-1606-09470-section3/May-August-2022/v0-1/feedforward-run-3/dmm-lite.jl:65-105 (the machine: y = f(x)
+        for every neuron at 65-72, the down movement x[to][field] = sum over the matrix row of weight *
+        y[from][from_field] at 74-96, two_stroke_cycle! = down movement, then up movement at 102-105); seed 004 l. 17
+        (the neural modules are the "super-neurons" of dataflow matrix machines)
+    """
 
     neurons: dict[str, NeuronType]
     read_out: str = "output"

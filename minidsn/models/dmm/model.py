@@ -29,6 +29,12 @@ _ES = {"variant": ("synthesis",), "gradient": ("es",)}
 
 @register_model
 class DMMModel(Model):
+    """The ``dmm`` model: options and the run-harness adapter around handcrafted.py and synthesis.py.
+
+    Source: none (registry glue of the dmm model; the formulas are cited in lite.py, trainable.py, compiled.py and
+        synthesis.py)
+    """
+
     name = "dmm"
     description = "Dataflow Matrix Machines on V-values: hand-crafted duplicate detector, synthesis by sparsifying training"
     trajectory_defaults = TRAJECTORY_DEFAULTS  # config of a trajectory case unless set (see .trajectory)

@@ -36,7 +36,11 @@ END_OF_TEXT = "."
 
 @dataclass(frozen=True)
 class NeuronType:
-    """A neuron function with its input and output field names."""
+    """A neuron function with its input and output field names.
+
+    Source: none (record of a neuron function and its field names; each function in this module cites its
+        definition)
+    """
 
     name: str
     fn: Callable[[VValue], VValue]

@@ -45,7 +45,12 @@ def self_link() -> tuple:
 
 @dataclass
 class DMMSelf:
-    """A DMM 1.0 machine: neuron types by type name; instances are whatever the matrix and outputs name."""
+    """A DMM 1.0 machine: neuron types by type name; instances are whatever the matrix and outputs name.
+
+    Source: jsa-aerial/DMM@5339079 src/dmm/core.clj:297-334 (DMM 1.0: down movement with the current matrix taken
+        from the accumulator :self at 297-301, up movement at 330-334); jsa-aerial/DMM@5339079 src/dmm/core.clj:237-238
+        (the accumulator: accum + delta)
+    """
 
     types: dict[str, NeuronType]
     _t: dict = field(init=False, repr=False)

@@ -22,7 +22,10 @@ __all__ = ["DNMGuardError", "check_exponent", "reachable_outputs", "check_connec
 
 
 class DNMGuardError(ModelGuardError):
-    """A DNM training guard fired; the message names the failure, the neurons involved and the step."""
+    """A DNM training guard fired; the message names the failure, the neurons involved and the step.
+
+    Source: none (error class of the dnm guards; the checks are this module's check_* functions, cited there)
+    """
 
 
 def check_exponent(beta: np.ndarray, n_in: int) -> str | None:

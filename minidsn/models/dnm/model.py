@@ -95,6 +95,12 @@ def check_sizes(cfg: dict) -> None:
 
 @register_model
 class DNMModel(Model):
+    """The ``dnm`` model: options, variants and the run-harness adapter around net.py.
+
+    Source: none (registry glue of the dnm model; the formulas are cited in net.py, closeness.py, dag_kernels.py and
+        losses.py)
+    """
+
     name = "dnm"
     description = "Dynamic Neural Manifold: closeness DAG with trainable cutoff, flow and sparsity losses"
     options = {

@@ -34,7 +34,11 @@ OBJECTIVES = ("mse", "softmax_ce")
 
 @dataclass(frozen=True)
 class Layout:
-    """Sizes of the net and the constant arrays derived from them (positions P, allowed mask, K)."""
+    """Sizes of the net and the constant arrays derived from them (positions P, allowed mask, K).
+
+    Source: none (sizes of the net and constants derived by closeness.positions and dag_kernels.allowed_mask /
+        allowed_count, which cite their sources)
+    """
 
     n_neurons: int
     n_in: int
@@ -66,7 +70,10 @@ class Layout:
 
 @dataclass(frozen=True)
 class LossSpec:
-    """Every switch of the loss (each one a config option of the dnm model)."""
+    """Every switch of the loss (each one a config option of the dnm model).
+
+    Source: none (settings of the loss; the loss is cited in network_loss and losses.py)
+    """
 
     square_outputs: bool = True
     objective: str = "mse"

@@ -74,6 +74,11 @@ _ISOTROPIC = {"activation": ("isotropic",)}
 
 @register_model
 class IsotropicModel(Model):
+    """The ``isotropic`` model: options, data, the epoch schedule and the run-harness adapter.
+
+    Source: none (registry glue of the isotropic model; the formulas are cited in net.py, ops.py and training.py)
+    """
+
     name = "isotropic"
     description = "isotropic-tanh MLP: diagonalisation, exact neurogenesis, compensated neurodegeneration"
     trajectory_defaults = TRAJECTORY_DEFAULTS  # config of a trajectory case unless set (see .trajectory)

@@ -56,7 +56,19 @@ def copy_state(state):
 
 class Editor:
     """Applies edits to copies of (net, state).  ``key`` names a list in params (trained: state follows) or buffers
-    (constant: no state); ``idx`` is the layer index in that list."""
+    (constant: no state); ``idx`` is the layer index in that list.
+
+    Source: GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.left_partial_diagonalise (p <- M p; exp_avg <- M m;
+        exp_avg_sq <- (M^2) v; the next layer W_next <- W_next R, m <- m R, v <- v (R^2));
+        GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.full_diagonalise (W <- R^T W Q; m <- R^T m QT^T;
+        v <- (R^T)^2 v (QT^T)^2); GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurogenerate (new rows / columns; their moments start
+        at 0); GeorgeBird1/Isotropic-Adaptive-MLPs@8f8ebd0
+        Dependencies/IsotropicFunctions.py::IsotropicTanhMLP.neurodegenerate (the removed row / column / entry and its
+        moments; additive compensations leave the moments alone)
+    """
 
     def __init__(self, net: dict, state=None, second_moment_slots=SECOND_MOMENT_SLOTS):
         self.net = copy_net(net)

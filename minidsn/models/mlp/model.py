@@ -110,6 +110,11 @@ def _accuracy(logits, y) -> float:
 
 @register_model
 class MLPModel(Model):
+    """The ``mlp`` model: the harness demo's plain MLP.
+
+    Source: none (registry glue of the harness demo MLP; no seed describes it)
+    """
+
     name = "mlp"
     description = "plain MLP (tanh/relu, softmax cross-entropy, Adam) on seeded Gaussian blobs or spirals"
     options = {

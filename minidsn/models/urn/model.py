@@ -115,6 +115,11 @@ def _accuracy(logits, y):
 
 @register_model
 class URNModel(Model):
+    """The ``urn`` model: options, data and the run-harness adapter around net.py and core.py.
+
+    Source: none (registry glue of the urn model; the formulas are cited in net.py and core.py)
+    """
+
     name = "urn"
     description = "Unrestricted recursive network: one dense S x S matrix iterated I times; L1 + synaptic-length " \
                   "penalties make layers emerge (Golkar 2019)"

@@ -47,7 +47,11 @@ TRUNCATED_STD_CORRECTION = 0.87962566103423978
 
 @dataclass
 class UrnSpec:
-    """Everything fixed about one URN (sizes, update-rule variant, loss coefficients, geometry constants)."""
+    """Everything fixed about one URN (sizes, update-rule variant, loss coefficients, geometry constants).
+
+    Source: none (settings of one URN built from the config; the equations are cited in this module and core.py, the
+        assumptions in docs/models/urn.md)
+    """
 
     n_neurons: int
     n_iter: int
