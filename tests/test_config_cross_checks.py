@@ -37,7 +37,23 @@ CASES = [
      "invariance_counts"),
     ("isotropic", {"dataset": "synthetic", "o_init": 0.0}, "o_init"),
     ("mlp", {"dataset": "spirals", "n_features": 3}, "n_features"),
+    ("mlp", {"dataset": "blobs", "noise": 0.0}, "noise"),
+    ("diffrnn-ff", {"dataset": "blobs", "noise": 0.0}, "noise"),
+    ("diffrnn", {"data_seed": -1}, "data_seed"),
 ]
+
+
+@pytest.mark.parametrize("name,cfg", [("mlp", {"dataset": "spirals", "noise": 0.0}),
+                                      ("diffrnn-ff", {"dataset": "spirals", "noise": 0.0})])
+def test_noiseless_spirals_are_accepted_and_train(name, cfg):
+    """noise = 0 is refused for blobs only: noiseless spirals are a valid (if easy) data set."""
+    cls = get_model(name)
+    full = cls.validate_config(cfg)
+    m = cls()
+    rng = np.random.default_rng(0)
+    state = m.init(full, rng, None)
+    state, metrics = m.step(state, full, rng, 0)
+    assert all(np.isfinite(v) for v in metrics.values())
 
 
 @pytest.mark.parametrize("name,cfg,key", CASES, ids=[f"{c[0]}-{c[2]}-{i}" for i, c in enumerate(CASES)])

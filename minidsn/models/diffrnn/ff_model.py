@@ -114,6 +114,10 @@ class DiffFFModel(Model):
             raise ConfigError(f"config key 'm_min': {cfg['m_min']} must be below t_d ({cfg['t_d']})")
         if cfg["batch_size"] > cfg["n_train"]:
             raise ConfigError(f"config key 'batch_size': {cfg['batch_size']} exceeds n_train ({cfg['n_train']})")
+        if cfg["dataset"] == "blobs" and not cfg["noise"] > 0:
+            # the cluster std: 0 would put every point of a class on its centre (gaussian_blobs refuses it)
+            raise ConfigError(f"config key 'noise': {cfg['noise']!r} must be > 0 with dataset = 'blobs' (the "
+                              f"clusters' std; spirals accept 0)")
 
     def steps_per_epoch(self, cfg):
         """Source: none (run-harness adapter; no formula)"""

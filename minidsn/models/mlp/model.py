@@ -141,6 +141,12 @@ class MLPModel(Model):
             from minidsn.models.api import ConfigError
 
             raise ConfigError(f"config key 'n_features': spirals are 2-dimensional, got {cfg['n_features']}")
+        if cfg["dataset"] == "blobs" and not cfg["noise"] > 0:
+            from minidsn.models.api import ConfigError
+
+            # the cluster std: 0 would put every point of a class on its centre (gaussian_blobs refuses it)
+            raise ConfigError(f"config key 'noise': {cfg['noise']!r} must be > 0 with dataset = 'blobs' (the "
+                              f"clusters' std; spirals accept 0)")
 
     def _batch(self, cfg):
         return cfg["n_train"] if cfg["batch_size"] == 0 else min(cfg["batch_size"], cfg["n_train"])
