@@ -280,3 +280,15 @@ def test_a_model_guard_is_reported_as_the_model_s_not_as_a_bug():
     assert code == 1 and "neuron 9" in msg and "docs/models" in msg and "unexpected" not in msg
     code, msg = error_line(RuntimeError("boom"))
     assert "unexpected RuntimeError" in msg
+
+
+@pytest.mark.parametrize("variant", ["g1", "g3", "fixed"])
+def test_diffrnn_one_window_case_of_another_variant_is_a_config_error(tmp_path, capsys, variant):
+    """The one-window diffrnn oracle case exists for g2 and altern only: asking for another variant is one line
+    naming the key and the way out (a trajectory case), not an "unexpected" error; the trajectory case works."""
+    out = tmp_path / "case.npz"
+    assert main(["oracle", "export", "diffrnn", "--set", f"variant={variant!r}", "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "config key 'variant'" in err and "--steps" in err and "unexpected" not in err and not out.exists()
+    assert main(["oracle", "export", "diffrnn", "--set", f"variant={variant!r}", "--set", "seq_length=6", "--steps",
+                 "1", "--out", str(out)]) == 0 and out.exists()

@@ -27,7 +27,11 @@ __all__ = ["oracle_case"]
 def oracle_case(cfg, rng):
     """Source: none (oracle export of one window; the formulas are in loss.py)"""
     if cfg["variant"] not in ("g2", "altern"):
-        raise ValueError(f"the diffrnn oracle case exports g2 or altern, not variant {cfg['variant']!r}")
+        from minidsn.models.api import ConfigError
+
+        # g1 (its dm bug), g3 (no multipliers) and fixed have no one-window case; their steps are in trajectory cases
+        raise ConfigError(f"config key 'variant': the one-window diffrnn oracle case exports g2 or altern, not "
+                          f"{cfg['variant']!r}; a trajectory case (oracle export --steps K) covers every variant")
     H = cfg["hidden_size"] or 5
     T = cfg["seq_length"]
     V = 4
