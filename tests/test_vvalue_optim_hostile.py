@@ -383,16 +383,8 @@ def test_gradients_through_broadcast_dot_and_nan_max_norm():
 # optimisers
 # ================================================================================================================
 
-ALL_OPTS = [
-    optim.SGD(0.1),
-    optim.SGD(0.1, momentum=0.9),
-    optim.Adam(lr=0.01),
-    optim.Adam(lr=0.01, eps_form="efficient"),
-    optim.AdamW(lr=0.01, weight_decay=0.1),
-    optim.Adagrad(lr=0.1),
-    optim.RMSProp(lr=0.01),
-    optim.RMSProp(lr=0.01, eps_placement="outside", max_step=0.005),
-]
+from test_optim import ALL_OPTS  # noqa: E402  (one list of every optimiser configuration)
+
 IDS = [repr(o) for o in ALL_OPTS]
 EPS_OPTS = [o for o in ALL_OPTS if hasattr(o, "eps")]
 
