@@ -1,7 +1,8 @@
 """Pytrees: nested containers of array leaves that the transforms accept as arguments and return as gradients.
 
 Built in: dict (flattened in sorted-key order, so the order does not depend on insertion), list, tuple, namedtuples
-(each class registered on first sight; its field names are the path keys), and None (an empty tree). Any other container type joins with `register_pytree_node`; everything else is a leaf.
+(each class registered on first sight; its field names are the path keys), and None (an empty tree). Any other
+container type joins with `register_pytree_node`; everything else is a leaf.
 
 Flattening is iterative (an explicit stack), so deep trees do not hit Python's recursion limit.
 """
