@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from minidsn.cli import main
 from minidsn.models.api import (MODEL_MODULES, ConfigError, ConfigWarning, Model, Option, get_model, register_model,
                                 validate_config)
+from test_trajectory_models import same  # bitwise equality of two results (with dtypes=True)
 
 # ---------------------------------------------------------------- the annotated options and their conditions
 
@@ -260,22 +261,6 @@ def data_dir(tmp_path_factory):
     return str(d)
 
 
-def same(a, b, where=""):
-    """Bitwise equality of two results (nested dicts / lists / tuples of arrays, numbers, strings)."""
-    if isinstance(a, dict):
-        assert isinstance(b, dict) and set(a) == set(b), f"{where}: keys {sorted(a)} vs {sorted(b)}"
-        for k in a:
-            same(a[k], b[k], f"{where}/{k}")
-    elif isinstance(a, (list, tuple)):
-        assert isinstance(b, (list, tuple)) and len(a) == len(b), f"{where}: lengths {len(a)} vs {len(b)}"
-        for i, (x, y) in enumerate(zip(a, b)):
-            same(x, y, f"{where}/{i}")
-    elif a is None or isinstance(a, str):
-        assert a == b, f"{where}: {a!r} vs {b!r}"
-    else:
-        x, y = np.asarray(a), np.asarray(b)
-        assert x.dtype == y.dtype and x.shape == y.shape, f"{where}: {x.dtype}{x.shape} vs {y.dtype}{y.shape}"
-        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f"), f"{where}: values differ"
 
 
 def _outcome(fn):
@@ -318,7 +303,7 @@ def test_an_inapplicable_option_changes_nothing(case, data_dir):
     alt = alternative(name, cls, key, cfg)
     ref = run_twice_steps(name, {**cfg, key: cls.options[key].default}, data_dir)
     got = run_twice_steps(name, {**cfg, key: alt}, data_dir)
-    same(ref, got, f"{name} {key}={alt!r} under {cond}")
+    same(ref, got, f"{name} {key}={alt!r} under {cond}", dtypes=True)
 
 
 # ---------------------------------------------------------------- command line

@@ -24,22 +24,25 @@ PARTIAL = [("isotropic", {"auto_adapt": True, "width_target": 0, "K": 2, "tau": 
            ("isotropic", {"auto_adapt": True, "width_target": 0, "K": 2, "tau": 1.5})]
 
 
-def same(a, b, where="") -> None:
-    """Bitwise equality of two pytrees / event lists (dict keys, list lengths, dtypes of arrays aside)."""
+def same(a, b, where="", dtypes=False) -> None:
+    """Bitwise equality of two pytrees / event lists (dict keys, list lengths, values; nan equals nan); with
+    ``dtypes`` the arrays' dtypes must match too."""
     if isinstance(a, dict):
         assert isinstance(b, dict) and set(a) == set(b), f"{where}: keys {sorted(a)} vs {sorted(b)}"
         for k in a:
-            same(a[k], b[k], f"{where}/{k}")
+            same(a[k], b[k], f"{where}/{k}", dtypes)
     elif isinstance(a, (list, tuple)):
-        assert isinstance(b, (list, tuple)) and len(a) == len(b), f"{where}: lengths differ"
+        assert isinstance(b, (list, tuple)) and len(a) == len(b), f"{where}: lengths {len(a)} vs {len(b)}"
         for i, (x, y) in enumerate(zip(a, b)):
-            same(x, y, f"{where}/{i}")
-    elif isinstance(a, str):
+            same(x, y, f"{where}/{i}", dtypes)
+    elif a is None or isinstance(a, str):
         assert a == b, f"{where}: {a!r} vs {b!r}"
     else:
         x, y = np.asarray(a), np.asarray(b)
         assert x.shape == y.shape, f"{where}: shape {x.shape} vs {y.shape}"
-        assert np.array_equal(x, y), f"{where}: values differ (max abs {np.max(np.abs(x - y)) if x.size else 0})"
+        assert not dtypes or x.dtype == y.dtype, f"{where}: dtype {x.dtype} vs {y.dtype}"
+        assert np.array_equal(x, y, equal_nan=x.dtype.kind == "f" and y.dtype.kind == "f"), \
+            f"{where}: values differ (max abs {np.max(np.abs(x - y)) if x.size else 0})"
 
 
 def _case(model, extra, seed=0, steps=None):
