@@ -317,8 +317,8 @@ def cmd_oracle_export(args) -> int:
     if args.steps is not None:
         return _oracle_export_trajectory(args, config)
     _check_export_config(args.model, config)
-    with _no_config_warnings():  # export_case validates the same config again
-        path, arrays, meta = export_case(args.model, args.out, seed=args.seed, config=config, data_dir=args.data_dir)
+    # export_case validates the same config again: its warnings repeat the ones above, shown once (config_warnings)
+    path, arrays, meta = export_case(args.model, args.out, seed=args.seed, config=config, data_dir=args.data_dir)
     print(f"wrote {path}: {len(arrays)} arrays ({args.model}, seed {args.seed})", file=sys.stderr)
     for note in meta["conformance"]:
         print(f"note: {note}", file=sys.stderr)
@@ -344,14 +344,12 @@ def _oracle_export_trajectory(args, config) -> int:
         args.steps = get_model(args.model).trajectory_steps or 1
     if args.steps < 1:
         return _err(f"--steps must be >= 1, got {args.steps}")
-    with _no_config_warnings():
-        _, applied = trajectory_config(args.model, config)
-    # warnings only for the keys the user set, not for the trajectory defaults applied around them
+    # warnings only for the keys the user set, not for the trajectory defaults applied around them (explicit=)
+    _, applied = trajectory_config(args.model, config)
     _check_export_config(args.model, {**applied, **config}, explicit=config)
     t0 = time.perf_counter()
-    with _no_config_warnings():  # export_trajectory validates the same config again
-        path, arrays, meta = export_trajectory(args.model, args.out, args.steps, seed=args.seed, config=config,
-                                               data_dir=args.data_dir)
+    path, arrays, meta = export_trajectory(args.model, args.out, args.steps, seed=args.seed, config=config,
+                                           data_dir=args.data_dir)
     kinds = meta["event_kinds_seen"]
     print(f"wrote {path}: trajectory of {args.steps} steps, {len(arrays)} arrays, {path.stat().st_size:,} bytes, "
           f"{time.perf_counter() - t0:.1f} s ({args.model}, seed {args.seed}; events: "
@@ -369,8 +367,8 @@ def cmd_oracle_verify(args) -> int:
     from minidsn.oracle.conformance import BackendError, verify
 
     try:
-        with _no_config_warnings():  # the case's recorded config: nothing the user can act on here
-            report = verify(args.case, args.backend, rtol=args.rtol, atol=args.atol, stop_at_first=not args.all)
+        # the case's recorded config is replayed without 'no effect' warnings (minidsn_backend.setup, explicit=())
+        report = verify(args.case, args.backend, rtol=args.rtol, atol=args.atol, stop_at_first=not args.all)
     except (BackendError, DrawReplayError) as exc:
         return _err(str(exc))
     print(report.format(all_keys=args.verbose))
